@@ -1,0 +1,27 @@
+//! The io_uring engine: one [`Ring`] per worker thread, knowing nothing about FTP.
+//!
+//! - Ops are submitted through safe methods on [`Ring`]; each returns an
+//!   [`OpId`] and later yields exactly one final [`Completion`] (multishot ops
+//!   yield several, all but the last with `more == true`).
+//! - Every in-flight op lives in a slab slot that owns everything the kernel
+//!   may touch: the fd (a [`SharedFd`] clone, so closing it elsewhere cannot
+//!   free the number while in flight), the buffer, the sockaddr. The slot is
+//!   freed only at the op's last completion.
+//! - `user_data` = slot index (low 32 bits) | generation (high 32 bits); a
+//!   completion whose generation does not match its slot is a bug and is
+//!   dropped with a log line, never delivered to a reused slot's owner.
+//! - Control-channel receives use a provided-buffer group, so an idle session
+//!   holds no receive buffer. Data receives (STOR) use registered (fixed)
+//!   buffers handed out by [`Ring::take_fixed_buf`].
+//! - [`Ring::shutdown`] cancels every in-flight op and waits until the slab is
+//!   empty, so no memory the kernel could still write is freed.
+//!
+//! All `unsafe` of the crate is in this module, one operation per block, each
+//! with a `// SAFETY:` comment citing an invariant listed in `docs/unsafe.md`.
+
+mod ring;
+
+pub use ring::{
+    Completion, CompletionKind, EngineError, FixedBuf, OpId, Pipe, ProvidedBuf, Ring, RingConfig,
+    SharedFd, Token,
+};

@@ -1,0 +1,22 @@
+//! ringftpd: a thread-per-core io_uring FTP server, and its load generator.
+//!
+//! # Layout
+//!
+//! Dependencies point down this list, never up:
+//!
+//! - [`proto`]: the FTP protocol, pure (no fd, no syscall, no clock): parser,
+//!   replies, paths, listings, and the per-connection [`proto::session::Session`].
+//! - [`auth`]: anonymous policy, the users file, password hashes.
+//! - [`fs`]: root confinement with openat2, file and directory operations,
+//!   errno → [`proto::error::FsError`].
+//! - [`engine`]: io_uring rings and op lifecycle; the only module with `unsafe`.
+//! - [`server`]: one pinned worker per core driving sessions with engine
+//!   completions; listeners, passive-port slices, data channels, helper pool.
+//! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
+
+pub mod auth;
+pub mod bench;
+pub mod engine;
+pub mod fs;
+pub mod proto;
+pub mod server;

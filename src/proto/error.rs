@@ -1,0 +1,87 @@
+//! The closed set of filesystem failures a session can see, and the one table
+//! that maps each to an FTP reply. The fs layer maps errno to [`FsError`];
+//! the session never sees an errno.
+
+use std::fmt;
+
+/// Why a filesystem request failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsError {
+    /// ENOENT: the path or one of its parents does not exist.
+    NotFound,
+    /// EACCES/EPERM, or the user's permissions forbid it.
+    PermissionDenied,
+    /// EEXIST: the target already exists (MKD, STOU, drop-box overwrite).
+    AlreadyExists,
+    /// ENOTDIR: a component or the target is not a directory.
+    NotADirectory,
+    /// EISDIR: a file operation on a directory.
+    IsADirectory,
+    /// ENOTEMPTY: RMD on a directory with entries.
+    NotEmpty,
+    /// ENOSPC: the disk is full.
+    NoSpace,
+    /// EDQUOT/EFBIG: a quota or size limit.
+    QuotaExceeded,
+    /// ENAMETOOLONG.
+    NameTooLong,
+    /// A name the server refuses (NUL, CR, LF, not UTF-8, `.`/`..` as a target).
+    InvalidName,
+    /// EXDEV from resolution: the path would leave the root (symlink out, magic link).
+    Escapes,
+    /// ELOOP: too many symlinks.
+    TooManyLinks,
+    /// EMFILE/ENFILE: out of file descriptors.
+    TooManyOpenFiles,
+    /// EBUSY/ETXTBSY.
+    Busy,
+    /// Any other errno, kept for the log.
+    Io(i32),
+}
+
+impl FsError {
+    /// RFC 959 §4.2 reply code for this failure.
+    pub fn reply_code(self) -> u16 {
+        match self {
+            FsError::NoSpace => 452,
+            FsError::TooManyOpenFiles | FsError::Busy => 450,
+            FsError::QuotaExceeded => 552,
+            FsError::InvalidName | FsError::NameTooLong => 553,
+            FsError::Io(_) => 451,
+            _ => 550,
+        }
+    }
+
+    /// Short human text for the reply.
+    pub fn reply_text(self) -> &'static str {
+        match self {
+            FsError::NotFound => "No such file or directory",
+            FsError::PermissionDenied => "Permission denied",
+            FsError::AlreadyExists => "File exists",
+            FsError::NotADirectory => "Not a directory",
+            FsError::IsADirectory => "Is a directory",
+            FsError::NotEmpty => "Directory not empty",
+            FsError::NoSpace => "Insufficient storage space",
+            FsError::QuotaExceeded => "Exceeded storage allocation",
+            FsError::NameTooLong => "File name too long",
+            FsError::InvalidName => "File name not allowed",
+            FsError::Escapes => "No such file or directory",
+            FsError::TooManyLinks => "Too many levels of symbolic links",
+            FsError::TooManyOpenFiles => "Server busy, try again later",
+            FsError::Busy => "File busy",
+            FsError::Io(_) => "Local error in processing",
+        }
+    }
+}
+
+impl fmt::Display for FsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FsError::Io(e) => write!(f, "{} (errno {e})", self.reply_text()),
+            _ => f.write_str(self.reply_text()),
+        }
+    }
+}
+
+impl std::error::Error for FsError {}

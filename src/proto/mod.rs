@@ -1,0 +1,25 @@
+//! The FTP protocol, pure: bytes, events and `now` in; replies and actions out.
+//!
+//! Nothing in here opens a file descriptor, makes a syscall or reads a clock, so
+//! every behaviour can be tested as a script without sockets.
+//!
+//! - [`command`]: splitting the control stream into lines and parsing them (RFC 959 §5.3).
+//! - [`reply`]: encoding single- and multi-line replies (RFC 959 §4.2).
+//! - [`path`]: virtual paths, normalised and clamped to the user's root.
+//! - [`addr`]: PORT/PASV (RFC 959) and EPRT/EPSV (RFC 2428) arguments.
+//! - [`listing`]: LIST, NLST, MLSD/MLST (RFC 3659) and MDTM formats.
+//! - [`ascii`]: TYPE A line-ending conversion, streaming.
+//! - [`error`]: the filesystem error set and its one table to reply codes.
+//! - [`perms`]: what a logged-in user may do.
+//! - [`session`]: the per-connection state machine.
+#![forbid(unsafe_code)]
+
+pub mod addr;
+pub mod ascii;
+pub mod command;
+pub mod error;
+pub mod listing;
+pub mod path;
+pub mod perms;
+pub mod reply;
+pub mod session;
