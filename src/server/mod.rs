@@ -1,1 +1,220 @@
-//! placeholder
+//! The server: one pinned worker per core, each with its own io_uring ring,
+//! SO_REUSEPORT control listener and slice of the passive port range; a small
+//! helper pool for blocking work; the main thread waits for signals.
+//!
+//! - [`config`]: flags and their checks.
+//! - [`worker`]: the per-core event loop.
+//! - [`conn`]: one control connection: session actions carried out.
+//! - [`transfer`]: the data path of one transfer.
+//! - [`jobs`] / [`pool`]: blocking work off the cores.
+//! - [`sockets`]: listener and data-socket set-up.
+//! - [`token`]: what a completion is for.
+
+pub mod config;
+mod conn;
+mod jobs;
+mod pool;
+mod sockets;
+mod token;
+mod transfer;
+mod worker;
+
+pub use config::{Args, RetrPath, ServerConfig};
+
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::auth::{AnonMode, AuthPolicy, UserDb};
+use crate::fs::Root;
+use crate::proto::session::SessionConfig;
+
+/// What every worker shares (read-only but for the users reload).
+pub struct Shared {
+    pub args: Args,
+    pub root: Arc<Root>,
+    pub session_cfg: Arc<SessionConfig>,
+    policy: RwLock<Arc<AuthPolicy>>,
+}
+
+impl Shared {
+    /// The login rules in force (replaced on SIGHUP).
+    pub fn policy(&self) -> Arc<AuthPolicy> {
+        self.policy.read().map(|p| p.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// Bad configuration (exit code 2).
+    Config(String),
+    /// The machine refused something (io_uring, a port): exit code 1.
+    Runtime(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(s) | StartError::Runtime(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A running server: its workers and the addresses it listens on.
+pub struct Running {
+    pub addrs: Vec<SocketAddr>,
+    stop: Arc<AtomicBool>,
+    wakers: Vec<Arc<OwnedFd>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    shared: Arc<Shared>,
+    _pool: pool::Pool,
+}
+
+fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String> {
+    let users = match &args.users {
+        Some(p) => Some(Arc::new(UserDb::load(p).map_err(|e| format!("users file {}: {e}", p.display()))?)),
+        None => None,
+    };
+    let anonymous = if args.no_anonymous { AnonMode::Off } else { AnonMode::ReadOnly };
+    Ok(AuthPolicy { anonymous, root: root.to_path_buf(), users })
+}
+
+/// Binds one listener per worker for each address (the first picks the port
+/// when it is 0; the others join it with SO_REUSEPORT).
+fn bind_listeners(addrs: &[SocketAddr], workers: usize) -> Result<(Vec<Vec<OwnedFd>>, Vec<SocketAddr>), String> {
+    let mut per_worker: Vec<Vec<OwnedFd>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut actual = Vec::new();
+    for &want in addrs {
+        let first = sockets::control_listener(want, 1024).map_err(|e| format!("listen on {want}: {e}"))?;
+        let addr = sockets::local_addr(&first).ok_or_else(|| format!("listen on {want}: no local address"))?;
+        per_worker[0].push(first);
+        for list in per_worker.iter_mut().skip(1) {
+            list.push(sockets::control_listener(addr, 1024).map_err(|e| format!("listen on {addr}: {e}"))?);
+        }
+        actual.push(addr);
+    }
+    Ok((per_worker, actual))
+}
+
+/// Starts the workers; returns once every ring is up (or the first error).
+pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
+    let root = Root::open(&cfg.root).map_err(|e| StartError::Config(format!("root {}: {e}", cfg.root.display())))?;
+    let policy = load_policy(&cfg.args, &cfg.root).map_err(StartError::Config)?;
+    let session_cfg = SessionConfig {
+        greeting: cfg.args.greeting.clone(),
+        line_len_max_bytes: cfg.args.line_len_max_bytes,
+        idle_timeout_secs: cfg.args.idle_timeout_secs,
+        login_failures_max: cfg.args.login_failures_max,
+        deferred_commands_max: 16,
+        pasv_address: cfg.args.pasv_address,
+    };
+    let shared = Arc::new(Shared {
+        args: cfg.args.clone(),
+        root: Arc::new(root),
+        session_cfg: Arc::new(session_cfg),
+        policy: RwLock::new(Arc::new(policy)),
+    });
+    let (listeners, addrs) = bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
+    let pool = pool::Pool::start(cfg.args.helper_threads);
+    let stop = Arc::new(AtomicBool::new(false));
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+    let mut threads = Vec::new();
+    let mut wakers = Vec::new();
+    for (k, ls) in listeners.into_iter().enumerate() {
+        let wake = nix::sys::eventfd::eventfd(0, nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)
+            .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?;
+        let wake_write = Arc::new(wake.try_clone().map_err(|e| StartError::Runtime(format!("dup eventfd: {e}")))?);
+        wakers.push(wake_write.clone());
+        let init = worker::WorkerInit {
+            id: k,
+            shared: shared.clone(),
+            listeners: ls,
+            wake_read: wake,
+            wake_write,
+            jobs: pool.sender(),
+            stop: stop.clone(),
+            pasv_slice: cfg.pasv_slice(k),
+        };
+        let core = if cores.is_empty() { None } else { Some(cores[k % cores.len()]) };
+        threads.push(worker::spawn(init, core, ready_tx.clone()));
+    }
+    let running = Running { addrs, stop, wakers, threads, shared, _pool: pool };
+    for _ in 0..cfg.workers {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                running.stop();
+                return Err(StartError::Runtime(e));
+            }
+            Err(_) => {
+                running.stop();
+                return Err(StartError::Runtime("a worker exited during start-up".into()));
+            }
+        }
+    }
+    Ok(running)
+}
+
+impl Running {
+    /// Asks every worker to stop and waits for them (their rings drain first).
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for w in &self.wakers {
+            let _ = nix::unistd::write(&**w, &1u64.to_ne_bytes());
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Re-reads the users file (SIGHUP); sessions keep the rights they logged in with.
+    pub fn reload_users(&self) -> Result<(), String> {
+        let p = load_policy(&self.shared.args, &self.shared.root.path().to_path_buf())?;
+        if let Ok(mut slot) = self.shared.policy.write() {
+            *slot = Arc::new(p);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.stop_inner();
+        }
+    }
+}
+
+/// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it
+/// starts after), so the main thread can wait for them with [`wait_signal`].
+pub fn block_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGHUP);
+    let _ = set.thread_block();
+    set
+}
+
+/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users file.
+pub fn serve_until_signal(running: Running, set: &SigSet) {
+    loop {
+        match set.wait() {
+            Ok(Signal::SIGHUP) => match running.reload_users() {
+                Ok(()) => eprintln!("ringftpd: users file reloaded"),
+                Err(e) => eprintln!("ringftpd: users reload failed, keeping the old rules: {e}"),
+            },
+            Ok(_) | Err(_) => break,
+        }
+    }
+    running.stop();
+}

@@ -1,0 +1,129 @@
+//! One command line → the handler for its verb (RFC 959 §5.4 sequencing).
+
+use super::{Auth, Busy, Now, Session};
+use crate::proto::command::{parse, Command, LineTooLong, ParseError};
+
+impl Session {
+    /// Parses and runs one line (the session is idle).
+    pub(super) fn handle_line(&mut self, line: &[u8], now: Now) {
+        let cmd = match parse(line) {
+            Ok(c) => c,
+            Err(ParseError::Empty) => return self.reply(500, "Empty command."),
+            Err(ParseError::BadEncoding) => return self.reply(501, "Invalid character in command."),
+            Err(ParseError::BadArgument(_)) => {
+                return self.reply(501, "Syntax error in parameters or arguments.")
+            }
+        };
+        // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
+        let rename_from = self.rename_from.take();
+        if !self.allowed_before_login(&cmd) {
+            if matches!(cmd, Command::Unknown(_)) {
+                return self.reply(502, "Command not implemented.");
+            }
+            return self.reply(530, "Please login with USER and PASS.");
+        }
+        self.dispatch(cmd, rename_from, now);
+    }
+
+    fn allowed_before_login(&self, cmd: &Command) -> bool {
+        matches!(self.auth, Auth::LoggedIn(_))
+            || matches!(
+                cmd,
+                Command::User(_)
+                    | Command::Pass(_)
+                    | Command::Quit
+                    | Command::Noop
+                    | Command::Syst
+                    | Command::Feat
+                    | Command::Help(_)
+                    | Command::Opts(_)
+                    | Command::Host(_)
+            )
+    }
+
+    fn dispatch(&mut self, cmd: Command, rename_from: Option<crate::proto::path::VPath>, now: Now) {
+        match cmd {
+            Command::User(u) => self.cmd_user(u),
+            Command::Pass(p) => self.cmd_pass(p),
+            Command::Acct(_) => self.reply(202, "ACCT not needed."),
+            Command::Rein => self.cmd_rein(),
+            Command::Host(h) => self.cmd_host(h),
+            Command::Quit => self.cmd_quit(),
+            Command::Noop => self.reply(200, "NOOP ok."),
+            Command::Syst => self.reply(215, "UNIX Type: L8"),
+            Command::Feat => self.cmd_feat(),
+            Command::Help(a) => self.cmd_help(a),
+            Command::Opts(o) => self.cmd_opts(&o),
+            Command::Stat(a) => self.cmd_stat(a),
+            Command::Smnt(_) => self.reply(502, "SMNT not implemented."),
+            Command::Allo(_) => self.reply(202, "ALLO command ignored."),
+            Command::Type(t) => self.cmd_type(t),
+            Command::Mode(m) => self.cmd_mode(m),
+            Command::Stru(s) => self.cmd_stru(s),
+            Command::Rest(n) => {
+                self.rest = n;
+                self.reply(350, &format!("Restart position accepted ({n})."));
+            }
+            Command::Pwd => {
+                let q = crate::proto::path::quote_257(self.cwd.as_str());
+                self.reply(257, &format!("\"{q}\" is the current directory"));
+            }
+            Command::Cwd(p) => self.cmd_cwd(&p),
+            Command::Cdup => {
+                self.cwd = self.cwd.parent();
+                self.reply(250, "Directory successfully changed.");
+            }
+            Command::Size(p) => self.cmd_size(&p),
+            Command::Mdtm(p) => self.cmd_mdtm(&p),
+            Command::Mlst(p) => self.cmd_mlst(p),
+            Command::Mkd(p) => self.cmd_mkd(&p),
+            Command::Rmd(p) => self.cmd_rmd(&p),
+            Command::Dele(p) => self.cmd_dele(&p),
+            Command::Rnfr(p) => self.cmd_rnfr(&p),
+            Command::Rnto(p) => self.cmd_rnto(rename_from, &p),
+            Command::Mfmt(t, p) => self.cmd_mfmt(t, &p),
+            Command::Site(s) => self.cmd_site(&s),
+            Command::Pasv => self.cmd_pasv(),
+            Command::Epsv(a) => self.cmd_epsv(a),
+            Command::Port(a) => self.cmd_port(a, false),
+            Command::Eprt(a) => self.cmd_port(a, true),
+            Command::Retr(p) => self.cmd_retr(&p),
+            Command::Stor(p) => self.cmd_store(&p, false),
+            Command::Appe(p) => self.cmd_store(&p, true),
+            Command::Stou(_) => self.cmd_stou(),
+            Command::List(a) => self.cmd_list(a, super::ListFormat::Long),
+            Command::Nlst(a) => self.cmd_list(a, super::ListFormat::Names),
+            Command::Mlsd(a) => self.cmd_list(a, super::ListFormat::Machine),
+            Command::Abor => self.cmd_abor(),
+            Command::Hash(_) => self.reply(502, "HASH not implemented."),
+            Command::Unknown(_) => self.reply(502, "Command not implemented."),
+        }
+        let _ = now;
+    }
+
+    /// During a transfer: act on ABOR, STAT, NOOP and QUIT at once, hold the
+    /// rest. Returns false when no complete line is buffered.
+    pub(super) fn run_during_transfer(&mut self) -> bool {
+        let line = match self.lines.next_line() {
+            None => return false,
+            Some(Err(LineTooLong)) => {
+                self.reply(500, "Command line too long.");
+                return true;
+            }
+            Some(Ok(l)) => l,
+        };
+        match parse(&line) {
+            Ok(Command::Abor) => self.cmd_abor(),
+            Ok(Command::Stat(None)) => self.query_progress(),
+            Ok(Command::Noop) => self.reply(200, "NOOP ok."),
+            Ok(Command::Quit) => {
+                if let Busy::Transferring(r) = &mut self.busy {
+                    r.quit_requested = true;
+                }
+            }
+            _ if self.deferred.len() < self.cfg.deferred_commands_max => self.deferred.push_back(line),
+            _ => self.reply(503, "Transfer in progress; command ignored."),
+        }
+        true
+    }
+}

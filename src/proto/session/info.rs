@@ -1,0 +1,80 @@
+//! FEAT (RFC 2389), HELP, OPTS, STAT without argument (RFC 959 §4.1.3).
+
+use super::{Busy, DataSetup, Session};
+
+/// Features listed by FEAT, one per line (RFC 2389 §3.2).
+const FEATURES: &[&str] = &[
+    "EPRT",
+    "EPSV",
+    "MDTM",
+    "MFMT",
+    "MLST type*;size*;modify*;perm*;",
+    "PASV",
+    "REST STREAM",
+    "SIZE",
+    "TVFS",
+    "UTF8",
+];
+
+/// Commands listed by HELP.
+const COMMANDS: &str = "ABOR ACCT ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
+
+impl Session {
+    pub(super) fn cmd_feat(&mut self) {
+        let body: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        let mut out = std::mem::take(&mut self.out);
+        crate::proto::reply::encode_block_into(211, "Features:", &body, "End", &mut out);
+        self.out = out;
+    }
+
+    pub(super) fn cmd_help(&mut self, arg: Option<String>) {
+        match arg {
+            Some(a) if COMMANDS.split(' ').any(|c| c.eq_ignore_ascii_case(&a)) => {
+                self.reply(214, &format!("{} is supported.", a.to_ascii_uppercase()))
+            }
+            Some(_) => self.reply(502, "Unknown command."),
+            None => {
+                let text = format!("The following commands are recognized.\n{COMMANDS}\nHelp OK.");
+                self.reply(214, &text);
+            }
+        }
+    }
+
+    pub(super) fn cmd_opts(&mut self, opt: &str) {
+        let mut words = opt.split_whitespace();
+        let name = words.next().unwrap_or("").to_ascii_uppercase();
+        let value = words.next().unwrap_or("").to_ascii_uppercase();
+        match name.as_str() {
+            "UTF8" if value.is_empty() || value == "ON" => self.reply(200, "Always in UTF8 mode."),
+            "UTF8" => self.reply(501, "UTF8 cannot be turned off."),
+            // RFC 3659 §7.9: the server answers with the facts it will show.
+            "MLST" => self.reply(200, "MLST OPTS type;size;modify;perm;"),
+            _ => self.reply(501, "Option not understood."),
+        }
+    }
+
+    pub(super) fn cmd_stat(&mut self, arg: Option<String>) {
+        match arg {
+            Some(p) => self.stat_path(&p),
+            None => self.stat_server(),
+        }
+    }
+
+    fn stat_server(&mut self) {
+        let data = match self.data {
+            DataSetup::None => "No data connection".to_string(),
+            DataSetup::Passive => "Passive mode set up".to_string(),
+            DataSetup::Active(a) => format!("Active mode to {a}"),
+        };
+        let body = vec![
+            format!("Connected to {}", self.peer.ip()),
+            format!("Logged in as {}", self.user().unwrap_or("(nobody)")),
+            format!("TYPE: {}", if self.ascii { "ASCII" } else { "BINARY" }),
+            data,
+            format!("Busy: {}", !matches!(self.busy, Busy::Idle)),
+        ];
+        let mut out = std::mem::take(&mut self.out);
+        crate::proto::reply::encode_block_into(211, "ringftpd status:", &body, "End of status", &mut out);
+        self.out = out;
+    }
+}

@@ -1,0 +1,108 @@
+//! USER, PASS, REIN, HOST, QUIT (RFC 959 §4.1.1, RFC 7151).
+
+use super::{Action, Auth, Busy, DataSetup, LoginOk, Session, Wait};
+use crate::proto::path::VPath;
+
+impl Session {
+    pub(super) fn cmd_user(&mut self, user: String) {
+        match self.auth {
+            Auth::LoggedIn(_) => self.reply(530, "Can't change to another user."),
+            _ => {
+                let anon = user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp");
+                self.auth = Auth::NeedPass { user };
+                if anon {
+                    self.reply(331, "Anonymous login ok, send your e-mail address as password.");
+                } else {
+                    self.reply(331, "Please specify the password.");
+                }
+            }
+        }
+    }
+
+    pub(super) fn cmd_pass(&mut self, pass: String) {
+        match std::mem::replace(&mut self.auth, Auth::NeedUser) {
+            Auth::NeedPass { user } => {
+                self.auth = Auth::Checking;
+                self.actions.push_back(Action::Login { user, pass });
+                self.wait(Wait::Login);
+            }
+            Auth::LoggedIn(l) => {
+                self.auth = Auth::LoggedIn(l);
+                self.reply(230, "Already logged in.");
+            }
+            other => {
+                self.auth = other;
+                self.reply(503, "Login with USER first.");
+            }
+        }
+    }
+
+    pub(super) fn on_login(&mut self, r: Option<LoginOk>) {
+        self.busy = Busy::Idle;
+        match r {
+            Some(ok) => {
+                let text = if ok.anonymous {
+                    "Login successful (anonymous, read-only).".to_string()
+                } else {
+                    format!("User {} logged in.", ok.user)
+                };
+                self.auth = Auth::LoggedIn(ok);
+                self.login_failures = 0;
+                self.reply(230, &text);
+            }
+            None => {
+                self.auth = Auth::NeedUser;
+                self.login_failures += 1;
+                if self.login_failures >= self.cfg.login_failures_max {
+                    self.reply(421, "Too many failed logins; closing connection.");
+                    self.close();
+                } else {
+                    self.reply(530, "Login incorrect.");
+                }
+            }
+        }
+    }
+
+    /// REIN (RFC 959 §4.1.1): back to the state just after the greeting.
+    pub(super) fn cmd_rein(&mut self) {
+        self.auth = Auth::NeedUser;
+        self.cwd = VPath::root();
+        self.ascii = false;
+        self.rest = 0;
+        self.epsv_all = false;
+        self.host_selected = false;
+        if self.data != DataSetup::None {
+            self.actions.push_back(Action::ClosePassive);
+            self.data = DataSetup::None;
+        }
+        self.reply(220, "Service ready for new user.");
+    }
+
+    /// HOST (RFC 7151 §3): only before USER; selects the virtual host.
+    pub(super) fn cmd_host(&mut self, host: String) {
+        match self.auth {
+            Auth::NeedUser if !self.host_selected => {
+                self.actions.push_back(Action::SelectHost(host));
+                self.wait(Wait::Host);
+            }
+            Auth::NeedUser => self.reply(503, "HOST already given."),
+            _ => self.reply(503, "HOST must come before USER."),
+        }
+    }
+
+    pub(super) fn on_host(&mut self, greeting: Option<String>) {
+        self.busy = Busy::Idle;
+        match greeting {
+            Some(g) => {
+                self.host_selected = true;
+                self.reply(220, &g);
+            }
+            None => self.reply(504, "Unknown host."),
+        }
+    }
+
+    pub(super) fn cmd_quit(&mut self) {
+        self.reply(221, "Goodbye.");
+        self.close();
+    }
+}

@@ -1,0 +1,321 @@
+//! The per-connection FTP state machine (RFC 959, 2428, 3659), sans I/O.
+//!
+//! Drive it like this (the server's loop, or a test script):
+//!
+//! 1. [`Session::new`] queues the 220 greeting.
+//! 2. Feed control bytes with [`Session::handle_input`] and the answers to its
+//!    actions with [`Session::handle_event`]; call [`Session::handle_tick`]
+//!    now and then for the idle timeout.
+//! 3. After each call, drain [`Session::poll_action`] until `None` and send
+//!    [`Session::take_output`] on the control connection.
+//!
+//! Commands run one at a time, as RFC 959 intends: while the session waits for
+//! an answer (a login check, a filesystem request) it reads no further line.
+//! During a transfer only ABOR, STAT, NOOP and QUIT are acted on at once; other
+//! lines wait (up to a bound) until the transfer ends.
+
+mod data;
+mod dispatch;
+mod files;
+mod info;
+mod login;
+#[cfg(test)]
+mod tests;
+mod types;
+
+pub use types::*;
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::proto::command::{LineBuffer, LineTooLong};
+use crate::proto::path::VPath;
+use crate::proto::reply;
+
+/// Limits and texts of a session, set once at start-up.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Text of the 220 greeting.
+    pub greeting: String,
+    /// Longest command line accepted (500 beyond it).
+    pub line_len_max_bytes: usize,
+    /// Control-channel idle time before 421 and close (not during a transfer).
+    pub idle_timeout_secs: u64,
+    /// Failed logins before 421 and close.
+    pub login_failures_max: u32,
+    /// Commands held back while a transfer runs; more than this get 503.
+    pub deferred_commands_max: usize,
+    /// Address announced in 227 replies (NAT); default: the control
+    /// connection's local address.
+    pub pasv_address: Option<Ipv4Addr>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            greeting: "ringftpd ready".to_string(),
+            line_len_max_bytes: 4096,
+            idle_timeout_secs: 300,
+            login_failures_max: 3,
+            deferred_commands_max: 16,
+            pasv_address: None,
+        }
+    }
+}
+
+/// Login progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Auth {
+    NeedUser,
+    NeedPass { user: String },
+    Checking,
+    LoggedIn(LoginOk),
+}
+
+/// What the session is waiting for, with what it needs to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Wait {
+    Login,
+    Fs(FsPurpose),
+    Passive { extended: bool },
+    Host,
+}
+
+/// Why a filesystem request was made (decides the reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FsPurpose {
+    Cwd(VPath),
+    Size,
+    Mdtm,
+    Mlst(VPath),
+    StatPath(VPath),
+    StatDir(VPath),
+    Mkd(VPath),
+    Rmd,
+    Dele,
+    Rnfr(VPath),
+    Rnto,
+    Mfmt(VPath, i64),
+    Chmod,
+}
+
+/// The running transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Running {
+    /// For the 150 text: `BINARY`/`ASCII` and the path shown.
+    label: String,
+    is_upload: bool,
+    abort_requested: bool,
+    quit_requested: bool,
+    progress_query: bool,
+}
+
+/// The session's state: one of these at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Busy {
+    Idle,
+    Waiting(Wait),
+    Transferring(Running),
+}
+
+/// The data connection set up for the next transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataSetup {
+    None,
+    Passive,
+    Active(SocketAddr),
+}
+
+/// One FTP control connection's protocol state.
+#[derive(Debug)]
+pub struct Session {
+    cfg: std::sync::Arc<SessionConfig>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    lines: LineBuffer,
+    deferred: VecDeque<Vec<u8>>,
+    out: Vec<u8>,
+    actions: VecDeque<Action>,
+    auth: Auth,
+    busy: Busy,
+    data: DataSetup,
+    cwd: VPath,
+    ascii: bool,
+    rest: u64,
+    rename_from: Option<VPath>,
+    epsv_all: bool,
+    host_selected: bool,
+    login_failures: u32,
+    last_activity: std::time::Instant,
+    closing: bool,
+}
+
+impl Session {
+    /// A new session for a connection from `peer` to our `local` address; the
+    /// 220 greeting is queued.
+    pub fn new(cfg: std::sync::Arc<SessionConfig>, peer: SocketAddr, local: SocketAddr, now: Now) -> Session {
+        let mut s = Session {
+            lines: LineBuffer::new(cfg.line_len_max_bytes),
+            peer: canonical(peer),
+            local: canonical(local),
+            deferred: VecDeque::new(),
+            out: Vec::new(),
+            actions: VecDeque::new(),
+            auth: Auth::NeedUser,
+            busy: Busy::Idle,
+            data: DataSetup::None,
+            cwd: VPath::root(),
+            ascii: false,
+            rest: 0,
+            rename_from: None,
+            epsv_all: false,
+            host_selected: false,
+            login_failures: 0,
+            last_activity: now.mono,
+            closing: false,
+            cfg,
+        };
+        let greeting = s.cfg.greeting.clone();
+        s.reply(220, &greeting);
+        s
+    }
+
+    /// Feeds bytes received on the control connection.
+    pub fn handle_input(&mut self, bytes: &[u8], now: Now) {
+        if self.closing {
+            return;
+        }
+        self.last_activity = now.mono;
+        self.lines.push(bytes);
+        self.run(now);
+    }
+
+    /// Feeds the answer to an earlier action.
+    pub fn handle_event(&mut self, ev: Event, now: Now) {
+        if self.closing {
+            return;
+        }
+        self.last_activity = now.mono;
+        match ev {
+            Event::Login(r) => self.on_login(r),
+            Event::Fs(r) => self.on_fs(r, now),
+            Event::PassiveOpened(p) => self.on_passive(p),
+            Event::TransferReady { size, name } => self.on_transfer_ready(size, name),
+            Event::TransferDone(r) => self.on_transfer_done(r),
+            Event::Progress(n) => self.on_progress(n),
+            Event::HostSelected(g) => self.on_host(g),
+        }
+        self.run(now);
+    }
+
+    /// Checks the idle timeout; a session idle too long (and not transferring)
+    /// gets 421 and is closed.
+    pub fn handle_tick(&mut self, now: Now) {
+        if self.closing || matches!(self.busy, Busy::Transferring(_)) {
+            return;
+        }
+        let idle = now.mono.saturating_duration_since(self.last_activity);
+        if idle.as_secs() >= self.cfg.idle_timeout_secs {
+            self.reply(421, "Timeout: closing control connection.");
+            self.close();
+        }
+    }
+
+    /// Tells the session the client closed the control connection; a running
+    /// transfer is aborted.
+    pub fn handle_closed(&mut self) {
+        if matches!(self.busy, Busy::Transferring(_)) {
+            self.actions.push_back(Action::Abort);
+        }
+        self.actions.push_back(Action::ClosePassive);
+        self.closing = true;
+    }
+
+    /// The next action for the server, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Reply bytes to send on the control connection, if any.
+    pub fn take_output(&mut self) -> Option<Vec<u8>> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.out))
+        }
+    }
+
+    /// True once the session has asked to close (QUIT, timeout, limit).
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// True while a transfer runs (the server does not time the session out).
+    pub fn is_transferring(&self) -> bool {
+        matches!(self.busy, Busy::Transferring(_))
+    }
+
+    /// The logged-in user, if any (for logs).
+    pub fn user(&self) -> Option<&str> {
+        match &self.auth {
+            Auth::LoggedIn(l) => Some(&l.user),
+            _ => None,
+        }
+    }
+
+    /// Runs buffered command lines until the session must wait.
+    fn run(&mut self, now: Now) {
+        while !self.closing {
+            match &self.busy {
+                Busy::Waiting(_) => return,
+                Busy::Transferring(_) => {
+                    if !self.run_during_transfer() {
+                        return;
+                    }
+                    continue;
+                }
+                Busy::Idle => {}
+            }
+            let line = match self.deferred.pop_front() {
+                Some(l) => l,
+                None => match self.lines.next_line() {
+                    None => return,
+                    Some(Err(LineTooLong)) => {
+                        self.reply(500, "Command line too long.");
+                        continue;
+                    }
+                    Some(Ok(l)) => l,
+                },
+            };
+            self.handle_line(&line, now);
+        }
+    }
+
+    fn reply(&mut self, code: u16, text: &str) {
+        reply::encode_into(code, text, &mut self.out);
+    }
+
+    fn close(&mut self) {
+        if !self.closing {
+            self.actions.push_back(Action::ClosePassive);
+            self.actions.push_back(Action::Close);
+            self.closing = true;
+        }
+    }
+
+    fn wait(&mut self, w: Wait) {
+        self.busy = Busy::Waiting(w);
+    }
+
+    fn login(&self) -> Option<&LoginOk> {
+        match &self.auth {
+            Auth::LoggedIn(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses compare as IPv4.
+fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}

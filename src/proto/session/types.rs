@@ -1,0 +1,182 @@
+//! What a session asks of the server ([`Action`]) and what the server tells it
+//! back ([`Event`]). Every action that expects an answer names the event that
+//! answers it; the session waits for exactly that event.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::proto::error::FsError;
+use crate::proto::listing::FileInfo;
+use crate::proto::path::VPath;
+use crate::proto::perms::Perms;
+
+/// The time, passed in: monotonic for timeouts, wall clock for listings.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub mono: Instant,
+    pub unix_secs: i64,
+}
+
+/// A filesystem request; answered by [`Event::Fs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsOp {
+    /// Metadata, following symlinks inside the root. Answer: `FsOk::Info`.
+    Stat(VPath),
+    /// Directory entries (for STAT path). Answer: `FsOk::Entries`.
+    ReadDir(VPath),
+    Mkdir(VPath),
+    Rmdir(VPath),
+    Delete(VPath),
+    Rename { from: VPath, to: VPath },
+    /// MFMT: set the modification time (unix seconds).
+    SetMtime { path: VPath, unix_secs: i64 },
+    /// SITE CHMOD: permission bits (0o777 at most).
+    Chmod { path: VPath, mode: u32 },
+}
+
+/// A successful [`FsOp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsOk {
+    /// Mkdir, Rmdir, Delete, Rename, SetMtime, Chmod.
+    Done,
+    /// Stat.
+    Info(FileInfo),
+    /// ReadDir: the entries and whether the list was cut at the limit.
+    Entries(Vec<FileInfo>, bool),
+}
+
+/// Listing format on the data connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    /// LIST: `ls -l` lines.
+    Long,
+    /// NLST: names only.
+    Names,
+    /// MLSD: RFC 3659 facts.
+    Machine,
+}
+
+/// How an upload opens its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    /// STOR: create or truncate.
+    Truncate,
+    /// APPE: append.
+    Append,
+    /// REST n then STOR: write from offset n without truncating.
+    At(u64),
+    /// STOU: a new unique name in the given directory (the server picks it
+    /// and reports it in [`Event::TransferReady`]).
+    Unique,
+}
+
+/// Where the data connection comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataEndpoint {
+    /// The session's passive listener (opened by [`Action::OpenPassive`]).
+    Passive,
+    /// Connect out to this address (PORT/EPRT, already checked).
+    Active(SocketAddr),
+}
+
+/// A data transfer to run; answered by [`Event::TransferReady`] (or
+/// [`Event::TransferDone`] with an error when it could not start), then
+/// [`Event::TransferDone`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub endpoint: DataEndpoint,
+    pub kind: TransferKind,
+    /// TYPE A: convert line endings.
+    pub ascii: bool,
+}
+
+/// What a transfer moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferKind {
+    /// RETR from `offset`.
+    Retr { path: VPath, offset: u64 },
+    /// STOR/APPE/STOU (for `Unique`, `path` is the directory).
+    Store { path: VPath, mode: StoreMode },
+    /// LIST/NLST/MLSD of a directory (or one file for LIST/NLST). `glob`
+    /// filters names of the listed directory; `show_hidden` keeps dot-files.
+    List {
+        path: VPath,
+        format: ListFormat,
+        glob: Option<String>,
+        show_hidden: bool,
+        can_write: bool,
+    },
+}
+
+/// Why a transfer did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferError {
+    /// Opening the file or directory failed (before any data connection).
+    Fs(FsError),
+    /// No data connection could be made (425).
+    DataConnection,
+    /// The data connection broke mid-transfer (426).
+    ConnectionLost,
+    /// Writing the uploaded data failed (451/452/552).
+    Write(FsError),
+    /// Reading the file failed mid-transfer (451).
+    Read(FsError),
+    /// Cancelled by ABOR (426, then 226 for the ABOR).
+    Aborted,
+    /// The transfer made no progress for the stall limit (426).
+    Stalled,
+}
+
+/// What a session asks the server to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Check a login off the core. Answer: [`Event::Login`].
+    Login { user: String, pass: String },
+    /// Run a filesystem request. Answer: [`Event::Fs`].
+    Fs(FsOp),
+    /// Open (or replace) this session's passive listener on the control
+    /// connection's local address. Answer: [`Event::PassiveOpened`].
+    OpenPassive,
+    /// Close the passive listener and any unused data connection.
+    ClosePassive,
+    /// Start a transfer.
+    Transfer(Transfer),
+    /// Report bytes moved so far by the running transfer. Answer: [`Event::Progress`].
+    QueryProgress,
+    /// Cancel the running transfer. Answer: its [`Event::TransferDone`] with `Aborted`.
+    Abort,
+    /// Select a virtual host's root before login (HOST, RFC 7151). The server
+    /// answers [`Event::HostSelected`].
+    SelectHost(String),
+    /// Flush pending output, then close the control connection.
+    Close,
+}
+
+/// A login that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginOk {
+    pub user: String,
+    pub anonymous: bool,
+    pub perms: Perms,
+}
+
+/// What the server tells a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Answer to [`Action::Login`]: `None` when refused.
+    Login(Option<LoginOk>),
+    /// Answer to [`Action::Fs`].
+    Fs(Result<FsOk, FsError>),
+    /// Answer to [`Action::OpenPassive`]: the port, or `None` when no port or
+    /// listener could be had.
+    PassiveOpened(Option<u16>),
+    /// The transfer's source or target is open; `size` of a download, and for
+    /// STOU the name chosen. The session answers 150.
+    TransferReady { size: Option<u64>, name: Option<String> },
+    /// The transfer ended: bytes moved, or why not.
+    TransferDone(Result<u64, TransferError>),
+    /// Answer to [`Action::QueryProgress`].
+    Progress(u64),
+    /// Answer to [`Action::SelectHost`]: `Some(greeting)` when the host is known.
+    HostSelected(Option<String>),
+}

@@ -1,0 +1,142 @@
+//! Command-line options → [`ServerConfig`], checked once at start-up.
+//! Every limit carries its unit in its name and has a flag.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// How RETR moves file bytes to the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetrPath {
+    /// sendfile(2) on a non-blocking socket, driven by ring polls.
+    Sendfile,
+    /// Linked io_uring splices file → pipe → socket.
+    Splice,
+}
+
+/// ringftpd: a thread-per-core io_uring FTP server.
+///
+/// With no options it serves the current directory anonymously, read-only,
+/// on 127.0.0.1:2121.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ringftpd", version, about, long_about = None)]
+pub struct Args {
+    /// Directory to serve (anonymous root).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Control address to listen on (may be given several times). Port 0 picks a free port.
+    #[arg(long = "listen", default_value = "127.0.0.1:2121")]
+    pub listen: Vec<SocketAddr>,
+    /// Worker threads, one ring each, pinned one per CPU (default: all CPUs).
+    #[arg(long)]
+    pub cores: Option<usize>,
+    /// Passive data port range LOW-HIGH, split into one slice per worker.
+    /// Keep it outside the ephemeral range (net.ipv4.ip_local_port_range).
+    #[arg(long = "pasv-ports", default_value = "50000-50999", value_parser = parse_range)]
+    pub pasv_ports: (u16, u16),
+    /// IPv4 address announced in 227 replies (for NAT); default: the control connection's local address.
+    #[arg(long = "pasv-address")]
+    pub pasv_address: Option<Ipv4Addr>,
+    /// RETR data path.
+    #[arg(long = "retr-path", value_enum, default_value_t = RetrPath::Splice)]
+    pub retr_path: RetrPath,
+    /// Users file (name:hash:home:perms per line); see docs/users.md.
+    #[arg(long)]
+    pub users: Option<PathBuf>,
+    /// Refuse anonymous logins.
+    #[arg(long = "no-anonymous")]
+    pub no_anonymous: bool,
+    /// Control sessions per worker before new connections get 421.
+    #[arg(long = "sessions-max", default_value_t = 8000)]
+    pub sessions_max: usize,
+    /// Longest command line in bytes (500 beyond it).
+    #[arg(long = "line-len-max-bytes", default_value_t = 4096)]
+    pub line_len_max_bytes: usize,
+    /// Idle control connection timeout in seconds (421 and close).
+    #[arg(long = "idle-timeout-secs", default_value_t = 300)]
+    pub idle_timeout_secs: u64,
+    /// Seconds to wait for a data connection (PASV accept or PORT connect) before 425.
+    #[arg(long = "data-connect-timeout-secs", default_value_t = 30)]
+    pub data_connect_timeout_secs: u64,
+    /// Seconds a transfer may make no progress before 426.
+    #[arg(long = "stall-timeout-secs", default_value_t = 120)]
+    pub stall_timeout_secs: u64,
+    /// Failed logins per session before 421 and close.
+    #[arg(long = "login-failures-max", default_value_t = 3)]
+    pub login_failures_max: u32,
+    /// Directory entries listed at most per LIST/NLST/MLSD/STAT.
+    #[arg(long = "list-entries-max", default_value_t = 100_000)]
+    pub list_entries_max: usize,
+    /// Helper threads for blocking work (file opens, metadata, listings, password hashes).
+    #[arg(long = "helper-threads", default_value_t = 4)]
+    pub helper_threads: usize,
+    /// Bytes moved per RETR step before other sessions get a turn.
+    #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
+    pub retr_chunk_bytes: u32,
+    /// Text of the 220 greeting.
+    #[arg(long, default_value = "ringftpd ready")]
+    pub greeting: String,
+    /// Log each session and transfer to stderr.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s.split_once('-').ok_or("expected LOW-HIGH, e.g. 50000-50999")?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port '{lo}'"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port '{hi}'"))?;
+    if lo < 1024 || hi < lo {
+        return Err(format!("range {lo}-{hi}: need 1024 <= LOW <= HIGH"));
+    }
+    Ok((lo, hi))
+}
+
+/// The checked configuration a server runs with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub args: Args,
+    /// The root, canonicalised.
+    pub root: PathBuf,
+    pub workers: usize,
+}
+
+impl ServerConfig {
+    /// Checks the arguments against the machine (root exists, enough passive
+    /// ports for the workers). Errors are one line, for exit code 2.
+    pub fn from_args(args: Args) -> Result<ServerConfig, String> {
+        let root = std::fs::canonicalize(&args.root)
+            .map_err(|e| format!("root {}: {e}", args.root.display()))?;
+        if !root.is_dir() {
+            return Err(format!("root {}: not a directory", root.display()));
+        }
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let workers = args.cores.unwrap_or(cpus);
+        if workers == 0 || workers > 1024 {
+            return Err(format!("--cores {workers}: need 1..=1024"));
+        }
+        let (lo, hi) = args.pasv_ports;
+        if usize::from(hi - lo) + 1 < workers {
+            return Err(format!("--pasv-ports {lo}-{hi}: fewer ports than workers ({workers})"));
+        }
+        if args.line_len_max_bytes < 64 {
+            return Err("--line-len-max-bytes: at least 64".to_string());
+        }
+        if args.helper_threads == 0 {
+            return Err("--helper-threads: at least 1".to_string());
+        }
+        if args.retr_chunk_bytes < 4096 {
+            return Err("--retr-chunk-bytes: at least 4096".to_string());
+        }
+        Ok(ServerConfig { args, root, workers })
+    }
+
+    /// Worker `k`'s slice of the passive range (inclusive bounds).
+    pub fn pasv_slice(&self, k: usize) -> (u16, u16) {
+        let (lo, hi) = self.args.pasv_ports;
+        let total = usize::from(hi - lo) + 1;
+        let start = lo as usize + total * k / self.workers;
+        let end = lo as usize + total * (k + 1) / self.workers - 1;
+        (start as u16, end as u16)
+    }
+}
