@@ -83,7 +83,8 @@ fn info_from_stat(name: &str, st: &FileStat) -> FileInfo {
         size: u64::try_from(st.st_size).unwrap_or(0),
         mtime_secs: st.st_mtime,
         mode: st.st_mode & 0o7777,
-        nlink: st.st_nlink,
+        #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
+        nlink: st.st_nlink as u64,
     }
 }
 
@@ -156,10 +157,11 @@ impl Root {
 
     fn subroot_rel(&self, rel: &str) -> Result<Root, FsError> {
         let fd = self.open_at(rel, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
-        Ok(Root {
-            fd,
-            path: self.path.join(rel),
-        })
+        let path = match rel {
+            "." => self.path.clone(),
+            r => self.path.join(r),
+        };
+        Ok(Root { fd, path })
     }
 
     /// Metadata of `p`, following symlinks that stay inside the root. The
