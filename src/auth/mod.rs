@@ -6,13 +6,17 @@
 //!   `name:hash:home:perms`, with argon2id (`$argon2id$…`) or sha512-crypt
 //!   (`$6$…`) hashes. Plain-text passwords are refused when the file loads.
 //!
+//! Password checks live here rather than in the session so that the pure
+//! protocol layer never hashes and the policy (who is anonymous, what an
+//! unknown user costs) is decided in one place.
+//!
 //! Verifying a hash costs milliseconds of CPU: the server calls
 //! [`AuthPolicy::authenticate`] on its helper pool, never on a core's thread.
 
 mod hash;
 mod users;
 
-pub use hash::{hash_password, verify_password, HashError};
+pub use hash::{hash_password, is_supported_hash, verify_password, HashError};
 pub use users::{UserDb, UserEntry, UsersFileError};
 
 use std::path::PathBuf;
@@ -34,10 +38,12 @@ pub enum AnonMode {
 pub struct Grant {
     /// The user name (`anonymous` for anonymous logins).
     pub user: String,
+    /// True for an anonymous login.
     pub anonymous: bool,
     /// Home directory, relative to the server root when it is inside it, or an
     /// absolute path on the host (the fs layer opens it as the session's root).
     pub home: PathBuf,
+    /// What the session may do.
     pub perms: Perms,
 }
 
@@ -53,9 +59,11 @@ pub enum AuthError {
 /// The login rules of the server: anonymous mode plus the users file.
 #[derive(Debug, Clone)]
 pub struct AuthPolicy {
+    /// Whether anonymous logins are allowed.
     pub anonymous: AnonMode,
     /// Server root (anonymous home).
     pub root: PathBuf,
+    /// Named users; `None` when no users file is configured.
     pub users: Option<Arc<UserDb>>,
 }
 
@@ -70,7 +78,46 @@ impl AuthPolicy {
     /// A named user that does not exist still costs one hash verification, so
     /// timing does not tell which user names exist.
     pub fn authenticate(&self, user: &str, pass: &str) -> Result<Grant, AuthError> {
-        let _ = (user, pass);
-        todo!()
+        if Self::is_anonymous_name(user) {
+            return match self.anonymous {
+                AnonMode::Off => Err(AuthError::UnknownUser),
+                AnonMode::ReadOnly => Ok(Grant {
+                    user: "anonymous".to_string(),
+                    anonymous: true,
+                    home: self.root.clone(),
+                    perms: Perms::READ_ONLY,
+                }),
+            };
+        }
+        if pass.len() > PASSWORD_LEN_MAX {
+            return Err(AuthError::BadPassword);
+        }
+        let Some(entry) = self.users.as_deref().and_then(|db| db.get(user)) else {
+            // Same work as a real user with a default-cost argon2id hash.
+            let _ = verify_password(DUMMY_HASH, pass);
+            return Err(AuthError::UnknownUser);
+        };
+        match verify_password(&entry.hash, pass) {
+            Ok(true) => Ok(Grant {
+                user: entry.name.clone(),
+                anonymous: false,
+                home: entry.home.clone(),
+                perms: entry.perms,
+            }),
+            // A hash that fails to verify was checked at load: treat as a miss.
+            Ok(false) | Err(_) => Err(AuthError::BadPassword),
+        }
     }
 }
+
+/// Longest password verified, in bytes: sha512-crypt costs grow with the
+/// square of the length, so longer ones are refused without hashing.
+const PASSWORD_LEN_MAX: usize = 1024;
+
+/// An argon2id hash with the default parameters (of a password nobody
+/// knows), verified for unknown users so they cost as much as known ones.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$K50qEiCLg2mJJFrjYT8wFg$gxpFtKVw34OspxCSpTRf7pQso1ggHMuK/t5wx66pRHU";
+
+#[cfg(test)]
+mod tests;

@@ -1,10 +1,22 @@
 //! [`Root`]: a directory fd that every path is resolved beneath.
+//!
+//! Each public operation takes a [`VPath`] and works on its root-relative
+//! string (`a/b`, `.` for the root) through a private `*_rel` twin; the twins
+//! are what the tests drive, since a `VPath` below `/` cannot be built here.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{self, AtFlags, FcntlArg, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{self, FchmodatFlags, FileStat, Mode, SFlag, UtimensatFlags};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{self, UnlinkatFlags};
+
+use super::errno::fs_error_from_errno;
 use crate::proto::error::FsError;
-use crate::proto::listing::FileInfo;
+use crate::proto::listing::{FileInfo, FileKind};
 use crate::proto::path::VPath;
 
 /// How STOR/APPE/STOU open their target.
@@ -24,92 +36,331 @@ pub enum WriteMode {
 /// A confined directory tree. Cheap to share across threads (`Arc<Root>`).
 #[derive(Debug)]
 pub struct Root {
-    // private: the O_PATH|O_DIRECTORY fd of the root, and its path for logs
-    _private: (),
+    /// O_PATH|O_DIRECTORY fd of the root: the base of every resolution.
+    fd: OwnedFd,
+    /// The path it was opened from, for logs.
+    path: PathBuf,
+}
+
+/// openat2 retries on EAGAIN (a concurrent rename or mount raced a `..`).
+const EAGAIN_RETRIES: usize = 8;
+
+/// The root-relative form of a virtual path: `a/b`, or `.` for `/`.
+fn rel(p: &VPath) -> &str {
+    match p.as_str().trim_start_matches('/') {
+        "" => ".",
+        r => r,
+    }
+}
+
+/// Splits a relative path into parent and last component; refuses a last
+/// component that is empty, `.` or `..` (the root itself has no name).
+fn split_last(rel: &str) -> Result<(&str, &str), FsError> {
+    let (parent, name) = match rel.rsplit_once('/') {
+        Some(("", name)) => (".", name),
+        Some(split) => split,
+        None => (".", rel),
+    };
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(FsError::InvalidName);
+    }
+    Ok((parent, name))
+}
+
+fn kind_of(st: &FileStat) -> FileKind {
+    match SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) {
+        SFlag::S_IFREG => FileKind::File,
+        SFlag::S_IFDIR => FileKind::Dir,
+        SFlag::S_IFLNK => FileKind::Symlink,
+        _ => FileKind::Other,
+    }
+}
+
+fn info_from_stat(name: &str, st: &FileStat) -> FileInfo {
+    FileInfo {
+        name: name.to_string(),
+        kind: kind_of(st),
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        mtime_secs: st.st_mtime,
+        mode: st.st_mode & 0o7777,
+        #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
+        nlink: st.st_nlink as u64,
+    }
+}
+
+/// The name reported by `stat` for a relative path: last component, `/` for
+/// the root.
+fn display_name(rel: &str) -> &str {
+    match rel {
+        "." => "/",
+        r => r.rsplit('/').next().unwrap_or(r),
+    }
+}
+
+/// Clears O_NONBLOCK (used only so that opening a fifo cannot hang).
+fn clear_nonblock(fd: &OwnedFd) -> Result<(), FsError> {
+    let flags = fcntl::fcntl(fd, FcntlArg::F_GETFL).map_err(fs_error_from_errno)?;
+    let flags = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
+    fcntl::fcntl(fd, FcntlArg::F_SETFL(flags)).map_err(fs_error_from_errno)?;
+    Ok(())
 }
 
 impl Root {
     /// Opens `path` as a root. Fails when it is missing or not a directory.
     pub fn open(path: &Path) -> Result<Root, FsError> {
-        let _ = path;
-        todo!()
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let fd = fcntl::open(path, flags, Mode::empty()).map_err(fs_error_from_errno)?;
+        Ok(Root {
+            fd,
+            path: display_root(path),
+        })
     }
 
     /// The path given to [`Root::open`], for logs and the start-up line.
     pub fn path(&self) -> &Path {
-        todo!()
+        &self.path
+    }
+
+    /// Resolves `rel` beneath the root fd, as if the root were `/`.
+    fn open_at(&self, rel: &str, flags: OFlag, mode: Mode) -> Result<OwnedFd, FsError> {
+        if rel.contains('\0') {
+            return Err(FsError::InvalidName);
+        }
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .mode(mode)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let mut tries = 0;
+        loop {
+            match fcntl::openat2(self.fd.as_fd(), rel, how) {
+                Err(Errno::EAGAIN) if tries < EAGAIN_RETRIES => tries += 1,
+                r => return r.map_err(fs_error_from_errno),
+            }
+        }
+    }
+
+    /// Opens the parent directory of `rel` (O_PATH) and returns it with the
+    /// last component, for the `*at` calls.
+    fn parent_of<'a>(&self, rel: &'a str) -> Result<(OwnedFd, &'a str), FsError> {
+        let (parent, name) = split_last(rel)?;
+        if name.contains('\0') {
+            return Err(FsError::InvalidName);
+        }
+        let dir = self.open_at(parent, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+        Ok((dir, name))
     }
 
     /// Opens a directory below this root as a new root (a user's home).
     pub fn subroot(&self, p: &VPath) -> Result<Root, FsError> {
-        let _ = p;
-        todo!()
+        self.subroot_rel(rel(p))
+    }
+
+    fn subroot_rel(&self, rel: &str) -> Result<Root, FsError> {
+        let fd = self.open_at(rel, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+        let path = match rel {
+            "." => self.path.clone(),
+            r => self.path.join(r),
+        };
+        Ok(Root { fd, path })
     }
 
     /// Metadata of `p`, following symlinks that stay inside the root. The
     /// `name` of the result is the last component (`/` for the root).
     pub fn stat(&self, p: &VPath) -> Result<FileInfo, FsError> {
-        let _ = p;
-        todo!()
+        self.stat_rel(rel(p))
+    }
+
+    fn stat_rel(&self, rel: &str) -> Result<FileInfo, FsError> {
+        let fd = self.open_at(rel, OFlag::O_PATH, Mode::empty())?;
+        let st = stat::fstat(&fd).map_err(fs_error_from_errno)?;
+        Ok(info_from_stat(display_name(rel), &st))
     }
 
     /// Opens a regular file for reading (O_RDONLY|O_CLOEXEC|O_NOCTTY);
     /// `IsADirectory` for a directory, `PermissionDenied` for anything not a
     /// regular file (fifos, devices).
     pub fn open_read(&self, p: &VPath) -> Result<(OwnedFd, FileInfo), FsError> {
-        let _ = p;
-        todo!()
+        self.open_read_rel(rel(p))
+    }
+
+    fn open_read_rel(&self, rel: &str) -> Result<(OwnedFd, FileInfo), FsError> {
+        // O_NONBLOCK only so a fifo cannot block the open; cleared below.
+        let flags = OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK;
+        let fd = self.open_at(rel, flags, Mode::empty())?;
+        let st = stat::fstat(&fd).map_err(fs_error_from_errno)?;
+        let info = info_from_stat(display_name(rel), &st);
+        match info.kind {
+            FileKind::File => {}
+            FileKind::Dir => return Err(FsError::IsADirectory),
+            _ => return Err(FsError::PermissionDenied),
+        }
+        clear_nonblock(&fd)?;
+        Ok((fd, info))
     }
 
     /// Opens (creating with mode 0644) a regular file for writing per `mode`.
     /// `At(n)` leaves the size as is; the caller writes at offset n.
     pub fn open_write(&self, p: &VPath, mode: WriteMode) -> Result<OwnedFd, FsError> {
-        let _ = (p, mode);
-        todo!()
+        self.open_write_rel(rel(p), mode)
+    }
+
+    fn open_write_rel(&self, rel: &str, mode: WriteMode) -> Result<OwnedFd, FsError> {
+        split_last(rel)?;
+        let extra = match mode {
+            WriteMode::Truncate => OFlag::O_TRUNC,
+            WriteMode::Append => OFlag::O_APPEND,
+            WriteMode::At(_) => OFlag::empty(),
+            WriteMode::CreateNew => OFlag::O_EXCL,
+        };
+        // O_NONBLOCK: an existing fifo without a reader fails (ENXIO) instead
+        // of blocking; with a reader it opens and is refused below.
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | extra;
+        let fd = match self.open_at(rel, flags, Mode::from_bits_truncate(0o644)) {
+            Err(FsError::Io(e)) if e == libc::ENXIO => return Err(FsError::PermissionDenied),
+            r => r?,
+        };
+        let st = stat::fstat(&fd).map_err(fs_error_from_errno)?;
+        if kind_of(&st) != FileKind::File {
+            return Err(FsError::PermissionDenied);
+        }
+        clear_nonblock(&fd)?;
+        Ok(fd)
     }
 
     /// Entries of directory `p` (without `.` and `..`), each stat'ed without
     /// following symlinks, in directory order, at most `entries_max` of them
     /// (the rest are dropped and `truncated` is true).
-    pub fn read_dir(&self, p: &VPath, entries_max: usize) -> Result<(Vec<FileInfo>, bool), FsError> {
-        let _ = (p, entries_max);
-        todo!()
+    pub fn read_dir(
+        &self,
+        p: &VPath,
+        entries_max: usize,
+    ) -> Result<(Vec<FileInfo>, bool), FsError> {
+        self.read_dir_rel(rel(p), entries_max)
+    }
+
+    fn read_dir_rel(
+        &self,
+        rel: &str,
+        entries_max: usize,
+    ) -> Result<(Vec<FileInfo>, bool), FsError> {
+        let fd = self.open_at(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+        // A second fd on the same directory for fstatat while `dir` iterates.
+        let stat_fd = fd.try_clone().map_err(|e| match e.raw_os_error() {
+            Some(n) => fs_error_from_errno(Errno::from_raw(n)),
+            None => FsError::Io(0),
+        })?;
+        let mut dir = Dir::from_fd(fd).map_err(fs_error_from_errno)?;
+        let mut out = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.map_err(fs_error_from_errno)?;
+            let cname = entry.file_name();
+            let Ok(name) = cname.to_str() else { continue };
+            if name == "." || name == ".." {
+                continue;
+            }
+            // Gone since readdir (a race): leave it out.
+            let Ok(st) = stat::fstatat(&stat_fd, cname, AtFlags::AT_SYMLINK_NOFOLLOW) else {
+                continue;
+            };
+            if out.len() == entries_max {
+                return Ok((out, true));
+            }
+            out.push(info_from_stat(name, &st));
+        }
+        Ok((out, false))
     }
 
     /// MKD: mode 0755. `AlreadyExists` if the name exists.
     pub fn mkdir(&self, p: &VPath) -> Result<(), FsError> {
-        let _ = p;
-        todo!()
+        self.mkdir_rel(rel(p))
+    }
+
+    fn mkdir_rel(&self, rel: &str) -> Result<(), FsError> {
+        let (dir, name) = self.parent_of(rel)?;
+        stat::mkdirat(&dir, name, Mode::from_bits_truncate(0o755)).map_err(fs_error_from_errno)
     }
 
     /// RMD: the directory must be empty.
     pub fn rmdir(&self, p: &VPath) -> Result<(), FsError> {
-        let _ = p;
-        todo!()
+        self.rmdir_rel(rel(p))
+    }
+
+    fn rmdir_rel(&self, rel: &str) -> Result<(), FsError> {
+        let (dir, name) = self.parent_of(rel)?;
+        unistd::unlinkat(&dir, name, UnlinkatFlags::RemoveDir).map_err(fs_error_from_errno)
     }
 
     /// DELE: a file or symlink (not a directory: `IsADirectory`).
     pub fn unlink(&self, p: &VPath) -> Result<(), FsError> {
-        let _ = p;
-        todo!()
+        self.unlink_rel(rel(p))
+    }
+
+    fn unlink_rel(&self, rel: &str) -> Result<(), FsError> {
+        let (dir, name) = self.parent_of(rel)?;
+        unistd::unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir).map_err(fs_error_from_errno)
     }
 
     /// RNFR/RNTO: renameat between the two parents, both inside this root.
     pub fn rename(&self, from: &VPath, to: &VPath) -> Result<(), FsError> {
-        let _ = (from, to);
-        todo!()
+        self.rename_rel(rel(from), rel(to))
+    }
+
+    fn rename_rel(&self, from: &str, to: &str) -> Result<(), FsError> {
+        let (from_dir, from_name) = self.parent_of(from)?;
+        let (to_dir, to_name) = self.parent_of(to)?;
+        fcntl::renameat(&from_dir, from_name, &to_dir, to_name).map_err(fs_error_from_errno)
     }
 
     /// MFMT: sets the modification time (unix seconds), keeps atime.
+    ///
+    /// Acts on the name itself and never follows a final symlink (which could
+    /// point outside the root); a symlink is refused with `PermissionDenied`.
     pub fn set_mtime(&self, p: &VPath, unix_secs: i64) -> Result<(), FsError> {
-        let _ = (p, unix_secs);
-        todo!()
+        self.set_mtime_rel(rel(p), unix_secs)
+    }
+
+    fn set_mtime_rel(&self, rel: &str, unix_secs: i64) -> Result<(), FsError> {
+        let (dir, name) = self.name_not_symlink(rel)?;
+        let mtime = TimeSpec::new(unix_secs, 0);
+        stat::utimensat(
+            &dir,
+            name,
+            &TimeSpec::UTIME_OMIT,
+            &mtime,
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .map_err(fs_error_from_errno)
     }
 
     /// SITE CHMOD: mode & 0o777 only (no setuid/setgid/sticky).
+    ///
+    /// Never follows a final symlink; a symlink is refused with
+    /// `PermissionDenied` (Linux cannot chmod a link itself).
     pub fn chmod(&self, p: &VPath, mode: u32) -> Result<(), FsError> {
-        let _ = (p, mode);
-        todo!()
+        self.chmod_rel(rel(p), mode)
+    }
+
+    fn chmod_rel(&self, rel: &str, mode: u32) -> Result<(), FsError> {
+        let (dir, name) = self.name_not_symlink(rel)?;
+        let mode = Mode::from_bits_truncate(mode & 0o777);
+        match stat::fchmodat(&dir, name, mode, FchmodatFlags::NoFollowSymlink) {
+            // Swapped for a symlink since the check, or no /proc for glibc's
+            // fallback: refuse rather than follow.
+            Err(Errno::EOPNOTSUPP) => Err(FsError::PermissionDenied),
+            r => r.map_err(fs_error_from_errno),
+        }
+    }
+
+    /// Parent dir and last component of `rel`, refusing when it names a
+    /// symlink.
+    fn name_not_symlink<'a>(&self, rel: &'a str) -> Result<(OwnedFd, &'a str), FsError> {
+        let (dir, name) = self.parent_of(rel)?;
+        let st =
+            stat::fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fs_error_from_errno)?;
+        if kind_of(&st) == FileKind::Symlink {
+            return Err(FsError::PermissionDenied);
+        }
+        Ok((dir, name))
     }
 }
 
@@ -117,3 +368,7 @@ impl Root {
 pub fn display_root(p: &Path) -> PathBuf {
     p.to_path_buf()
 }
+
+#[cfg(test)]
+#[path = "root_tests.rs"]
+mod tests;

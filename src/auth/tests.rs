@@ -1,0 +1,82 @@
+//! Tests of [`AuthPolicy::authenticate`].
+
+use super::*;
+
+const SHA: &str = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
+
+fn policy(anonymous: AnonMode) -> AuthPolicy {
+    let argon = hash_password("alicepw");
+    let text = format!("alice:{argon}:/home/alice:all\nbob:{SHA}:/home/bob:ro\n");
+    AuthPolicy {
+        anonymous,
+        root: PathBuf::from("/srv/ftp"),
+        users: Some(Arc::new(UserDb::parse(&text).unwrap())),
+    }
+}
+
+#[test]
+fn anonymous_modes() {
+    let on = AuthPolicy {
+        anonymous: AnonMode::ReadOnly,
+        root: PathBuf::from("/srv/ftp"),
+        users: None,
+    };
+    let g = on.authenticate("FTP", "me@example.org").unwrap();
+    assert_eq!(
+        g,
+        Grant {
+            user: "anonymous".into(),
+            anonymous: true,
+            home: PathBuf::from("/srv/ftp"),
+            perms: Perms::READ_ONLY,
+        }
+    );
+    assert_eq!(on.authenticate("Anonymous", "").unwrap().user, "anonymous");
+    let off = AuthPolicy {
+        anonymous: AnonMode::Off,
+        ..on.clone()
+    };
+    assert_eq!(
+        off.authenticate("anonymous", "x"),
+        Err(AuthError::UnknownUser)
+    );
+    // No users file: every named user is unknown.
+    assert_eq!(on.authenticate("alice", "x"), Err(AuthError::UnknownUser));
+}
+
+#[test]
+fn named_users() {
+    let p = policy(AnonMode::Off);
+    let alice = p.authenticate("alice", "alicepw").unwrap();
+    assert_eq!(
+        (alice.user.as_str(), alice.anonymous, alice.perms),
+        ("alice", false, Perms::ALL)
+    );
+    assert_eq!(alice.home, PathBuf::from("/home/alice"));
+    assert_eq!(
+        p.authenticate("alice", "bobpw"),
+        Err(AuthError::BadPassword)
+    );
+    let bob = p.authenticate("bob", "secret").unwrap();
+    assert_eq!(
+        (bob.home, bob.perms),
+        (PathBuf::from("/home/bob"), Perms::READ_ONLY)
+    );
+    assert_eq!(
+        p.authenticate("bob", "secret "),
+        Err(AuthError::BadPassword)
+    );
+    assert_eq!(
+        p.authenticate("carol", "secret"),
+        Err(AuthError::UnknownUser)
+    );
+    assert_eq!(p.authenticate("Bob", "secret"), Err(AuthError::UnknownUser));
+    let huge = "x".repeat(PASSWORD_LEN_MAX + 1);
+    assert_eq!(p.authenticate("bob", &huge), Err(AuthError::BadPassword));
+}
+
+#[test]
+fn dummy_hash_is_valid() {
+    assert!(hash::is_supported_hash(DUMMY_HASH));
+    assert_eq!(verify_password(DUMMY_HASH, ""), Ok(false));
+}
