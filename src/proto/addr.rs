@@ -17,7 +17,7 @@ pub fn parse_port(arg: &str) -> Option<SocketAddr> {
     // RFC 959 §4.1.2: host-port ::= host-number "," port-number, six decimal bytes.
     let mut bytes = [0u8; 6];
     let mut fields = arg.split(',');
-    for slot in bytes.iter_mut() {
+    for slot in &mut bytes {
         let field = fields.next()?.trim_matches(' ');
         let value = parse_decimal(field, 3)?;
         *slot = u8::try_from(value).ok()?;

@@ -71,7 +71,7 @@ impl LineBuffer {
                     self.data_byte(IAC);
                 }
                 (TelnetState::Iac, OPT_FIRST..=OPT_LAST) => self.telnet = TelnetState::Option,
-                (TelnetState::Iac, _) | (TelnetState::Option, _) => {
+                (TelnetState::Iac | TelnetState::Option, _) => {
                     self.telnet = TelnetState::Data;
                 }
             }
@@ -710,5 +710,35 @@ mod tests {
         assert_eq!(p("frob x"), Ok(Command::Unknown("FROB".into())));
         assert_eq!(p(&"z".repeat(100)), Ok(Command::Unknown("Z".repeat(16))));
         assert_eq!(p("ééééééééééééééééé"), Ok(Command::Unknown("é".repeat(16))));
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        // RFC 959 §4.1: any byte stream from the client must be handled.
+        let alphabet: &[u8] = b"\r\n \xFF\xFB\xF4\x00|12,.:AIaiLNERTPSVXYZ\xC3\xA9";
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            usize::try_from(seed >> 33).unwrap_or(0)
+        };
+        let verbs = [
+            "PORT ", "EPRT ", "EPSV ", "TYPE ", "REST ", "MFMT ", "MODE ", "",
+        ];
+        let mut b = LineBuffer::new(32);
+        for _ in 0..2000 {
+            let mut chunk = verbs[next() % verbs.len()].as_bytes().to_vec();
+            for _ in 0..next() % 40 {
+                chunk.push(alphabet[next() % alphabet.len()]);
+            }
+            let _ = parse(&chunk);
+            b.push(&chunk);
+            assert!(b.pending_bytes() <= 33);
+            while let Some(line) = b.next_line() {
+                if let Ok(line) = line {
+                    assert!(line.len() <= 32 && !line.contains(&b'\n'));
+                    let _ = parse(&line);
+                }
+            }
+        }
     }
 }

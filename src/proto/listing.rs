@@ -284,7 +284,7 @@ pub fn parse_timeval(s: &str) -> Option<i64> {
 /// is then a literal). `[!x]`/`[^x]` negate; `]` first is a literal member.
 fn match_class(pat: &[char], start: usize, c: char) -> Option<(bool, usize)> {
     let mut i = start.checked_add(1)?;
-    let negate = matches!(pat.get(i), Some('!') | Some('^'));
+    let negate = matches!(pat.get(i), Some('!' | '^'));
     if negate {
         i += 1;
     }
