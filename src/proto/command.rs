@@ -5,44 +5,123 @@
 //! enforces the line-length limit. [`parse`] turns one line into a [`Command`];
 //! verbs are case-insensitive, arguments are kept as sent (UTF-8, RFC 2640).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+
+use super::{addr, listing};
 
 /// A line longer than the limit. The whole line (up to its LF) is discarded and
 /// reported once, so the session answers 500 once and goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineTooLong;
 
+/// Telnet command bytes (RFC 854): IAC and the option verbs WILL..DONT.
+const IAC: u8 = 0xFF;
+const OPT_FIRST: u8 = 0xFB;
+const OPT_LAST: u8 = 0xFE;
+
+/// Where the Telnet filter is inside an IAC sequence (RFC 854).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TelnetState {
+    /// Plain data.
+    Data,
+    /// Got IAC; the next byte says what follows.
+    Iac,
+    /// Got IAC WILL/WONT/DO/DONT; the next byte is the option code, dropped.
+    Option,
+}
+
 /// Splits control bytes into lines with a length limit.
 #[derive(Debug)]
 pub struct LineBuffer {
-    // private fields chosen by the implementation
-    _private: (),
+    /// Longest line content accepted (without CR/LF).
+    max: usize,
+    /// The incomplete line, IAC-filtered; at most `max + 1` bytes (a final CR).
+    line: Vec<u8>,
+    /// Dropping the rest of an overlong line up to its LF.
+    discarding: bool,
+    telnet: TelnetState,
+    /// Complete lines (and overlong-line reports) not yet taken.
+    ready: VecDeque<Result<Vec<u8>, LineTooLong>>,
 }
 
 impl LineBuffer {
     /// `line_len_max_bytes` counts the line without its CR/LF.
     pub fn new(line_len_max_bytes: usize) -> Self {
-        let _ = line_len_max_bytes;
-        todo!()
+        LineBuffer {
+            max: line_len_max_bytes,
+            line: Vec::new(),
+            discarding: false,
+            telnet: TelnetState::Data,
+            ready: VecDeque::new(),
+        }
     }
 
     /// Appends received bytes. Memory stays bounded by the limit: bytes of an
     /// overlong line are dropped as they arrive.
     pub fn push(&mut self, bytes: &[u8]) {
-        let _ = bytes;
-        todo!()
+        for &b in bytes {
+            // RFC 854: IAC sequences are Telnet commands, not data; RFC 959
+            // §4.1.3 (ABOR) has clients send IAC IP and IAC DM (Synch).
+            match (self.telnet, b) {
+                (TelnetState::Data, IAC) => self.telnet = TelnetState::Iac,
+                (TelnetState::Data, _) => self.data_byte(b),
+                (TelnetState::Iac, IAC) => {
+                    self.telnet = TelnetState::Data;
+                    self.data_byte(IAC);
+                }
+                (TelnetState::Iac, OPT_FIRST..=OPT_LAST) => self.telnet = TelnetState::Option,
+                (TelnetState::Iac | TelnetState::Option, _) => {
+                    self.telnet = TelnetState::Data;
+                }
+            }
+        }
+    }
+
+    /// One byte of line data after Telnet filtering.
+    fn data_byte(&mut self, b: u8) {
+        // RFC 959 §4.1 / §5.3: commands end with CRLF; a bare LF is accepted too.
+        if b == b'\n' {
+            if self.discarding {
+                self.discarding = false;
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.ready.push_back(Ok(line));
+            }
+            return;
+        }
+        if self.discarding {
+            return;
+        }
+        // A CR may still turn out to be the line ending, so it may sit one
+        // past the limit; any other byte must fit within it.
+        let len_after = if b == b'\r' {
+            self.line.len()
+        } else {
+            self.line.len().saturating_add(1)
+        };
+        if len_after > self.max {
+            self.line = Vec::new();
+            self.discarding = true;
+            self.ready.push_back(Err(LineTooLong));
+            return;
+        }
+        self.line.push(b);
     }
 
     /// The next complete line without its line ending and with Telnet IAC
     /// commands removed (`IAC IAC` stays one 0xFF byte), or `Err(LineTooLong)`
     /// once per overlong line. `None` when no complete line is buffered.
     pub fn next_line(&mut self) -> Option<Result<Vec<u8>, LineTooLong>> {
-        todo!()
+        self.ready.pop_front()
     }
 
     /// Bytes of an incomplete line held (for limits and tests).
     pub fn pending_bytes(&self) -> usize {
-        todo!()
+        self.line.len()
     }
 }
 
@@ -151,6 +230,515 @@ pub enum ParseError {
 /// give `BadArgument` without one; `REST` needs a decimal u64; `TYPE` accepts
 /// `A`, `A N`, `I`, `L 8` (case-insensitive) and gives `BadArgument` otherwise.
 pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
-    let _ = line;
-    todo!()
+    let text = std::str::from_utf8(line).map_err(|_| ParseError::BadEncoding)?;
+    // RFC 959 §3.1.1.1 / RFC 2640 §3.1: pathnames are UTF-8 without CR, LF or NUL.
+    if text.bytes().any(|b| matches!(b, b'\0' | b'\r' | b'\n')) {
+        return Err(ParseError::BadEncoding);
+    }
+    // RFC 959 §5.3.1: <verb> [<SP> <argument>]; exactly one SP separates them,
+    // so an argument may itself begin with spaces (a filename like " a").
+    let (verb, arg) = match text.split_once(' ') {
+        Some((verb, arg)) => (verb, Some(arg)),
+        None => (text, None),
+    };
+    if verb.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    // RFC 959 §5.3: verbs are case-insensitive.
+    let verb = verb.to_ascii_uppercase();
+    let arg = arg.filter(|a| !a.is_empty());
+    if let Some(cmd) = no_arg_command(&verb) {
+        return Ok(cmd);
+    }
+    if let Some(cmd) = optional_arg_command(&verb, arg) {
+        return Ok(cmd);
+    }
+    if let Some(result) = required_arg_command(&verb, arg) {
+        return result;
+    }
+    if let Some(result) = special_command(&verb, arg) {
+        return result;
+    }
+    Ok(Command::Unknown(
+        verb.chars().take(UNKNOWN_VERB_MAX_CHARS).collect(),
+    ))
+}
+
+/// How much of an unknown verb is kept for the 502 reply and the log.
+const UNKNOWN_VERB_MAX_CHARS: usize = 16;
+
+fn bad(verb: &str) -> ParseError {
+    ParseError::BadArgument(verb.to_string())
+}
+
+/// Verbs without an argument (any argument sent is ignored).
+fn no_arg_command(verb: &str) -> Option<Command> {
+    Some(match verb {
+        // RFC 959 §4.1.1; XCUP/XPWD are the RFC 775 aliases.
+        "CDUP" | "XCUP" => Command::Cdup,
+        "REIN" => Command::Rein,
+        "QUIT" => Command::Quit,
+        "PASV" => Command::Pasv,
+        "ABOR" => Command::Abor,
+        "PWD" | "XPWD" => Command::Pwd,
+        "SYST" => Command::Syst,
+        "NOOP" => Command::Noop,
+        // RFC 2389 §3.
+        "FEAT" => Command::Feat,
+        _ => return None,
+    })
+}
+
+/// Verbs whose argument may be absent.
+fn optional_arg_command(verb: &str, arg: Option<&str>) -> Option<Command> {
+    let owned = arg.map(str::to_string);
+    Some(match verb {
+        "LIST" => Command::List(owned),
+        "NLST" => Command::Nlst(owned),
+        "STAT" => Command::Stat(owned),
+        "HELP" => Command::Help(owned),
+        "STOU" => Command::Stou(owned),
+        // RFC 3659 §7.1: MLST/MLSD default to the current directory.
+        "MLSD" => Command::Mlsd(owned),
+        "MLST" => Command::Mlst(owned),
+        // PASS may be empty (anonymous); the session decides.
+        "PASS" => Command::Pass(owned.unwrap_or_default()),
+        // RFC 959 §4.1.3 ALLO: the session only acknowledges it.
+        "ALLO" => Command::Allo(owned.unwrap_or_default()),
+        _ => return None,
+    })
+}
+
+/// Verbs with a required argument kept as sent.
+fn required_arg_command(verb: &str, arg: Option<&str>) -> Option<Result<Command, ParseError>> {
+    let make: fn(String) -> Command = match verb {
+        "USER" => Command::User,
+        "ACCT" => Command::Acct,
+        // RFC 775 aliases: XCWD, XMKD, XRMD.
+        "CWD" | "XCWD" => Command::Cwd,
+        "SMNT" => Command::Smnt,
+        "RETR" => Command::Retr,
+        "STOR" => Command::Stor,
+        "APPE" => Command::Appe,
+        "RNFR" => Command::Rnfr,
+        "RNTO" => Command::Rnto,
+        "DELE" => Command::Dele,
+        "RMD" | "XRMD" => Command::Rmd,
+        "MKD" | "XMKD" => Command::Mkd,
+        "SITE" => Command::Site,
+        // RFC 2389 §4 (OPTS), RFC 3659 §3-4 (MDTM, SIZE), RFC 7151 (HOST).
+        "OPTS" => Command::Opts,
+        "SIZE" => Command::Size,
+        "MDTM" => Command::Mdtm,
+        "HOST" => Command::Host,
+        "HASH" => Command::Hash,
+        _ => return None,
+    };
+    Some(arg.map(|a| make(a.to_string())).ok_or_else(|| bad(verb)))
+}
+
+/// Verbs whose argument is decoded here.
+fn special_command(verb: &str, arg: Option<&str>) -> Option<Result<Command, ParseError>> {
+    let trimmed = arg.map(|a| a.trim_matches(' ')).filter(|a| !a.is_empty());
+    let cmd = match verb {
+        // RFC 959 §4.1.2 PORT; RFC 2428 §2 EPRT.
+        "PORT" => trimmed.and_then(addr::parse_port).map(Command::Port),
+        "EPRT" => trimmed.and_then(addr::parse_eprt).map(Command::Eprt),
+        "EPSV" => parse_epsv(trimmed).map(Command::Epsv),
+        "TYPE" => trimmed.and_then(parse_type).map(Command::Type),
+        // RFC 959 §4.1.2 STRU/MODE: a single-letter code.
+        "STRU" => trimmed.and_then(single_char).map(Command::Stru),
+        "MODE" => trimmed.and_then(single_char).map(Command::Mode),
+        // RFC 3659 §5: REST <SP> decimal marker.
+        "REST" => trimmed.and_then(parse_u64).map(Command::Rest),
+        "MFMT" => arg.and_then(parse_mfmt),
+        _ => return None,
+    };
+    Some(cmd.ok_or_else(|| bad(verb)))
+}
+
+/// RFC 2428 §3: EPSV, EPSV <net-prt>, or EPSV ALL.
+fn parse_epsv(arg: Option<&str>) -> Option<EpsvArg> {
+    match arg {
+        None => Some(EpsvArg::Default),
+        Some(a) if a.eq_ignore_ascii_case("ALL") => Some(EpsvArg::All),
+        Some(a) => {
+            let n = parse_u64(a)?;
+            u16::try_from(n).ok().map(EpsvArg::Proto)
+        }
+    }
+}
+
+/// RFC 959 §4.1.2 TYPE: `A [N]` and `I` / `L 8`; other forms are refused.
+fn parse_type(arg: &str) -> Option<TypeCode> {
+    let mut words = arg.split(' ').filter(|w| !w.is_empty());
+    let code = words.next()?.to_ascii_uppercase();
+    let param = words.next().map(str::to_ascii_uppercase);
+    if words.next().is_some() {
+        return None;
+    }
+    match (code.as_str(), param.as_deref()) {
+        ("A", None | Some("N")) => Some(TypeCode::Ascii),
+        ("I", None) | ("L", Some("8")) => Some(TypeCode::Image),
+        _ => None,
+    }
+}
+
+fn single_char(arg: &str) -> Option<char> {
+    let mut chars = arg.chars();
+    let c = chars.next()?;
+    chars.next().is_none().then(|| c.to_ascii_uppercase())
+}
+
+/// A plain decimal number (no sign, no spaces), `None` on overflow.
+fn parse_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// draft-somers-ftp-mfxx §3: MFMT <SP> time-val <SP> pathname.
+fn parse_mfmt(arg: &str) -> Option<Command> {
+    let (time, path) = arg.split_once(' ')?;
+    if path.is_empty() {
+        return None;
+    }
+    let secs = listing::parse_timeval(time)?;
+    Some(Command::Mfmt(secs, path.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn lines(buf: &mut LineBuffer) -> Vec<Result<Vec<u8>, LineTooLong>> {
+        std::iter::from_fn(|| buf.next_line()).collect()
+    }
+
+    fn ok(s: &[u8]) -> Result<Vec<u8>, LineTooLong> {
+        Ok(s.to_vec())
+    }
+
+    #[test]
+    fn crlf_and_bare_lf() {
+        // RFC 959 §4.1: commands end with CRLF; bare LF accepted for robustness.
+        let mut b = LineBuffer::new(100);
+        b.push(b"USER a\r\nPASS b\nNOOP");
+        assert_eq!(lines(&mut b), vec![ok(b"USER a"), ok(b"PASS b")]);
+        assert_eq!(b.pending_bytes(), 4);
+        b.push(b"\r\n\n");
+        assert_eq!(lines(&mut b), vec![ok(b"NOOP"), ok(b"")]);
+        assert_eq!(b.pending_bytes(), 0);
+        assert_eq!(b.next_line(), None);
+    }
+
+    #[test]
+    fn crlf_split_across_pushes() {
+        // RFC 959 §4.1: the CRLF may arrive in two segments.
+        let mut b = LineBuffer::new(100);
+        b.push(b"NOOP\r");
+        assert_eq!(b.next_line(), None);
+        b.push(b"\n");
+        assert_eq!(lines(&mut b), vec![ok(b"NOOP")]);
+        for (i, byte) in b"RETR x\r\n".iter().enumerate() {
+            b.push(&[*byte]);
+            assert_eq!(b.next_line().is_some(), i == 7);
+        }
+    }
+
+    #[test]
+    fn bare_cr_stays_in_line() {
+        // RFC 959 §4.1: only CRLF (or LF) ends a line; a stray CR is data, refused by parse.
+        let mut b = LineBuffer::new(100);
+        b.push(b"DELE a\rb\r\r\n");
+        let line = b.next_line().unwrap().unwrap();
+        assert_eq!(line, b"DELE a\rb\r");
+        assert_eq!(parse(&line), Err(ParseError::BadEncoding));
+    }
+
+    #[test]
+    fn telnet_iac_stripped() {
+        // RFC 854 IAC commands; RFC 959 §4.1.3 ABOR preceded by IAC IP, IAC DM.
+        let mut b = LineBuffer::new(100);
+        b.push(b"\xFF\xF4\xFF\xF2ABOR\r\n");
+        b.push(b"A\xFF\xFB\x01B\xFF\xFE\x22C\r\n");
+        b.push(b"X\xFF\xFFY\n");
+        assert_eq!(lines(&mut b), vec![ok(b"ABOR"), ok(b"ABC"), ok(b"X\xFFY")]);
+    }
+
+    #[test]
+    fn telnet_iac_split_across_pushes() {
+        // RFC 854: a command sequence may be split by TCP segmentation.
+        let input: &[u8] = b"\xFF\xF4\xFF\xFD\x06AB\xFF\xFFOR\r\n";
+        for split in 0..=input.len() {
+            let mut b = LineBuffer::new(100);
+            b.push(&input[..split]);
+            b.push(&input[split..]);
+            assert_eq!(lines(&mut b), vec![ok(b"AB\xFFOR")], "split {split}");
+        }
+        let mut b = LineBuffer::new(100);
+        for byte in input {
+            b.push(&[*byte]);
+        }
+        assert_eq!(lines(&mut b), vec![ok(b"AB\xFFOR")]);
+    }
+
+    #[test]
+    fn line_limit_exact_and_over() {
+        // RFC 959 §4.1: line length is the server's limit; 500 once per long line.
+        let mut b = LineBuffer::new(8);
+        b.push(b"12345678\r\n12345678\n123456789\r\nNOOP\r\n");
+        assert_eq!(
+            lines(&mut b),
+            vec![
+                ok(b"12345678"),
+                ok(b"12345678"),
+                Err(LineTooLong),
+                ok(b"NOOP")
+            ]
+        );
+        // CR at the limit is only the line ending when LF follows.
+        b.push(b"12345678\rX\r\nNOOP\n");
+        assert_eq!(lines(&mut b), vec![Err(LineTooLong), ok(b"NOOP")]);
+    }
+
+    #[test]
+    fn overlong_line_bounded_memory_single_error() {
+        // RFC 959 §4.1: reported once, bytes dropped as they arrive.
+        let mut b = LineBuffer::new(16);
+        for _ in 0..1000 {
+            b.push(&[b'x'; 100]);
+            assert!(b.pending_bytes() <= 17);
+        }
+        b.push(b"\r\n");
+        b.push(b"QUIT\r\n");
+        assert_eq!(lines(&mut b), vec![Err(LineTooLong), ok(b"QUIT")]);
+        // IAC bytes do not count against the limit.
+        let mut b = LineBuffer::new(4);
+        b.push(b"\xFF\xF4\xFF\xF2NOOP\r\n");
+        assert_eq!(lines(&mut b), vec![ok(b"NOOP")]);
+        let mut z = LineBuffer::new(0);
+        z.push(b"\r\nA\r\n");
+        assert_eq!(lines(&mut z), vec![ok(b""), Err(LineTooLong)]);
+    }
+
+    fn p(s: &str) -> Result<Command, ParseError> {
+        parse(s.as_bytes())
+    }
+
+    fn bad(v: &str) -> Result<Command, ParseError> {
+        Err(ParseError::BadArgument(v.to_string()))
+    }
+
+    #[test]
+    fn verbs_case_insensitive() {
+        // RFC 959 §5.3: command codes are case-insensitive.
+        assert_eq!(p("noop"), Ok(Command::Noop));
+        assert_eq!(p("NoOp"), Ok(Command::Noop));
+        assert_eq!(p("user Bob"), Ok(Command::User("Bob".into())));
+        assert_eq!(p("rEtR File.TXT"), Ok(Command::Retr("File.TXT".into())));
+    }
+
+    #[test]
+    fn aliases() {
+        // RFC 775 (and RFC 1123 §4.1.3.1): X-prefixed directory commands.
+        assert_eq!(p("XPWD"), Ok(Command::Pwd));
+        assert_eq!(p("XCUP"), Ok(Command::Cdup));
+        assert_eq!(p("XCWD d"), Ok(Command::Cwd("d".into())));
+        assert_eq!(p("XMKD d"), Ok(Command::Mkd("d".into())));
+        assert_eq!(p("XRMD d"), Ok(Command::Rmd("d".into())));
+        assert_eq!(p("XMKD"), bad("XMKD"));
+        for v in ["XSHA256 f", "XMD5 f", "XCRC f"] {
+            assert!(matches!(p(v), Ok(Command::Unknown(_))));
+        }
+    }
+
+    #[test]
+    fn all_simple_verbs() {
+        // RFC 959 §4.1, RFC 2389 (FEAT/OPTS), RFC 3659, RFC 7151 (HOST).
+        let cases: Vec<(&str, Command)> = vec![
+            ("PASS", Command::Pass(String::new())),
+            ("PASS secret word", Command::Pass("secret word".into())),
+            ("ACCT x", Command::Acct("x".into())),
+            ("CWD /a", Command::Cwd("/a".into())),
+            ("CDUP", Command::Cdup),
+            ("SMNT /m", Command::Smnt("/m".into())),
+            ("REIN", Command::Rein),
+            ("QUIT", Command::Quit),
+            ("PASV", Command::Pasv),
+            ("STOR f", Command::Stor("f".into())),
+            ("STOU", Command::Stou(None)),
+            ("STOU f", Command::Stou(Some("f".into()))),
+            ("APPE f", Command::Appe("f".into())),
+            ("ALLO", Command::Allo(String::new())),
+            ("ALLO 100 R 10", Command::Allo("100 R 10".into())),
+            ("RNFR a", Command::Rnfr("a".into())),
+            ("RNTO b", Command::Rnto("b".into())),
+            ("ABOR", Command::Abor),
+            ("DELE f", Command::Dele("f".into())),
+            ("RMD d", Command::Rmd("d".into())),
+            ("MKD d", Command::Mkd("d".into())),
+            ("PWD", Command::Pwd),
+            ("LIST", Command::List(None)),
+            ("LIST ", Command::List(None)),
+            ("LIST -la /x", Command::List(Some("-la /x".into()))),
+            ("NLST *.iso", Command::Nlst(Some("*.iso".into()))),
+            ("SITE CHMOD 644 f", Command::Site("CHMOD 644 f".into())),
+            ("SYST", Command::Syst),
+            ("STAT", Command::Stat(None)),
+            ("STAT f", Command::Stat(Some("f".into()))),
+            ("HELP", Command::Help(None)),
+            ("HELP SITE", Command::Help(Some("SITE".into()))),
+            ("NOOP", Command::Noop),
+            ("FEAT", Command::Feat),
+            ("OPTS UTF8 ON", Command::Opts("UTF8 ON".into())),
+            ("SIZE f", Command::Size("f".into())),
+            ("MDTM f", Command::Mdtm("f".into())),
+            ("MLSD", Command::Mlsd(None)),
+            ("MLSD d", Command::Mlsd(Some("d".into()))),
+            ("MLST", Command::Mlst(None)),
+            ("MLST f", Command::Mlst(Some("f".into()))),
+            (
+                "HOST ftp.example.com",
+                Command::Host("ftp.example.com".into()),
+            ),
+            ("HASH f", Command::Hash("f".into())),
+            ("MFMT 19700101000001 a b", Command::Mfmt(1, "a b".into())),
+        ];
+        for (line, want) in cases {
+            assert_eq!(p(line), Ok(want), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn argument_kept_with_spaces() {
+        // RFC 959 §5.3.2: <SP> is one space; the pathname may start with spaces.
+        assert_eq!(p("RETR  lead"), Ok(Command::Retr(" lead".into())));
+        assert_eq!(p("STOR trail "), Ok(Command::Stor("trail ".into())));
+        assert_eq!(p("CWD  "), Ok(Command::Cwd(" ".into())));
+        assert_eq!(p("RETR ünïcödé"), Ok(Command::Retr("ünïcödé".into())));
+    }
+
+    #[test]
+    fn missing_required_arguments() {
+        // RFC 959 §4.2: 501 syntax error in parameters.
+        for v in [
+            "USER", "ACCT", "CWD", "XCWD", "SMNT", "RETR", "STOR", "APPE", "RNFR", "RNTO", "DELE",
+            "RMD", "XRMD", "MKD", "SITE", "OPTS", "SIZE", "MDTM", "HOST", "HASH", "PORT", "EPRT",
+            "TYPE", "STRU", "MODE", "REST", "MFMT",
+        ] {
+            assert_eq!(p(v), bad(v), "{v}");
+            assert_eq!(p(&format!("{} ", v.to_lowercase())), bad(v), "{v} SP");
+        }
+    }
+
+    #[test]
+    fn port_and_eprt() {
+        // RFC 959 §4.1.2 PORT; RFC 2428 §2 EPRT.
+        let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 50000);
+        assert_eq!(p("PORT 127,0,0,1,195,80"), Ok(Command::Port(a)));
+        assert_eq!(p("PORT 127,0,0,1,256,80"), bad("PORT"));
+        assert_eq!(p("PORT 127,0,0,1,195"), bad("PORT"));
+        assert_eq!(p("EPRT |1|127.0.0.1|50000|"), Ok(Command::Eprt(a)));
+        assert!(matches!(p("EPRT |2|::1|21|"), Ok(Command::Eprt(s)) if s.is_ipv6()));
+        assert_eq!(p("EPRT |3|x|21|"), bad("EPRT"));
+        assert_eq!(p("EPRT |1|::1|21|"), bad("EPRT"));
+    }
+
+    #[test]
+    fn epsv() {
+        // RFC 2428 §3: EPSV [<net-prt> | ALL].
+        assert_eq!(p("EPSV"), Ok(Command::Epsv(EpsvArg::Default)));
+        assert_eq!(p("EPSV all"), Ok(Command::Epsv(EpsvArg::All)));
+        assert_eq!(p("EPSV ALL"), Ok(Command::Epsv(EpsvArg::All)));
+        assert_eq!(p("EPSV 1"), Ok(Command::Epsv(EpsvArg::Proto(1))));
+        assert_eq!(p("EPSV 2"), Ok(Command::Epsv(EpsvArg::Proto(2))));
+        assert_eq!(p("EPSV 7"), Ok(Command::Epsv(EpsvArg::Proto(7))));
+        assert_eq!(p("EPSV 70000"), bad("EPSV"));
+        assert_eq!(p("EPSV x"), bad("EPSV"));
+        assert_eq!(p("EPSV -1"), bad("EPSV"));
+    }
+
+    #[test]
+    fn type_stru_mode() {
+        // RFC 959 §4.1.2 TYPE, STRU, MODE.
+        for ok in ["A", "a", "A N", "a n"] {
+            assert_eq!(p(&format!("TYPE {ok}")), Ok(Command::Type(TypeCode::Ascii)));
+        }
+        for ok in ["I", "i", "L 8", "l 8"] {
+            assert_eq!(p(&format!("TYPE {ok}")), Ok(Command::Type(TypeCode::Image)));
+        }
+        for b in ["E", "A T", "A C", "L 7", "L", "I X", "AN", "A N X"] {
+            assert_eq!(p(&format!("TYPE {b}")), bad("TYPE"), "{b}");
+        }
+        assert_eq!(p("STRU f"), Ok(Command::Stru('F')));
+        assert_eq!(p("STRU R"), Ok(Command::Stru('R')));
+        assert_eq!(p("MODE s"), Ok(Command::Mode('S')));
+        assert_eq!(p("MODE SB"), bad("MODE"));
+        assert_eq!(p("STRU é"), Ok(Command::Stru('é')));
+    }
+
+    #[test]
+    fn rest_and_mfmt() {
+        // RFC 3659 §5 REST marker; draft-somers-ftp-mfxx MFMT.
+        assert_eq!(p("REST 0"), Ok(Command::Rest(0)));
+        assert_eq!(p("REST 18446744073709551615"), Ok(Command::Rest(u64::MAX)));
+        for b in ["18446744073709551616", "-1", "+1", "1k", "0x10"] {
+            assert_eq!(p(&format!("REST {b}")), bad("REST"), "{b}");
+        }
+        assert_eq!(
+            p("MFMT 20000229000000  spaced"),
+            Ok(Command::Mfmt(951_782_400, " spaced".into()))
+        );
+        assert_eq!(p("MFMT 20000229000000"), bad("MFMT"));
+        assert_eq!(p("MFMT 20000229000000 "), bad("MFMT"));
+        assert_eq!(p("MFMT 19990229000000 f"), bad("MFMT"));
+        assert_eq!(p("MFMT now f"), bad("MFMT"));
+    }
+
+    #[test]
+    fn empty_encoding_unknown() {
+        // RFC 959 §4.2: 500 for an unrecognised or empty command.
+        assert_eq!(p(""), Err(ParseError::Empty));
+        assert_eq!(p(" NOOP"), Err(ParseError::Empty));
+        assert_eq!(parse(b"RETR \xFF\xFE"), Err(ParseError::BadEncoding));
+        assert_eq!(parse(b"RETR a\0b"), Err(ParseError::BadEncoding));
+        assert_eq!(parse(b"RETR a\rb"), Err(ParseError::BadEncoding));
+        assert_eq!(parse(b"RETR a\nb"), Err(ParseError::BadEncoding));
+        assert_eq!(p("frob x"), Ok(Command::Unknown("FROB".into())));
+        assert_eq!(p(&"z".repeat(100)), Ok(Command::Unknown("Z".repeat(16))));
+        assert_eq!(p("ééééééééééééééééé"), Ok(Command::Unknown("é".repeat(16))));
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        // RFC 959 §4.1: any byte stream from the client must be handled.
+        let alphabet: &[u8] = b"\r\n \xFF\xFB\xF4\x00|12,.:AIaiLNERTPSVXYZ\xC3\xA9";
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            usize::try_from(seed >> 33).unwrap_or(0)
+        };
+        let verbs = [
+            "PORT ", "EPRT ", "EPSV ", "TYPE ", "REST ", "MFMT ", "MODE ", "",
+        ];
+        let mut b = LineBuffer::new(32);
+        for _ in 0..2000 {
+            let mut chunk = verbs[next() % verbs.len()].as_bytes().to_vec();
+            for _ in 0..next() % 40 {
+                chunk.push(alphabet[next() % alphabet.len()]);
+            }
+            let _ = parse(&chunk);
+            b.push(&chunk);
+            assert!(b.pending_bytes() <= 33);
+            while let Some(line) = b.next_line() {
+                if let Ok(line) = line {
+                    assert!(line.len() <= 32 && !line.contains(&b'\n'));
+                    let _ = parse(&line);
+                }
+            }
+        }
+    }
 }
