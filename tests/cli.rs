@@ -59,8 +59,14 @@ fn bad_flags_exit_2_with_one_line() {
         "--pasv-ports",
     );
     assert_usage_error(&["--root", r, "--helper-threads", "0"], "--helper-threads");
-    assert_usage_error(&["--root", r, "--line-len-max-bytes", "10"], "--line-len-max-bytes");
-    assert_usage_error(&["--root", r, "--retr-chunk-bytes", "100"], "--retr-chunk-bytes");
+    assert_usage_error(
+        &["--root", r, "--line-len-max-bytes", "10"],
+        "--line-len-max-bytes",
+    );
+    assert_usage_error(
+        &["--root", r, "--retr-chunk-bytes", "100"],
+        "--retr-chunk-bytes",
+    );
     assert_usage_error(&["--root"], "--root");
 }
 
@@ -102,8 +108,19 @@ fn bad_users_file_exits_2() {
 fn help_and_version_exit_0() {
     let out = ringftpd(&["--help"]);
     out.assert_ok("ringftpd --help");
-    for flag in ["--root", "--listen", "--pasv-ports", "--retr-path", "--users", "--cores"] {
-        assert!(out.stdout.contains(flag), "--help lacks {flag}:\n{}", out.stdout);
+    for flag in [
+        "--root",
+        "--listen",
+        "--pasv-ports",
+        "--retr-path",
+        "--users",
+        "--cores",
+    ] {
+        assert!(
+            out.stdout.contains(flag),
+            "--help lacks {flag}:\n{}",
+            out.stdout
+        );
     }
     let out = ringftpd(&["--version"]);
     out.assert_ok("ringftpd --version");

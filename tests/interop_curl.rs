@@ -173,7 +173,13 @@ fn curl_resume_download_and_upload() {
     fs::write(root.join("file.bin"), &full).unwrap();
     // Download from an offset: REST 1000000 + RETR.
     let url = format!("{}/file.bin", server.url());
-    let out = curl(&["-r", "1000000-", &url, "-o", client.join("tail").to_str().unwrap()]);
+    let out = curl(&[
+        "-r",
+        "1000000-",
+        &url,
+        "-o",
+        client.join("tail").to_str().unwrap(),
+    ]);
     assert!(out.stderr.contains("> REST 1000000"), "{}", out.stderr);
     assert!(
         fs::read(client.join("tail")).unwrap() == full[1_000_000..],

@@ -39,8 +39,10 @@ fn transfer_matrix(mode: Mode, retr_path: &'static str) {
         PASS.to_string(),
     ];
     args.extend(SIZES.iter().map(|s| s.to_string()));
-    run_python("transfer_matrix.py", &args, LIMIT)
-        .assert_ok(&format!("ftplib transfers in {} ({retr_path})", mode.verb()));
+    run_python("transfer_matrix.py", &args, LIMIT).assert_ok(&format!(
+        "ftplib transfers in {} ({retr_path})",
+        mode.verb()
+    ));
 }
 
 #[test]
@@ -80,7 +82,10 @@ fn user_ops(mode: Mode) {
     run_python("user_ops.py", &args, LIMIT)
         .assert_ok(&format!("ftplib user operations in {}", mode.verb()));
     assert!(
-        std::fs::read_dir(anon_root.path()).unwrap().next().is_none(),
+        std::fs::read_dir(anon_root.path())
+            .unwrap()
+            .next()
+            .is_none(),
         "alice's uploads landed in the anonymous root"
     );
 }

@@ -130,23 +130,38 @@ fn size_mdtm_mlst_stat_cwd() {
     assert_eq!(f.expect("SIZE pub/data.bin", 213).lines, ["213 300000"]);
     // RFC 3659 §3: SIZE of a directory is refused.
     f.expect("SIZE pub", 550);
-    let mtime = fs::metadata(root.join("hello.txt")).unwrap().modified().unwrap();
-    let secs = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mtime = fs::metadata(root.join("hello.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let secs = mtime
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let r = f.expect("MDTM hello.txt", 213);
     assert_eq!(r.lines, [format!("213 {}", utc_timeval(secs))]);
     let r = f.expect("MLST pub/data.bin", 250);
     assert_eq!(r.lines.len(), 3, "{r:?}");
-    assert!(r.lines[1].starts_with(" type=file;size=300000;modify="), "{r:?}");
+    assert!(
+        r.lines[1].starts_with(" type=file;size=300000;modify="),
+        "{r:?}"
+    );
     assert!(r.lines[1].ends_with("; /pub/data.bin"), "{r:?}");
     let r = f.expect("STAT", 211);
     assert!(r.text().contains("Logged in as anonymous"), "{r:?}");
     let r = f.expect("STAT pub", 213);
     assert!(r.text().contains("data.bin"), "{r:?}");
     f.expect("CWD pub", 250);
-    assert_eq!(f.expect("PWD", 257).lines, ["257 \"/pub\" is the current directory"]);
+    assert_eq!(
+        f.expect("PWD", 257).lines,
+        ["257 \"/pub\" is the current directory"]
+    );
     assert_eq!(f.expect("SIZE data.bin", 213).lines, ["213 300000"]);
     f.expect("CDUP", 250);
-    assert_eq!(f.expect("PWD", 257).lines, ["257 \"/\" is the current directory"]);
+    assert_eq!(
+        f.expect("PWD", 257).lines,
+        ["257 \"/\" is the current directory"]
+    );
     f.quit();
 }
 
@@ -163,11 +178,15 @@ fn list_nlst_mlsd_in_every_mode() {
         let lines: Vec<&str> = list.split_terminator("\r\n").collect();
         assert_eq!(lines.len(), 2, "LIST {mode:?}: {list:?}");
         assert!(
-            lines.iter().any(|l| l.starts_with('-') && l.ends_with(" hello.txt")),
+            lines
+                .iter()
+                .any(|l| l.starts_with('-') && l.ends_with(" hello.txt")),
             "LIST {mode:?}: {list:?}"
         );
         assert!(
-            lines.iter().any(|l| l.starts_with('d') && l.ends_with(" pub")),
+            lines
+                .iter()
+                .any(|l| l.starts_with('d') && l.ends_with(" pub")),
             "LIST {mode:?}: {list:?}"
         );
         let mlsd = String::from_utf8(f.download(mode, "MLSD pub")).unwrap();
@@ -190,7 +209,11 @@ fn rest_then_retr_in_every_mode() {
         assert!(r.text().contains(&offset.to_string()), "{r:?}");
         let data = f.download(mode, "RETR pub/data.bin");
         assert_eq!(data.len(), whole.len() - offset, "REST {offset} {mode:?}");
-        assert_eq!(sha256_hex(&data), sha256_hex(&whole[offset..]), "REST {offset} {mode:?}");
+        assert_eq!(
+            sha256_hex(&data),
+            sha256_hex(&whole[offset..]),
+            "REST {offset} {mode:?}"
+        );
         // REST applies to one transfer only.
         let data = f.download(mode, "RETR pub/data.bin");
         assert_eq!(sha256_hex(&data), sha256_hex(&whole), "after REST {mode:?}");
@@ -265,7 +288,11 @@ fn type_a_converts_line_endings_both_ways() {
     }
     f.expect("TYPE I", 200);
     let raw = f.download(Mode::Pasv, "RETR text.txt");
-    assert_eq!(sha256_hex(&raw), sha256_file(&root.join("text.txt")), "TYPE I");
+    assert_eq!(
+        sha256_hex(&raw),
+        sha256_file(&root.join("text.txt")),
+        "TYPE I"
+    );
     f.quit();
 }
 

@@ -136,7 +136,12 @@ fn escapes_fail_for_a_user_with_write_permission() {
         drop(pending);
     }
     // Writes through links out must not land outside.
-    for target in ["out/new.txt", "abs/new.txt", "out/secret.txt", "abs/secret.txt"] {
+    for target in [
+        "out/new.txt",
+        "abs/new.txt",
+        "out/secret.txt",
+        "abs/secret.txt",
+    ] {
         let pending = f.data(Mode::Pasv);
         let r = f.cmd(&format!("STOR {target}"));
         assert_eq!(r.code, 550, "STOR {target} must fail: {r:?}");
@@ -147,11 +152,18 @@ fn escapes_fail_for_a_user_with_write_permission() {
     }
     f.expect("RNFR inside.txt", 350);
     f.expect("RNTO out/moved.txt", 550);
-    let mode_before = fs::metadata(l.outside().join("secret.txt")).unwrap().permissions();
+    let mode_before = fs::metadata(l.outside().join("secret.txt"))
+        .unwrap()
+        .permissions();
     let r = f.cmd("SITE CHMOD 777 secret");
-    assert!(r.code >= 450, "SITE CHMOD through a link out must fail: {r:?}");
+    assert!(
+        r.code >= 450,
+        "SITE CHMOD through a link out must fail: {r:?}"
+    );
     assert_eq!(
-        fs::metadata(l.outside().join("secret.txt")).unwrap().permissions(),
+        fs::metadata(l.outside().join("secret.txt"))
+            .unwrap()
+            .permissions(),
         mode_before,
         "SITE CHMOD changed a file outside the root"
     );
@@ -167,7 +179,10 @@ fn escapes_fail_for_a_user_with_write_permission() {
     // DELE of the link may remove the link, never its target.
     let r = f.cmd("DELE secret");
     assert!(r.code == 250 || r.code == 550, "DELE secret: {r:?}");
-    assert!(l.outside().join("secret.txt").exists(), "DELE followed a link out");
+    assert!(
+        l.outside().join("secret.txt").exists(),
+        "DELE followed a link out"
+    );
     f.quit();
 }
 
@@ -210,9 +225,9 @@ fn port_and_eprt_bounces_are_refused() {
         (format!("PORT 127,0,0,2,{hi},{lo}"), 500),
         (format!("EPRT |1|127.0.0.2|{port}|"), 500),
         (format!("PORT 10,0,0,1,{hi},{lo}"), 500),
-        (format!("PORT 127,0,0,1,0,21"), 504),
-        (format!("EPRT |1|127.0.0.1|21|"), 504),
-        (format!("PORT 127,0,0,1,3,255"), 504),
+        ("PORT 127,0,0,1,0,21".to_string(), 504),
+        ("EPRT |1|127.0.0.1|21|".to_string(), 504),
+        ("PORT 127,0,0,1,3,255".to_string(), 504),
     ] {
         f.expect(&line, code);
         // Nothing was set up: a transfer now has no data connection.

@@ -65,7 +65,10 @@ fn accept_with_timeout(l: &TcpListener) -> TcpStream {
     let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
     // 60 s, the same bound as REPLY_TIMEOUT.
     let n = poll(&mut fds, PollTimeout::from(60_000u16)).expect("poll");
-    assert!(n == 1, "the server did not connect to our active-mode listener");
+    assert!(
+        n == 1,
+        "the server did not connect to our active-mode listener"
+    );
     l.accept().expect("accept data connection").0
 }
 

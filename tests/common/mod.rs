@@ -253,7 +253,9 @@ pub fn run_limited(cmd: &mut Command, limit: Duration) -> Finished {
     let stdout = out.recv().unwrap_or_default();
     let stderr = err.recv().unwrap_or_default();
     let Some(status) = status else {
-        panic!("{desc} did not finish within {limit:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        panic!(
+            "{desc} did not finish within {limit:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
     };
     Finished {
         status,
@@ -293,9 +295,7 @@ pub fn hash_with_passwd_cmd(password: &str) -> String {
         .spawn()
         .expect("spawn ringftpd passwd");
     let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
+    stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
     drop(stdin);
     let out = read_all_in_thread(child.stdout.take());
     let err = read_all_in_thread(child.stderr.take());
@@ -431,7 +431,10 @@ impl Server {
         let line = match rx.recv_timeout(START_TIMEOUT) {
             Ok(Ok(l)) if !l.is_empty() => l,
             other => {
-                let status = server.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+                let status = server
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten());
                 panic!("ringftpd printed no start line ({other:?}); exit status {status:?}");
             }
         };
