@@ -4,6 +4,7 @@
 mod data;
 mod lifecycle;
 mod net;
+mod ops;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
