@@ -104,9 +104,10 @@ impl Ring {
             .map_err(EngineError::Register)?;
         let iovecs = fixed.iovecs();
         if !iovecs.is_empty() {
+            let submitter = uring.submitter();
             // SAFETY: U8: the iovecs cover the pool's allocation, which lives
             // (Rc) until the ring fd is closed, or is leaked (U3).
-            let res = unsafe { uring.submitter().register_buffers(&iovecs) };
+            let res = unsafe { submitter.register_buffers(&iovecs) };
             res.map_err(|e| EngineError::Register(errno_of(&e)))?;
         }
         let provided = ProvidedPool::new(
