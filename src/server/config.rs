@@ -83,7 +83,9 @@ pub struct Args {
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (lo, hi) = s.split_once('-').ok_or("expected LOW-HIGH, e.g. 50000-50999")?;
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or("expected LOW-HIGH, e.g. 50000-50999")?;
     let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port '{lo}'"))?;
     let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port '{hi}'"))?;
     if lo < 1024 || hi < lo {
@@ -110,14 +112,18 @@ impl ServerConfig {
         if !root.is_dir() {
             return Err(format!("root {}: not a directory", root.display()));
         }
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let workers = args.cores.unwrap_or(cpus);
         if workers == 0 || workers > 1024 {
             return Err(format!("--cores {workers}: need 1..=1024"));
         }
         let (lo, hi) = args.pasv_ports;
         if usize::from(hi - lo) + 1 < workers {
-            return Err(format!("--pasv-ports {lo}-{hi}: fewer ports than workers ({workers})"));
+            return Err(format!(
+                "--pasv-ports {lo}-{hi}: fewer ports than workers ({workers})"
+            ));
         }
         if args.line_len_max_bytes < 64 {
             return Err("--line-len-max-bytes: at least 64".to_string());
@@ -128,7 +134,11 @@ impl ServerConfig {
         if args.retr_chunk_bytes < 4096 {
             return Err("--retr-chunk-bytes: at least 4096".to_string());
         }
-        Ok(ServerConfig { args, root, workers })
+        Ok(ServerConfig {
+            args,
+            root,
+            workers,
+        })
     }
 
     /// Worker `k`'s slice of the passive range (inclusive bounds).
