@@ -106,7 +106,13 @@ pub struct Worker {
 impl Worker {
     /// Builds the worker on its own thread (the ring is not `Send`).
     pub fn new(init: WorkerInit) -> Result<Worker, String> {
-        let rc = RingConfig::default();
+        let a = &init.shared.args;
+        let rc = RingConfig {
+            fixed_bufs_count: a.upload_buffers_count,
+            fixed_buf_size_bytes: a.upload_buffer_size_bytes,
+            provided_bufs_count: a.control_buffers_count,
+            ..RingConfig::default()
+        };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
         let (tx, results) = crossbeam_channel::unbounded();
         let ctx = Ctx {
