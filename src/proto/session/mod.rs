@@ -153,7 +153,12 @@ pub struct Session {
 impl Session {
     /// A new session for a connection from `peer` to our `local` address; the
     /// 220 greeting is queued.
-    pub fn new(cfg: std::sync::Arc<SessionConfig>, peer: SocketAddr, local: SocketAddr, now: Now) -> Session {
+    pub fn new(
+        cfg: std::sync::Arc<SessionConfig>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Now,
+    ) -> Session {
         let mut s = Session {
             lines: LineBuffer::new(cfg.line_len_max_bytes),
             peer: canonical(peer),
