@@ -42,11 +42,11 @@ cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-step "cargo test --release"
+step "cargo test --release --no-fail-fast"
 test_args=()
 if [ -n "${TEST_THREADS:-}" ]; then
     test_args+=(-- --test-threads "$TEST_THREADS")
 fi
-cargo test --release "${test_args[@]}"
+cargo test --release --no-fail-fast "${test_args[@]}"
 
 step "all tests passed"

@@ -12,7 +12,7 @@ use common::{
     USER,
 };
 
-const PASV: (u16, u16) = (21000, 21999);
+const PASV: (u16, u16) = (27000, 27999);
 const LIMIT: Duration = Duration::from_secs(600);
 
 /// A root holding `src_SIZE` for every size, a users file making `alice`

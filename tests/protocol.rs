@@ -402,3 +402,23 @@ fn utc_timeval(secs: u64) -> String {
         rem % 60
     )
 }
+
+#[test]
+fn passive_ports_are_reused_within_time_wait() {
+    // One worker with a 4-port slice: 12 downloads in a row need each port
+    // again while the previous data connection on it is in TIME_WAIT (the
+    // server closes first after a RETR), which lasts 60 s on Linux.
+    let root = TempDir::new("pasv-reuse");
+    fs::write(root.join("f.txt"), b"x\n").unwrap();
+    let server = Server::start(root.path(), ServerOpts::new((28000, 28003)).cores(1));
+    let mut f = Ftp::anonymous(server.port);
+    for i in 0..12 {
+        let mode = if i % 2 == 0 { Mode::Pasv } else { Mode::Epsv };
+        assert_eq!(
+            f.download(mode, "RETR f.txt"),
+            b"x\n",
+            "transfer {i} ({mode:?})"
+        );
+    }
+    f.quit();
+}

@@ -6,6 +6,9 @@ usage: abort.py PORT MODE NAME SIZE
 Starts RETR NAME (SIZE bytes, large enough not to fit in socket buffers),
 reads 64 KiB, calls abort(): the reply must be 426 followed by 226 (or
 225/226 alone); NOOP must then get 200 and a whole RETR must still work.
+
+abort() sends "ABOR\r\n" with MSG_OOB, so its last byte is TCP urgent data;
+a server must read it inline (SO_OOBINLINE) or it never sees the line end.
 """
 
 from ftpmodes import connect, expect, main, retr_hash
@@ -13,7 +16,8 @@ from ftpmodes import connect, expect, main, retr_hash
 
 def run(argv):
     port, mode, name, size = int(argv[0]), argv[1], argv[2], int(argv[3])
-    ftp = connect(port, mode)
+    # A short timeout: a server that misses the ABOR fails in 15 s, not 60.
+    ftp = connect(port, mode, timeout=15)
     ftp.voidcmd("TYPE I")
     conn = ftp.transfercmd(f"RETR {name}")
     ftp.check_mode_used()

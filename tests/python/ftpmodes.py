@@ -22,10 +22,10 @@ class Failure(Exception):
 
 
 class ModeFTP(ftplib.FTP):
-    def __init__(self, mode):
+    def __init__(self, mode, timeout=TIMEOUT_SECS):
         if mode not in MODES:
             raise Failure(f"unknown mode {mode!r}")
-        super().__init__(timeout=TIMEOUT_SECS)
+        super().__init__(timeout=timeout)
         self.mode = mode
         self.sent = []
 
@@ -42,7 +42,7 @@ class ModeFTP(ftplib.FTP):
     def makeport(self):
         if self.mode == "EPRT":
             sock = socket.create_server(("127.0.0.1", 0), backlog=1)
-            sock.settimeout(TIMEOUT_SECS)
+            sock.settimeout(self.timeout)
             self.sendeprt("127.0.0.1", sock.getsockname()[1])
             return sock
         return super().makeport()
@@ -54,8 +54,8 @@ class ModeFTP(ftplib.FTP):
             raise Failure(f"expected a {self.mode} data connection, commands sent: {self.sent}")
 
 
-def connect(port, mode, user="anonymous", password="test@example.com"):
-    ftp = ModeFTP(mode)
+def connect(port, mode, user="anonymous", password="test@example.com", timeout=TIMEOUT_SECS):
+    ftp = ModeFTP(mode, timeout)
     ftp.connect("127.0.0.1", port)
     ftp.login(user, password)
     ftp.set_pasv(mode in ("PASV", "EPSV"))
