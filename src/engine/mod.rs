@@ -18,10 +18,24 @@
 //!
 //! All `unsafe` of the crate is in this module, one operation per block, each
 //! with a `// SAFETY:` comment citing an invariant listed in `docs/unsafe.md`.
+//!
+//! Layout: `types.rs` (public value types), `bufs.rs` (fixed and provided
+//! buffers), `ops.rs` (op table), `ring.rs` (setup, submission, cancel,
+//! shutdown), `submit.rs` (op builders), `complete.rs` (CQE handling),
+//! `pipe.rs` (splice pipe).
 
+mod bufs;
+mod complete;
+mod ops;
+mod pipe;
 mod ring;
+mod submit;
+mod types;
 
-pub use ring::{
-    Completion, CompletionKind, EngineError, FixedBuf, OpId, Pipe, ProvidedBuf, Ring, RingConfig,
-    SharedFd, Token,
-};
+#[cfg(test)]
+mod tests;
+
+pub use bufs::{FixedBuf, ProvidedBuf};
+pub use pipe::Pipe;
+pub use ring::Ring;
+pub use types::{Completion, CompletionKind, EngineError, OpId, RingConfig, SharedFd, Token};

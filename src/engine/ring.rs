@@ -1,169 +1,96 @@
-//! Skeleton of the engine's public API (the implementation may split this
-//! file into several: one per op family, per STYLE.md).
+//! The ring itself: setup, buffer registration, submission (never dropping
+//! an op when the SQ is full), cancellation and shutdown. The op builders are
+//! in `submit.rs`, completion handling in `complete.rs`.
 
-use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
-use std::rc::Rc;
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
+use io_uring::types::{SubmitArgs, Timespec};
+use io_uring::{cqueue, opcode, squeue, IoUring};
 use nix::errno::Errno;
 
-/// The caller's tag for an op, handed back in its completions (the server
-/// packs a session key and a purpose into it).
-pub type Token = u64;
+use super::bufs::{FixedBuf, FixedPool, ProvidedBuf, ProvidedPool, PROVIDED_GROUP};
+use super::ops::{decode, part2_of, OpState, OpTable, INTERNAL_UD};
+use super::types::{Completion, CompletionKind, EngineError, OpId, RingConfig};
 
-/// A file descriptor shared between its owner and the ops using it; the fd is
-/// closed when the last clone drops, never while an op holds it.
-pub type SharedFd = Rc<OwnedFd>;
+/// How long `shutdown` waits for cancelled ops before leaking them.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// How often `shutdown` re-sends cancels for ops that are still running.
+const RECANCEL_EVERY: Duration = Duration::from_secs(1);
 
-/// Identifies one in-flight op, for [`Ring::cancel`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OpId(pub u64);
-
-/// Ring sizes, set once at start-up.
-#[derive(Debug, Clone)]
-pub struct RingConfig {
-    /// Submission queue entries (completion queue is twice this).
-    pub sq_entries: u32,
-    /// Provided buffers for control-channel receives, and their size.
-    pub provided_bufs_count: u16,
-    pub provided_buf_size_bytes: u32,
-    /// Registered (fixed) buffers for data receives, and their size.
-    pub fixed_bufs_count: u16,
-    pub fixed_buf_size_bytes: u32,
-}
-
-impl Default for RingConfig {
-    fn default() -> Self {
-        RingConfig {
-            sq_entries: 4096,
-            provided_bufs_count: 1024,
-            provided_buf_size_bytes: 4096,
-            fixed_bufs_count: 64,
-            fixed_buf_size_bytes: 256 * 1024,
-        }
-    }
-}
-
-/// Why the engine could not start or go on. The `Display` text of
-/// `Refused` names the cause and the fix in one line (for the server's exit).
-#[non_exhaustive]
-#[derive(Debug)]
-pub enum EngineError {
-    /// io_uring_setup failed: ENOSYS (kernel without io_uring), EPERM
-    /// (kernel.io_uring_disabled or seccomp), ENOMEM (memlock limit), ….
-    Refused(Errno),
-    /// Registering buffers failed.
-    Register(Errno),
-    /// io_uring_enter failed with something other than EINTR/EBUSY.
-    Enter(Errno),
-}
-
-impl std::fmt::Display for EngineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let _ = f;
-        todo!("one line: cause + fix, e.g. 'io_uring is disabled (sysctl kernel.io_uring_disabled=2): set it to 0'")
-    }
-}
-
-impl std::error::Error for EngineError {}
-
-/// A provided buffer filled by a receive. Read it with [`Ring::provided_data`],
-/// then give it back with [`Ring::recycle`] (dropping it without recycling
-/// shrinks the pool; the ring logs it once).
-#[derive(Debug)]
-pub struct ProvidedBuf {
-    _private: (),
-}
-
-/// A registered buffer owned by the caller between ops. Moves into a
-/// `recv_fixed`/`write_fixed` op and comes back in its completion.
-#[derive(Debug)]
-pub struct FixedBuf {
-    _private: (),
-}
-
-impl FixedBuf {
-    /// The bytes `0..len` (valid data after a receive of `len` bytes).
-    pub fn bytes(&self, len: usize) -> &[u8] {
-        let _ = len;
-        todo!()
-    }
-
-    /// Mutable access, e.g. to convert TYPE A data in place before a write.
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        todo!()
-    }
-
-    /// Capacity in bytes.
-    pub fn capacity(&self) -> usize {
-        todo!()
-    }
-}
-
-/// A pipe for the splice RETR path (both ends). Size set with F_SETPIPE_SZ.
-#[derive(Debug)]
-pub struct Pipe {
-    pub read: SharedFd,
-    pub write: SharedFd,
-}
-
-impl Pipe {
-    /// A new pipe of (at least) `size_bytes` capacity, O_CLOEXEC.
-    pub fn new(size_bytes: usize) -> Result<Pipe, Errno> {
-        let _ = size_bytes;
-        todo!()
-    }
-}
-
-/// One completion, handed to the caller by [`Ring::completions`].
-#[derive(Debug)]
-pub struct Completion {
-    pub token: Token,
-    pub op: OpId,
-    /// More completions will follow for this op (multishot).
-    pub more: bool,
-    pub kind: CompletionKind,
-}
-
-/// The result of each op family, with the resources the op held given back.
-#[derive(Debug)]
-pub enum CompletionKind {
-    /// A connection from `accept_multishot` (or the error).
-    Accept(Result<OwnedFd, Errno>),
-    /// `recv_provided`: `Ok(None)` is EOF; `Err(ENOBUFS)` means the pool was
-    /// empty (the caller re-arms later).
-    Recv(Result<Option<ProvidedBuf>, Errno>),
-    /// `recv_fixed`: bytes received (0 = EOF) and the buffer back.
-    RecvFixed(Result<usize, Errno>, FixedBuf),
-    /// `write_fixed`: bytes written and the buffer back.
-    WriteFixed(Result<usize, Errno>, FixedBuf),
-    /// `send`: bytes sent (may be short) and the Vec back for reuse.
-    Send(Result<usize, Errno>, Vec<u8>),
-    /// `connect`.
-    Connect(Result<(), Errno>),
-    /// `poll_once`: the returned event mask.
-    Poll(Result<u32, Errno>),
-    /// `splice_pair`: bytes file→pipe and pipe→socket (the second is
-    /// `Err(ECANCELED)` when the first failed or was short and broke the link).
-    Splice {
-        into_pipe: Result<usize, Errno>,
-        out_of_pipe: Result<usize, Errno>,
-    },
-    /// `splice_out`: bytes pipe→socket.
-    SpliceOut(Result<usize, Errno>),
-    /// `timeout`: `Ok(())` when it expired, `Err(ECANCELED)` when cancelled.
-    Timeout(Result<(), Errno>),
-    /// `read_u64` (eventfd): the counter value.
-    ReadU64(Result<u64, Errno>),
-    /// `read_into`: bytes read into the Vec (its len is set to that).
-    Read(Result<usize, Errno>, Vec<u8>),
-}
+/// Tells buffers of one ring from another's (for `ProvidedBuf`).
+static NEXT_RING_ID: AtomicU32 = AtomicU32::new(1);
 
 /// One io_uring instance and its in-flight ops. Not `Send`: it lives and dies
 /// on the worker thread that made it.
 pub struct Ring {
-    _private: (),
+    // Field order is drop order: the io_uring fd closes before the buffer
+    // memory is freed (and after `Drop::drop` has drained every op).
+    pub(super) uring: IoUring,
+    pub(super) ops: OpTable,
+    pub(super) fixed: FixedPool,
+    pub(super) provided: Option<ProvidedPool>,
+    /// SQE groups that did not fit in the SQ even after a submit; pushed
+    /// first on the next submission, so no op is ever dropped.
+    backlog: VecDeque<Vec<squeue::Entry>>,
+    /// Reused scratch space for reaping CQEs.
+    pub(super) cqes: Vec<cqueue::Entry>,
+    setup: &'static str,
+    pub(super) ring_id: u32,
+    pub(super) stale_logged: bool,
+    /// Shutdown gave up: buffer memory must be leaked, not freed (U3).
+    leaked: bool,
+}
+
+/// Setup flag sets, most capable first.
+type Setup = (&'static str, fn(&mut io_uring::Builder));
+
+const SETUPS: [Setup; 3] = [
+    (
+        "single_issuer+defer_taskrun+coop_taskrun+taskrun_flag",
+        |b| {
+            b.setup_single_issuer()
+                .setup_defer_taskrun()
+                .setup_coop_taskrun()
+                .setup_taskrun_flag();
+        },
+    ),
+    ("coop_taskrun+taskrun_flag", |b| {
+        b.setup_coop_taskrun().setup_taskrun_flag();
+    }),
+    ("plain", |_| {}),
+];
+
+fn errno_of(e: &io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Enter results that only mean "come back later".
+fn transient(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::EINTR | Errno::ETIME | Errno::EBUSY | Errno::EAGAIN
+    )
+}
+
+/// Creates the io_uring with the first flag set the kernel accepts; the
+/// error reported is the one of the plainest setup.
+fn build_uring(sq_entries: u32) -> Result<(IoUring, &'static str), EngineError> {
+    let mut last = Errno::EINVAL;
+    for (name, apply) in SETUPS {
+        let mut builder = IoUring::builder();
+        apply(&mut builder);
+        builder
+            .setup_clamp()
+            .setup_cqsize(sq_entries.saturating_mul(2));
+        match builder.build(sq_entries) {
+            Ok(uring) => return Ok((uring, name)),
+            Err(e) => last = errno_of(&e),
+        }
+    }
+    Err(EngineError::Refused(last))
 }
 
 impl Ring {
@@ -171,146 +98,238 @@ impl Ring {
     /// and falling back to plainer setups, then registers the fixed buffers and
     /// the provided-buffer group.
     pub fn new(cfg: &RingConfig) -> Result<Ring, EngineError> {
-        let _ = cfg;
-        todo!()
+        let (uring, setup) = build_uring(cfg.sq_entries)?;
+        let ring_id = NEXT_RING_ID.fetch_add(1, Ordering::Relaxed);
+        let fixed = FixedPool::new(cfg.fixed_bufs_count, cfg.fixed_buf_size_bytes)
+            .map_err(EngineError::Register)?;
+        let iovecs = fixed.iovecs();
+        if !iovecs.is_empty() {
+            let submitter = uring.submitter();
+            // SAFETY: U8: the iovecs cover the pool's allocation, which lives
+            // (Rc) until the ring fd is closed, or is leaked (U3).
+            let res = unsafe { submitter.register_buffers(&iovecs) };
+            res.map_err(|e| EngineError::Register(errno_of(&e)))?;
+        }
+        let provided = ProvidedPool::new(
+            cfg.provided_bufs_count,
+            cfg.provided_buf_size_bytes,
+            ring_id,
+        )
+        .map_err(EngineError::Register)?;
+        let mut ring = Ring {
+            uring,
+            ops: OpTable::default(),
+            fixed,
+            provided: None,
+            backlog: VecDeque::new(),
+            cqes: Vec::new(),
+            setup,
+            ring_id,
+            stale_logged: false,
+            leaked: false,
+        };
+        if let Some(pool) = provided {
+            ring.register_provided(pool)?;
+        }
+        Ok(ring)
+    }
+
+    fn register_provided(&mut self, mut pool: ProvidedPool) -> Result<(), EngineError> {
+        let (addr, entries) = (pool.ring_addr(), pool.entries());
+        let submitter = self.uring.submitter();
+        // SAFETY: U8: the ring memory is owned by `pool`, which the Ring keeps
+        // until after the io_uring fd is closed (field order), or leaks (U3).
+        let res =
+            unsafe { submitter.register_buf_ring_with_flags(addr, entries, PROVIDED_GROUP, 0) };
+        res.map_err(|e| EngineError::Register(errno_of(&e)))?;
+        pool.fill();
+        self.provided = Some(pool);
+        Ok(())
     }
 
     /// Which setup flags the kernel accepted, for the start-up log.
     pub fn setup_description(&self) -> &str {
-        todo!()
+        self.setup
     }
 
-    /// Multishot accept on a listening socket: one `Accept` completion per
-    /// connection (accepted fds are CLOEXEC and non-blocking).
-    pub fn accept_multishot(&mut self, listener: &SharedFd, token: Token) -> OpId {
-        let _ = (listener, token);
-        todo!()
+    /// Queues SQEs that must stay contiguous (a linked pair). When the SQ is
+    /// full it submits to make room; if that is not enough, the group waits
+    /// in the backlog. Never drops an op.
+    pub(super) fn push(&mut self, entries: &[squeue::Entry]) {
+        if self.backlog.is_empty() && self.try_push(entries) {
+            return;
+        }
+        self.backlog.push_back(entries.to_vec());
+        self.flush_backlog();
     }
 
-    /// One receive into a provided buffer.
-    pub fn recv_provided(&mut self, fd: &SharedFd, token: Token) -> OpId {
-        let _ = (fd, token);
-        todo!()
+    fn try_push(&mut self, entries: &[squeue::Entry]) -> bool {
+        for attempt in 0..2 {
+            if attempt > 0 {
+                // Errors here resurface at the caller's next submit_and_wait.
+                let _ = self.uring.submit();
+            }
+            let mut sq = self.uring.submission();
+            if sq.capacity() - sq.len() >= entries.len() {
+                // SAFETY: U1, U2: every pointer in these SQEs points into heap
+                // memory owned by an op-table slot that lives until the op's
+                // last completion (U3 if abandoned).
+                let pushed = unsafe { sq.push_multiple(entries) };
+                return pushed.is_ok();
+            }
+        }
+        false
     }
 
-    /// The received bytes of a provided buffer.
-    pub fn provided_data(&self, buf: &ProvidedBuf) -> &[u8] {
-        let _ = buf;
-        todo!()
+    fn flush_backlog(&mut self) {
+        while let Some(group) = self.backlog.pop_front() {
+            if !self.try_push(&group) {
+                self.backlog.push_front(group);
+                return;
+            }
+        }
     }
 
-    /// Gives a provided buffer back to the pool.
-    pub fn recycle(&mut self, buf: ProvidedBuf) {
-        let _ = buf;
-        todo!()
-    }
-
-    /// A free registered buffer, if any.
-    pub fn take_fixed_buf(&mut self) -> Option<FixedBuf> {
-        todo!()
-    }
-
-    /// Returns a registered buffer to the free list.
-    pub fn give_fixed_buf(&mut self, buf: FixedBuf) {
-        let _ = buf;
-        todo!()
-    }
-
-    /// Receives up to `buf.capacity()` bytes from a socket into a registered buffer.
-    pub fn recv_fixed(&mut self, fd: &SharedFd, buf: FixedBuf, token: Token) -> OpId {
-        let _ = (fd, buf, token);
-        todo!()
-    }
-
-    /// Writes `buf[0..len]` to a file at `offset` (WRITE_FIXED).
-    pub fn write_fixed(&mut self, file: &SharedFd, buf: FixedBuf, len: usize, offset: u64, token: Token) -> OpId {
-        let _ = (file, buf, len, offset, token);
-        todo!()
-    }
-
-    /// Sends `data` (the whole Vec) on a socket with MSG_NOSIGNAL.
-    pub fn send(&mut self, fd: &SharedFd, data: Vec<u8>, token: Token) -> OpId {
-        let _ = (fd, data, token);
-        todo!()
-    }
-
-    /// Sends `data[offset..]` (for the rest after a short send).
-    pub fn send_from(&mut self, fd: &SharedFd, data: Vec<u8>, offset: usize, token: Token) -> OpId {
-        let _ = (fd, data, offset, token);
-        todo!()
-    }
-
-    /// Connects a (non-blocking) socket to `addr`.
-    pub fn connect(&mut self, fd: &SharedFd, addr: SocketAddr, token: Token) -> OpId {
-        let _ = (fd, addr, token);
-        todo!()
-    }
-
-    /// One-shot poll for `events` (libc::POLLIN/POLLOUT…) on `fd`.
-    pub fn poll_once(&mut self, fd: &SharedFd, events: u32, token: Token) -> OpId {
-        let _ = (fd, events, token);
-        todo!()
-    }
-
-    /// Linked splice file→pipe (at `file_offset`, up to `len`) then pipe→socket
-    /// (up to `len`): one `Splice` completion carrying both results.
-    pub fn splice_pair(&mut self, file: &SharedFd, file_offset: u64, pipe: &Pipe, sock: &SharedFd, len: u32, token: Token) -> OpId {
-        let _ = (file, file_offset, pipe, sock, len, token);
-        todo!()
-    }
-
-    /// Splice pipe→socket only (draining what a short pipe→socket left).
-    pub fn splice_out(&mut self, pipe: &Pipe, sock: &SharedFd, len: u32, token: Token) -> OpId {
-        let _ = (pipe, sock, len, token);
-        todo!()
-    }
-
-    /// Reads into `buf` (its capacity; len is set on completion) from `fd` at
-    /// `offset` (`u64::MAX` = current position, for sockets and pipes).
-    pub fn read_into(&mut self, fd: &SharedFd, buf: Vec<u8>, offset: u64, token: Token) -> OpId {
-        let _ = (fd, buf, offset, token);
-        todo!()
-    }
-
-    /// Reads an 8-byte counter (eventfd).
-    pub fn read_u64(&mut self, fd: &SharedFd, token: Token) -> OpId {
-        let _ = (fd, token);
-        todo!()
-    }
-
-    /// A relative timeout.
-    pub fn timeout(&mut self, after: Duration, token: Token) -> OpId {
-        let _ = (after, token);
-        todo!()
+    /// Submits queued entries and waits for at least `min_complete`
+    /// completions, or until `timeout` passes when given. EINTR is not an error.
+    pub fn submit_and_wait(
+        &mut self,
+        min_complete: usize,
+        timeout: Option<Duration>,
+    ) -> Result<(), EngineError> {
+        self.flush_backlog();
+        let res = match timeout {
+            Some(after) => {
+                let ts = Timespec::from(after);
+                let args = SubmitArgs::new().timespec(&ts);
+                self.uring.submitter().submit_with_args(min_complete, &args)
+            }
+            None => self.uring.submit_and_wait(min_complete),
+        };
+        match res.map_err(|e| errno_of(&e)) {
+            Ok(_) => Ok(()),
+            Err(e) if transient(e) => Ok(()),
+            Err(e) => Err(EngineError::Enter(e)),
+        }
     }
 
     /// Asks the kernel to cancel `op`. Its completion still arrives (usually
     /// with ECANCELED); an id that already completed is ignored.
     pub fn cancel(&mut self, op: OpId) {
-        let _ = op;
-        todo!()
-    }
-
-    /// Submits queued entries and waits for at least `min_complete`
-    /// completions, or until `timeout` passes when given. EINTR is not an error.
-    pub fn submit_and_wait(&mut self, min_complete: usize, timeout: Option<Duration>) -> Result<(), EngineError> {
-        let _ = (min_complete, timeout);
-        todo!()
-    }
-
-    /// Moves every available completion into `out` (in kernel order).
-    pub fn completions(&mut self, out: &mut Vec<Completion>) {
-        let _ = out;
-        todo!()
+        let Some(slot) = self.ops.get_mut(decode(op.0)) else {
+            return;
+        };
+        let pair = matches!(slot.state, OpState::Splice { .. });
+        let first = opcode::AsyncCancel::new(op.0)
+            .build()
+            .user_data(INTERNAL_UD);
+        self.push(&[first]);
+        if pair {
+            let second = opcode::AsyncCancel::new(part2_of(op.0))
+                .build()
+                .user_data(INTERNAL_UD);
+            self.push(&[second]);
+        }
     }
 
     /// Ops submitted and not yet finally completed.
     pub fn in_flight(&self) -> usize {
-        todo!()
+        self.ops.len()
     }
 
     /// Cancels every in-flight op and waits until all have completed.
     pub fn shutdown(&mut self) {
-        todo!()
+        let deadline = Instant::now() + SHUTDOWN_LIMIT;
+        let mut next_cancel = Instant::now();
+        let mut done = Vec::new();
+        while self.in_flight() > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return self.abandon();
+            }
+            if now >= next_cancel {
+                // Re-sent periodically: an op may have been started by the
+                // kernel (io-wq) after the previous cancel missed it.
+                for ud in self.ops.live() {
+                    self.cancel(OpId(ud));
+                }
+                next_cancel = now + RECANCEL_EVERY;
+            }
+            let wait = (deadline - now).min(RECANCEL_EVERY);
+            if let Err(e) = self.submit_and_wait(1, Some(wait)) {
+                eprintln!("engine: shutdown: {e}");
+                return self.abandon();
+            }
+            self.completions(&mut done);
+            self.reclaim(&mut done);
+        }
+        self.flush_backlog();
+    }
+
+    /// Returns the buffers of completions nobody will read to their pools.
+    fn reclaim(&mut self, done: &mut Vec<Completion>) {
+        for c in done.drain(..) {
+            match c.kind {
+                CompletionKind::RecvFixed(_, buf) | CompletionKind::WriteFixed(_, buf) => {
+                    self.give_fixed_buf(buf)
+                }
+                CompletionKind::Recv(Ok(Some(buf))) => self.recycle(buf),
+                _ => {}
+            }
+        }
+    }
+
+    /// Shutdown could not drain the kernel: leak, never free (U3).
+    fn abandon(&mut self) {
+        eprintln!(
+            "engine: shutdown gave up after {:?} with {} op(s) still in flight; leaking their memory",
+            SHUTDOWN_LIMIT,
+            self.in_flight()
+        );
+        self.ops.leak_all();
+        self.leaked = true;
+    }
+
+    /// The received bytes of a provided buffer.
+    pub fn provided_data(&self, buf: &ProvidedBuf) -> &[u8] {
+        match &self.provided {
+            Some(pool) => pool.data(buf),
+            None => &[],
+        }
+    }
+
+    /// Gives a provided buffer back to the pool.
+    pub fn recycle(&mut self, buf: ProvidedBuf) {
+        let bid = buf.bid;
+        let ours = buf.ring_id == self.ring_id;
+        // Not a lost buffer: silence its Drop log.
+        std::mem::forget(buf);
+        match &mut self.provided {
+            Some(pool) if ours => pool.push_back(bid),
+            _ => eprintln!("engine: recycle got another ring's provided buffer; dropped"),
+        }
+    }
+
+    /// A free registered buffer, if any.
+    pub fn take_fixed_buf(&mut self) -> Option<FixedBuf> {
+        self.fixed.take()
+    }
+
+    /// Returns a registered buffer to the free list.
+    pub fn give_fixed_buf(&mut self, buf: FixedBuf) {
+        self.fixed.give(buf)
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if self.in_flight() > 0 {
+            self.shutdown();
+        }
+        if self.leaked {
+            // The kernel may still write into these (U3).
+            std::mem::forget(self.provided.take());
+            std::mem::forget(std::mem::replace(&mut self.fixed, FixedPool::empty()));
+        }
     }
 }

@@ -293,6 +293,12 @@ impl Conn {
                 Err(e) => return self.finish(ctx, Err(net_or_read_error(e))),
             }
         }
+        self.wait_writable(ctx);
+    }
+
+    /// Resumes the transfer's step once the data socket has room.
+    fn wait_writable(&mut self, ctx: &mut Ctx) {
+        let Some(sock) = self.xfer.as_ref().and_then(|x| x.sock.clone()) else { return };
         let t = self.token(Purpose::DataIo);
         let op = ctx.ring.poll_once(&sock, libc::POLLOUT as u32, t);
         self.set_op(op);
@@ -378,7 +384,7 @@ impl Conn {
         match kind {
             CompletionKind::Splice { into_pipe, out_of_pipe } => self.on_splice(ctx, into_pipe, Some(out_of_pipe)),
             CompletionKind::SpliceOut(out) => self.on_splice(ctx, Ok(0), Some(out)),
-            CompletionKind::Poll(Ok(_)) => self.sendfile_step(ctx),
+            CompletionKind::Poll(Ok(_)) => self.step(ctx),
             CompletionKind::Poll(Err(e)) => self.finish(ctx, Err(net_or_read_error(e))),
             CompletionKind::Read(r, buf) => self.on_ascii_read(ctx, r, buf),
             CompletionKind::Send(r, data) => self.on_data_sent(ctx, r, data),
@@ -411,6 +417,9 @@ impl Conn {
                 x.last_progress = Instant::now();
             }
             Some(Err(Errno::ECANCELED)) | None => {}
+            // The socket is full (it is non-blocking, and a splice is not
+            // poll-driven by the ring): wait for room, then drain the pipe.
+            Some(Err(Errno::EAGAIN)) => return self.wait_writable(ctx),
             Some(Err(e)) => return self.finish(ctx, Err(net_or_read_error(e))),
         }
         self.splice_step(ctx);

@@ -10,9 +10,7 @@ impl Session {
             Ok(c) => c,
             Err(ParseError::Empty) => return self.reply(500, "Empty command."),
             Err(ParseError::BadEncoding) => return self.reply(501, "Invalid character in command."),
-            Err(ParseError::BadArgument(_)) => {
-                return self.reply(501, "Syntax error in parameters or arguments.")
-            }
+            Err(ParseError::BadArgument(verb)) => return self.bad_argument(&verb, line),
         };
         // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
         let rename_from = self.rename_from.take();
@@ -23,6 +21,17 @@ impl Session {
             return self.reply(530, "Please login with USER and PASS.");
         }
         self.dispatch(cmd, rename_from, now);
+    }
+
+    /// 501, except EPRT with an unknown network protocol: 522 (RFC 2428 §2).
+    fn bad_argument(&mut self, verb: &str, line: &[u8]) {
+        if verb == "EPRT" && matches!(self.auth, Auth::LoggedIn(_)) {
+            let arg = std::str::from_utf8(line).ok().and_then(|l| l.split_once(' ')).map(|(_, a)| a.trim());
+            if arg.and_then(crate::proto::addr::eprt_protocol).is_some_and(|p| p != 1 && p != 2) {
+                return self.reply(522, "Network protocol not supported, use (1,2)");
+            }
+        }
+        self.reply(501, "Syntax error in parameters or arguments.");
     }
 
     fn allowed_before_login(&self, cmd: &Command) -> bool {
@@ -66,7 +75,7 @@ impl Session {
             }
             Command::Pwd => {
                 let q = crate::proto::path::quote_257(self.cwd.as_str());
-                self.reply(257, &format!("\"{q}\" is the current directory"));
+                self.reply(257, &format!("{q} is the current directory"));
             }
             Command::Cwd(p) => self.cmd_cwd(&p),
             Command::Cdup => {

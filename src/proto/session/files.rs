@@ -190,7 +190,7 @@ impl Session {
 
     fn on_done(&mut self, purpose: FsPurpose) {
         match purpose {
-            FsPurpose::Mkd(p) => self.reply(257, &format!("\"{}\" created.", quote_257(p.as_str()))),
+            FsPurpose::Mkd(p) => self.reply(257, &format!("{} created.", quote_257(p.as_str()))),
             FsPurpose::Rmd => self.reply(250, "Remove directory operation successful."),
             FsPurpose::Dele => self.reply(250, "Delete operation successful."),
             FsPurpose::Rnto => self.reply(250, "Rename successful."),

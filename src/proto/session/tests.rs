@@ -1,1 +1,536 @@
+//! Session scripts: whole conversations without sockets. Each test feeds
+//! command lines and the server's answers to actions, and checks the exact
+//! reply codes (RFC 959 §4.2, §5.4) and the actions asked for.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::proto::error::FsError;
+use crate::proto::listing::{FileInfo, FileKind};
+use crate::proto::perms::Perms;
+
+struct Script {
+    s: Session,
+    now: Now,
+}
+
+fn peer() -> SocketAddr {
+    "127.0.0.1:40000".parse().unwrap()
+}
+
+fn local() -> SocketAddr {
+    "127.0.0.1:2121".parse().unwrap()
+}
+
+fn file(name: &str, size: u64) -> FileInfo {
+    FileInfo { name: name.into(), kind: FileKind::File, size, mtime_secs: 1_700_000_000, mode: 0o644, nlink: 1 }
+}
+
+fn dir(name: &str) -> FileInfo {
+    FileInfo { name: name.into(), kind: FileKind::Dir, size: 4096, mtime_secs: 1_700_000_000, mode: 0o755, nlink: 2 }
+}
+
+impl Script {
+    fn with(cfg: SessionConfig, peer: SocketAddr, local: SocketAddr) -> Script {
+        let now = Now { mono: Instant::now(), unix_secs: 1_700_000_000 };
+        let mut s = Session::new(Arc::new(cfg), peer, local, now);
+        let greeting = s.take_output().unwrap();
+        assert!(greeting.starts_with(b"220 "), "greeting: {:?}", String::from_utf8_lossy(&greeting));
+        Script { s, now }
+    }
+
+    fn new() -> Script {
+        Script::with(SessionConfig::default(), peer(), local())
+    }
+
+    /// Sends a line; returns all reply text produced.
+    fn send(&mut self, line: &str) -> String {
+        self.s.handle_input(format!("{line}\r\n").as_bytes(), self.now);
+        self.out()
+    }
+
+    fn out(&mut self) -> String {
+        self.s.take_output().map(|o| String::from_utf8(o).unwrap()).unwrap_or_default()
+    }
+
+    fn event(&mut self, ev: Event) -> String {
+        self.s.handle_event(ev, self.now);
+        self.out()
+    }
+
+    fn action(&mut self) -> Option<Action> {
+        self.s.poll_action()
+    }
+
+    fn expect_code(&mut self, line: &str, code: &str) -> String {
+        let r = self.send(line);
+        assert!(r.starts_with(code), "{line:?}: expected {code}, got {r:?}");
+        r
+    }
+
+    fn login_as(&mut self, user: &str, perms: Perms) {
+        self.expect_code(&format!("USER {user}"), "331");
+        assert_eq!(self.send("PASS secret"), "");
+        assert!(matches!(self.action(), Some(Action::Login { .. })));
+        let ok = LoginOk { user: user.into(), anonymous: user == "anonymous", perms };
+        let r = self.event(Event::Login(Some(ok)));
+        assert!(r.starts_with("230"), "{r}");
+    }
+
+    fn anon() -> Script {
+        let mut s = Script::new();
+        s.login_as("anonymous", Perms::READ_ONLY);
+        s
+    }
+
+    fn writer() -> Script {
+        let mut s = Script::new();
+        s.login_as("alice", Perms::ALL);
+        s
+    }
+
+    /// Answers an expected Fs action with `r`; returns the reply.
+    fn fs(&mut self, expect: FsOp, r: Result<FsOk, FsError>) -> String {
+        assert_eq!(self.action(), Some(Action::Fs(expect)));
+        self.event(Event::Fs(r))
+    }
+
+    fn pasv(&mut self, port: u16) {
+        assert_eq!(self.send("PASV"), "");
+        assert_eq!(self.action(), Some(Action::OpenPassive));
+        let r = self.event(Event::PassiveOpened(Some(port)));
+        assert!(r.starts_with("227 Entering Passive Mode (127,0,0,1,"), "{r}");
+    }
+}
+
+fn vp(s: &str) -> VPath {
+    VPath::root().resolve(s).unwrap()
+}
+
+use crate::proto::path::VPath;
+
+// RFC 959 §5.4: USER → 331, PASS → 230.
+#[test]
+fn login_anonymous_and_named() {
+    let mut s = Script::anon();
+    assert_eq!(s.s.user(), Some("anonymous"));
+    s.expect_code("PASS again", "230");
+    s.expect_code("USER bob", "530");
+}
+
+#[test]
+fn failed_logins_then_421_close() {
+    let mut s = Script::new();
+    for i in 0..3 {
+        s.expect_code("USER bob", "331");
+        s.send("PASS wrong");
+        assert!(matches!(s.action(), Some(Action::Login { .. })));
+        let r = s.event(Event::Login(None));
+        let want = if i < 2 { "530" } else { "421" };
+        assert!(r.starts_with(want), "attempt {i}: {r}");
+    }
+    assert!(s.s.is_closing());
+    assert_eq!(s.action(), Some(Action::ClosePassive));
+    assert_eq!(s.action(), Some(Action::Close));
+}
+
+// RFC 959 §5.4: commands before login are refused with 530; PASS without USER is 503.
+#[test]
+fn before_login() {
+    let mut s = Script::new();
+    s.expect_code("RETR x", "530");
+    s.expect_code("LIST", "530");
+    s.expect_code("PASS x", "503");
+    s.expect_code("FEAT", "211-");
+    s.expect_code("SYST", "215");
+    s.expect_code("NOOP", "200");
+    s.expect_code("FOO", "502");
+}
+
+#[test]
+fn syntax_errors_and_unknown() {
+    let mut s = Script::anon();
+    s.expect_code("", "500");
+    s.expect_code("RETR", "501");
+    s.expect_code("TYPE Z", "501");
+    s.expect_code("REST abc", "501");
+    s.expect_code("XYZZY", "502");
+    s.expect_code("SMNT /x", "502");
+    s.expect_code("MODE B", "504");
+    s.expect_code("STRU R", "504");
+    s.expect_code("MODE S", "200");
+    s.expect_code("STRU F", "200");
+    s.expect_code("ALLO 100", "202");
+    s.expect_code("ACCT x", "202");
+}
+
+#[test]
+fn line_too_long_is_500_once_and_session_goes_on() {
+    let cfg = SessionConfig { line_len_max_bytes: 64, ..SessionConfig::default() };
+    let mut s = Script::with(cfg, peer(), local());
+    let long = format!("USER {}", "a".repeat(200));
+    let r = s.send(&long);
+    assert_eq!(r.matches("500 ").count(), 1, "{r}");
+    s.expect_code("USER anonymous", "331");
+}
+
+// RFC 2389 §3.2: FEAT multi-line form; RFC 959 §4.2: continuation lines.
+#[test]
+fn feat_help_syst_opts() {
+    let mut s = Script::anon();
+    let r = s.send("FEAT");
+    assert!(r.starts_with("211-") && r.ends_with("211 End\r\n") && r.contains("\r\n EPSV\r\n"), "{r}");
+    assert!(s.send("HELP").starts_with("214-"));
+    s.expect_code("HELP RETR", "214");
+    s.expect_code("OPTS UTF8 ON", "200");
+    s.expect_code("OPTS MLST type;size;", "200");
+    s.expect_code("OPTS FOO", "501");
+}
+
+#[test]
+fn pwd_cwd_cdup() {
+    let mut s = Script::anon();
+    s.expect_code("PWD", "257 \"/\"");
+    s.send("CWD pub");
+    assert!(s.fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub")))).starts_with("250"));
+    s.expect_code("PWD", "257 \"/pub\"");
+    s.send("XCWD file");
+    assert!(s.fs(FsOp::Stat(vp("/pub/file")), Ok(FsOk::Info(file("file", 1)))).starts_with("550"));
+    s.send("CWD nope");
+    assert!(s.fs(FsOp::Stat(vp("/pub/nope")), Err(FsError::NotFound)).starts_with("550"));
+    s.expect_code("CDUP", "250");
+    s.expect_code("XPWD", "257 \"/\"");
+    // `..` above the root stays at the root.
+    s.send("CWD ../../..");
+    assert!(s.fs(FsOp::Stat(vp("/")), Ok(FsOk::Info(dir("/")))).starts_with("250"));
+}
+
+#[test]
+fn size_mdtm_mlst() {
+    let mut s = Script::anon();
+    s.send("SIZE a.bin");
+    assert_eq!(s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 4095)))), "213 4095\r\n");
+    s.send("SIZE pub");
+    assert!(s.fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub")))).starts_with("550"));
+    s.send("MDTM a.bin");
+    assert_eq!(s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1)))), "213 20231114221320\r\n");
+    s.send("MLST a.bin");
+    let r = s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1))));
+    // RFC 3659 §7.2: 250- header, one line starting with a space, 250 end.
+    assert!(r.starts_with("250-") && r.contains("\r\n type=file;size=1;") && r.ends_with("250 End\r\n"), "{r}");
+}
+
+#[test]
+fn anonymous_cannot_write() {
+    let mut s = Script::anon();
+    for cmd in ["STOR x", "APPE x", "DELE x", "MKD d", "RMD d", "RNFR x", "SITE CHMOD 644 x", "STOU"] {
+        s.expect_code(cmd, "550");
+        assert_eq!(s.action(), None, "{cmd} must not reach the filesystem");
+    }
+}
+
+#[test]
+fn mkd_rmd_dele_rename_mfmt_chmod() {
+    let mut s = Script::writer();
+    s.send("MKD new \"dir\"");
+    assert_eq!(s.fs(FsOp::Mkdir(vp("/new \"dir\"")), Ok(FsOk::Done)), "257 \"/new \"\"dir\"\"\" created.\r\n");
+    s.send("RMD d");
+    assert!(s.fs(FsOp::Rmdir(vp("/d")), Err(FsError::NotEmpty)).starts_with("550"));
+    s.send("DELE f");
+    assert!(s.fs(FsOp::Delete(vp("/f")), Ok(FsOk::Done)).starts_with("250"));
+    s.send("RNFR a");
+    assert!(s.fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 1)))).starts_with("350"));
+    s.send("RNTO b");
+    assert!(s.fs(FsOp::Rename { from: vp("/a"), to: vp("/b") }, Ok(FsOk::Done)).starts_with("250"));
+    s.expect_code("RNTO c", "503");
+    // RFC 959 §4.1.3: another command between RNFR and RNTO cancels the rename.
+    s.send("RNFR a");
+    s.fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 1))));
+    s.expect_code("NOOP", "200");
+    s.expect_code("RNTO b", "503");
+    s.send("MFMT 20240102030405 b");
+    let r = s.fs(FsOp::SetMtime { path: vp("/b"), unix_secs: 1_704_164_645 }, Ok(FsOk::Done));
+    assert_eq!(r, "213 Modify=20240102030405; /b\r\n");
+    s.send("SITE CHMOD 600 b");
+    assert!(s.fs(FsOp::Chmod { path: vp("/b"), mode: 0o600 }, Ok(FsOk::Done)).starts_with("200"));
+    s.expect_code("SITE CHMOD 7777 b", "501");
+    s.expect_code("SITE FOO", "504");
+    s.send("DELE nope");
+    assert!(s.fs(FsOp::Delete(vp("/nope")), Err(FsError::NotFound)).starts_with("550"));
+}
+
+// RFC 959 §4.1.2 / §4.2: 227 reply format; transfer replies 150 then 226.
+#[test]
+fn pasv_retr_226() {
+    let mut s = Script::anon();
+    s.pasv(50_000);
+    assert_eq!(s.send("RETR a.bin"), "");
+    let want = Transfer {
+        endpoint: DataEndpoint::Passive,
+        kind: TransferKind::Retr { path: vp("/a.bin"), offset: 0 },
+        ascii: false,
+    };
+    assert_eq!(s.action(), Some(Action::Transfer(want)));
+    let r = s.event(Event::TransferReady { size: Some(10), name: None });
+    assert!(r.starts_with("150 ") && r.contains("(10 bytes)"), "{r}");
+    assert!(s.event(Event::TransferDone(Ok(10))).starts_with("226"));
+    // The passive setup is used up.
+    s.expect_code("RETR a.bin", "425");
+}
+
+#[test]
+fn missing_file_550_then_session_goes_on() {
+    let mut s = Script::anon();
+    s.pasv(50_001);
+    s.send("RETR nope");
+    assert!(matches!(s.action(), Some(Action::Transfer(_))));
+    assert!(s.event(Event::TransferDone(Err(TransferError::Fs(FsError::NotFound)))).starts_with("550"));
+    s.expect_code("NOOP", "200");
+}
+
+// RFC 2428 §3: EPSV reply format; EPSV with the wrong protocol → 522; EPSV ALL.
+#[test]
+fn epsv_forms() {
+    let mut s = Script::anon();
+    s.send("EPSV");
+    assert_eq!(s.action(), Some(Action::OpenPassive));
+    assert_eq!(s.event(Event::PassiveOpened(Some(50_002))), "229 Entering Extended Passive Mode (|||50002|)\r\n");
+    s.expect_code("EPSV 2", "522");
+    s.expect_code("EPSV ALL", "200");
+    s.expect_code("PASV", "503");
+    s.expect_code("PORT 127,0,0,1,200,10", "503");
+    s.send("EPSV 1");
+    assert_eq!(s.action(), Some(Action::OpenPassive));
+    assert!(s.event(Event::PassiveOpened(None)).starts_with("425"));
+}
+
+// RFC 2428 §1-2 on an IPv6 control connection: PASV refused, EPSV 2, EPRT |2|.
+#[test]
+fn ipv6_control_connection() {
+    let p: SocketAddr = "[::1]:40000".parse().unwrap();
+    let l: SocketAddr = "[::1]:2121".parse().unwrap();
+    let mut s = Script::with(SessionConfig::default(), p, l);
+    s.login_as("anonymous", Perms::READ_ONLY);
+    s.expect_code("PASV", "425");
+    s.expect_code("EPSV 1", "522");
+    s.expect_code("EPRT |2|::1|5000|", "200");
+    s.expect_code("EPRT |1|127.0.0.1|5000|", "500");
+    s.expect_code("EPRT |3|x|5000|", "522");
+}
+
+// RFC 2577 §3: no bounce to another host, no privileged port.
+#[test]
+fn port_defences() {
+    let mut s = Script::anon();
+    s.expect_code("PORT 127,0,0,2,200,10", "500");
+    s.expect_code("PORT 127,0,0,1,0,21", "504");
+    s.expect_code("EPRT |1|10.0.0.1|6000|", "500");
+    s.expect_code("EPRT |1|127.0.0.1|1023|", "504");
+    s.expect_code("PORT 127,0,0,1,200,10", "200");
+    s.send("LIST");
+    let Some(Action::Transfer(t)) = s.action() else { panic!("no transfer") };
+    assert_eq!(t.endpoint, DataEndpoint::Active("127.0.0.1:51210".parse().unwrap()));
+}
+
+#[test]
+fn port_after_pasv_closes_the_listener() {
+    let mut s = Script::anon();
+    s.pasv(50_003);
+    s.expect_code("EPRT |1|127.0.0.1|6000|", "200");
+    assert_eq!(s.action(), Some(Action::ClosePassive));
+}
+
+// RFC 3659 §5: REST then RETR starts at the offset; REST then STOR writes at it.
+#[test]
+fn rest_applies_to_next_transfer_only() {
+    let mut s = Script::writer();
+    s.expect_code("REST 100", "350");
+    s.pasv(50_004);
+    s.send("RETR a");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    assert_eq!(t.kind, TransferKind::Retr { path: vp("/a"), offset: 100 });
+    s.event(Event::TransferDone(Ok(0)));
+    s.expect_code("REST 7", "350");
+    s.pasv(50_005);
+    s.send("STOR a");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    assert_eq!(t.kind, TransferKind::Store { path: vp("/a"), mode: StoreMode::At(7) });
+    s.event(Event::TransferDone(Ok(0)));
+    s.pasv(50_006);
+    s.send("APPE a");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    assert_eq!(t.kind, TransferKind::Store { path: vp("/a"), mode: StoreMode::Append });
+}
+
+#[test]
+fn type_a_is_passed_to_the_transfer() {
+    let mut s = Script::anon();
+    s.expect_code("TYPE A", "200");
+    s.pasv(50_007);
+    s.send("RETR t.txt");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    assert!(t.ascii);
+    assert!(s.event(Event::TransferReady { size: Some(3), name: None }).contains("ASCII"));
+    s.event(Event::TransferDone(Ok(4)));
+    s.expect_code("TYPE I", "200");
+    s.expect_code("TYPE L 8", "200");
+}
+
+// RFC 959 §4.1.3: ABOR during a transfer → 426 for the transfer, then 226.
+#[test]
+fn abor_during_transfer() {
+    let mut s = Script::anon();
+    s.pasv(50_008);
+    s.send("RETR big");
+    assert!(matches!(s.action(), Some(Action::Transfer(_))));
+    s.event(Event::TransferReady { size: Some(1 << 30), name: None });
+    // Telnet IP + Synch before ABOR, as clients send it.
+    s.s.handle_input(b"\xff\xf4\xff\xf2ABOR\r\n", s.now);
+    assert_eq!(s.action(), Some(Action::Abort));
+    let r = s.event(Event::TransferDone(Err(TransferError::Aborted)));
+    assert_eq!(r, "426 Transfer aborted.\r\n226 ABOR successful.\r\n");
+    s.expect_code("ABOR", "225");
+}
+
+#[test]
+fn stat_noop_and_deferred_commands_during_transfer() {
+    let mut s = Script::anon();
+    s.pasv(50_009);
+    s.send("RETR big");
+    assert!(matches!(s.action(), Some(Action::Transfer(_))));
+    s.event(Event::TransferReady { size: None, name: None });
+    assert_eq!(s.send("STAT"), "");
+    assert_eq!(s.action(), Some(Action::QueryProgress));
+    assert!(s.event(Event::Progress(1234)).starts_with("213 Status: 1234 bytes"));
+    s.expect_code("NOOP", "200");
+    // PWD waits until the transfer ends, then runs in order.
+    assert_eq!(s.send("PWD"), "");
+    let r = s.event(Event::TransferDone(Ok(5000)));
+    assert_eq!(r, "226 Transfer complete.\r\n257 \"/\" is the current directory\r\n");
+}
+
+#[test]
+fn quit_during_transfer_waits_for_the_end() {
+    let mut s = Script::anon();
+    s.pasv(50_010);
+    s.send("RETR big");
+    s.action();
+    assert_eq!(s.send("QUIT"), "");
+    assert!(!s.s.is_closing());
+    assert_eq!(s.event(Event::TransferDone(Ok(1))), "226 Transfer complete.\r\n221 Goodbye.\r\n");
+    assert!(s.s.is_closing());
+}
+
+#[test]
+fn list_options_glob_and_formats() {
+    let mut s = Script::anon();
+    s.pasv(50_011);
+    s.send("LIST -la pub");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    let want = TransferKind::List { path: vp("/pub"), format: ListFormat::Long, glob: None, show_hidden: true, can_write: false };
+    assert_eq!(t.kind, want);
+    s.event(Event::TransferDone(Ok(0)));
+    s.pasv(50_012);
+    s.send("NLST *.iso");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    let want = TransferKind::List { path: vp("/"), format: ListFormat::Names, glob: Some("*.iso".into()), show_hidden: false, can_write: false };
+    assert_eq!(t.kind, want);
+    s.event(Event::TransferDone(Ok(0)));
+    s.pasv(50_013);
+    s.send("MLSD");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    assert!(matches!(t.kind, TransferKind::List { format: ListFormat::Machine, .. }));
+}
+
+#[test]
+fn stat_path_lists_on_control() {
+    let mut s = Script::anon();
+    s.send("STAT pub");
+    assert_eq!(s.fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub")))), "");
+    let r = s.fs(FsOp::ReadDir(vp("/pub")), Ok(FsOk::Entries(vec![file("a", 1), file("bad\r\nname", 1)], false)));
+    assert!(r.starts_with("213-Status of /pub:\r\n -rw-r--r--"), "{r}");
+    assert!(r.ends_with("213 End of status\r\n") && !r.contains("bad"), "{r}");
+    let r = s.send("STAT");
+    assert!(r.starts_with("211-") && r.contains("Logged in as anonymous"), "{r}");
+}
+
+#[test]
+fn stou_reports_the_name() {
+    let mut s = Script::writer();
+    s.pasv(50_014);
+    s.send("STOU");
+    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    assert_eq!(t.kind, TransferKind::Store { path: vp("/"), mode: StoreMode::Unique });
+    assert_eq!(s.event(Event::TransferReady { size: None, name: Some("ftp1.0".into()) }), "150 FILE: ftp1.0\r\n");
+}
+
+#[test]
+fn transfer_errors_map_to_codes() {
+    let cases = [
+        (TransferError::DataConnection, "425"),
+        (TransferError::ConnectionLost, "426"),
+        (TransferError::Stalled, "426"),
+        (TransferError::Write(FsError::NoSpace), "452"),
+        (TransferError::Write(FsError::QuotaExceeded), "552"),
+        (TransferError::Read(FsError::Io(5)), "451"),
+    ];
+    for (e, code) in cases {
+        let mut s = Script::writer();
+        s.pasv(50_015);
+        s.send("STOR x");
+        s.action();
+        let r = s.event(Event::TransferDone(Err(e)));
+        assert!(r.starts_with(code), "{e:?}: {r}");
+    }
+}
+
+#[test]
+fn rein_host_and_quit() {
+    let mut s = Script::new();
+    s.send("HOST ftp.example.org");
+    assert_eq!(s.action(), Some(Action::SelectHost("ftp.example.org".into())));
+    assert!(s.event(Event::HostSelected(Some("welcome".into()))).starts_with("220 welcome"));
+    s.expect_code("HOST again", "503");
+    s.login_as("anonymous", Perms::READ_ONLY);
+    s.expect_code("HOST late", "503");
+    s.expect_code("REIN", "220");
+    s.expect_code("LIST", "530");
+    s.expect_code("QUIT", "221");
+    assert!(s.s.is_closing());
+    s.send("NOOP");
+    assert_eq!(s.out(), "");
+}
+
+#[test]
+fn idle_timeout_421() {
+    let cfg = SessionConfig { idle_timeout_secs: 10, ..SessionConfig::default() };
+    let mut s = Script::with(cfg, peer(), local());
+    let later = Now { mono: s.now.mono + Duration::from_secs(5), unix_secs: 0 };
+    s.s.handle_tick(later);
+    assert_eq!(s.out(), "");
+    let later = Now { mono: s.now.mono + Duration::from_secs(11), unix_secs: 0 };
+    s.s.handle_tick(later);
+    assert!(s.out().starts_with("421"));
+    assert!(s.s.is_closing());
+}
+
+#[test]
+fn path_with_control_chars_is_refused() {
+    let mut s = Script::anon();
+    let r = s.send("RETR a\rb");
+    assert!(r.starts_with("501"), "{r}");
+    s.s.handle_input(b"RETR a\0b\r\n", s.now);
+    assert!(s.out().starts_with("501"));
+}
+
+#[test]
+fn one_command_at_a_time() {
+    let mut s = Script::anon();
+    // Two commands in one packet: the second waits for the first's answer.
+    s.s.handle_input(b"SIZE a\r\nPWD\r\n", s.now);
+    assert_eq!(s.out(), "");
+    let r = s.fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 3))));
+    assert_eq!(r, "213 3\r\n257 \"/\" is the current directory\r\n");
+}
