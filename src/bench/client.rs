@@ -333,8 +333,8 @@ impl Client {
                 self.state = State::Ready;
                 out.push(Action::Ready);
             }
-            // NOOP answers while idle.
-            (State::Ready, 200..=299) => {}
+            // A NOOP answer while idle: the session is still served.
+            (State::Ready, 200..=299) => out.push(Action::Ready),
             (State::DataAddr, 227 | 229) => self.data_address(r, out),
             (State::DataPort, 200) => {
                 out.push(Action::Mark(Mark::DataAddress));

@@ -167,5 +167,5 @@ fn login_without_password_and_noop() {
     let mut out = Vec::new();
     c.noop(&mut out);
     assert_eq!(sent(&out), ["NOOP\r\n"]);
-    assert!(feed(&mut c, "200 ok\r\n").is_empty());
+    assert_eq!(feed(&mut c, "200 ok\r\n"), vec![Action::Ready]);
 }

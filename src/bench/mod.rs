@@ -11,3 +11,14 @@
 
 pub mod client;
 pub mod reply;
+pub mod cli;
+mod data;
+pub mod driver;
+mod net;
+pub mod plan;
+pub mod sink;
+pub mod stats;
+pub mod verify;
+pub mod procstat;
+pub mod report;
+pub mod run;
