@@ -114,6 +114,11 @@ pub struct Cli {
     /// PID of the server: report its CPU seconds per GiB and, for idle, its memory.
     #[arg(long = "server-pid")]
     pub server_pid: Option<u32>,
+    /// At most this many sessions connecting or logging in at once (0: no
+    /// limit). A burst of connects beyond a server's listen backlog (vsftpd: 32)
+    /// costs 1 s SYN retries, which would be measured instead of the server.
+    #[arg(long = "login-window", default_value_t = 0)]
+    pub login_window: usize,
     /// Fail a session that makes no progress for this many seconds.
     #[arg(long = "stall-timeout-secs", default_value_t = 30)]
     pub stall_timeout_secs: u64,

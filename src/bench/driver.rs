@@ -121,6 +121,9 @@ pub struct Worker {
     next_arrival: Instant,
     idle: Idle,
     rearm_recv: Vec<usize>,
+    /// Sessions not yet logged in, and slots waiting for the login window.
+    logging_in: usize,
+    waiting_open: VecDeque<usize>,
     pub devnull: Option<SharedFd>,
 }
 
@@ -151,6 +154,8 @@ impl Worker {
             next_arrival: now,
             idle: Idle::Login,
             rearm_recv: Vec::new(),
+            logging_in: 0,
+            waiting_open: VecDeque::new(),
             devnull: devnull.map(|f| Rc::new(f.into())),
         })
     }
@@ -189,11 +194,28 @@ impl Worker {
         if self.plan.op == Op::Idle {
             return self.idle == Idle::Over;
         }
-        self.plan.expired(Instant::now()) || self.slots.iter().all(|s| s.sess.is_none())
+        self.plan.expired(Instant::now()) || (self.slots.iter().all(|s| s.sess.is_none()) && self.waiting_open.is_empty())
     }
 
-    /// Starts a new control session in `slot`.
+    /// Starts a new control session in `slot`, or queues it behind the login window.
     pub fn open(&mut self, slot: usize) {
+        if self.logging_in >= self.plan.login_window {
+            self.waiting_open.push_back(slot);
+            return;
+        }
+        self.logging_in += 1;
+        self.open_now(slot);
+    }
+
+    /// A session logged in or ended before it did: let a queued one start.
+    fn login_settled(&mut self) {
+        self.logging_in = self.logging_in.saturating_sub(1);
+        if let Some(slot) = self.waiting_open.pop_front() {
+            self.open(slot);
+        }
+    }
+
+    fn open_now(&mut self, slot: usize) {
         let plan = self.plan.clone();
         let n = plan.source_addrs.len();
         let s = &mut self.slots[slot];
@@ -201,7 +223,10 @@ impl Worker {
         s.opened += 1;
         let fd = match net::client_socket(plan.server.ip(), src) {
             Ok(fd) => Rc::new(fd),
-            Err(e) => return self.local_error(slot, "socket", e),
+            Err(e) => {
+                self.local_error(slot, "socket", e);
+                return self.login_settled();
+            }
         };
         let gen = self.gen();
         let now = Instant::now();
@@ -390,10 +415,14 @@ impl Worker {
         let first = !s.logged_in;
         if first {
             s.logged_in = true;
+        }
+        let quitting = s.quitting;
+        if first {
+            self.login_settled();
             self.stats.logins += 1;
             self.live.add(&self.live.logged_in, 1);
         }
-        if s.quitting {
+        if quitting {
             return;
         }
         match op {
@@ -500,8 +529,11 @@ impl Worker {
 
     /// Closes the session's sockets and, if work remains, opens the next one.
     fn end(&mut self, slot: usize, failed: bool) {
+        let Some(s) = self.slots[slot].sess.take() else { return };
+        if !s.logged_in {
+            self.login_settled();
+        }
         let sl = &mut self.slots[slot];
-        let Some(s) = sl.sess.take() else { return };
         self.live.sessions.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         net::shut(&s.ctrl, Shutdown::Both);
         if let Some(d) = s.data {
@@ -580,7 +612,8 @@ impl Worker {
         let hold = self.plan.duration.unwrap_or(Duration::from_secs(10));
         match self.idle {
             Idle::Login => {
-                let settled = self.slots.iter().all(|s| s.sess.as_ref().is_none_or(|x| x.client.is_ready()));
+                let settled = self.waiting_open.is_empty()
+                    && self.slots.iter().all(|s| s.sess.as_ref().is_none_or(|x| x.client.is_ready()));
                 if settled {
                     self.idle = Idle::Hold(now + hold);
                 }

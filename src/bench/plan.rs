@@ -82,6 +82,8 @@ pub struct Plan {
     pub buf_bytes: usize,
     pub source_addrs: Vec<IpAddr>,
     pub stall: Duration,
+    /// Per worker; `usize::MAX` when unlimited.
+    pub login_window: usize,
     pub workers: usize,
     pub sessions: usize,
     pub start: Instant,
@@ -168,6 +170,7 @@ impl Plan {
             buf_bytes: cli.buf_bytes,
             source_addrs: cli.source_addrs.clone().unwrap_or_default(),
             stall: Duration::from_secs(cli.stall_timeout_secs),
+            login_window: if cli.login_window == 0 { usize::MAX } else { cli.login_window.div_ceil(workers) },
             workers,
             sessions: cli.sessions,
             start: Instant::now(),
