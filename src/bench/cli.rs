@@ -140,7 +140,9 @@ pub fn parse_addrs(s: &str) -> Result<Vec<IpAddr>, String> {
         let b: std::net::Ipv4Addr = b.trim().parse().map_err(|_| format!("bad address '{b}'"))?;
         let (lo, hi) = (u32::from(a), u32::from(b));
         if hi < lo || hi - lo > 65_535 {
-            return Err(format!("range {a}-{b}: need A <= B, at most 65536 addresses"));
+            return Err(format!(
+                "range {a}-{b}: need A <= B, at most 65536 addresses"
+            ));
         }
         return Ok((lo..=hi).map(|n| IpAddr::V4(n.into())).collect());
     }
@@ -165,7 +167,9 @@ pub fn parse_size(s: &str) -> Option<u64> {
 pub fn parse_mix(s: &str) -> Result<[u32; 3], String> {
     let mut w = [0u32; 3];
     for part in s.split(',').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or(format!("--mix: '{part}' is not NAME=WEIGHT"))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or(format!("--mix: '{part}' is not NAME=WEIGHT"))?;
         let v: u32 = v.parse().map_err(|_| format!("--mix: bad weight '{v}'"))?;
         match k {
             "retr" => w[0] = v,

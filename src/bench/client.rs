@@ -284,7 +284,12 @@ impl Client {
 
     fn maybe_upload(&mut self, out: &mut Vec<Action>) {
         let stor = self.job.as_ref().is_some_and(|j| j.kind == Kind::Stor);
-        if stor && !self.uploading && self.preliminary && self.data_open && self.state == State::Transfer {
+        if stor
+            && !self.uploading
+            && self.preliminary
+            && self.data_open
+            && self.state == State::Transfer
+        {
             self.uploading = true;
             out.push(Action::Upload);
         }

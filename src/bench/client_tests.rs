@@ -30,7 +30,10 @@ fn feed(c: &mut Client, reply: &str) -> Vec<Action> {
 fn logged_in(mode: Mode) -> Client {
     let mut c = client(mode);
     c.connected();
-    assert_eq!(sent(&feed(&mut c, "220-multi\r\n220 hi\r\n")), ["USER anonymous\r\n"]);
+    assert_eq!(
+        sent(&feed(&mut c, "220-multi\r\n220 hi\r\n")),
+        ["USER anonymous\r\n"]
+    );
     assert_eq!(sent(&feed(&mut c, "331 pass\r\n")), ["PASS bench@\r\n"]);
     let out = feed(&mut c, "230 ok\r\n");
     assert!(out.contains(&Action::Mark(Mark::LoggedIn)));
@@ -41,7 +44,12 @@ fn logged_in(mode: Mode) -> Client {
 }
 
 fn retr(path: &str) -> Job {
-    Job { kind: Kind::Retr, path: path.into(), size_bytes: 0, check_size: false }
+    Job {
+        kind: Kind::Retr,
+        path: path.into(),
+        size_bytes: 0,
+        check_size: false,
+    }
 }
 
 #[test]
@@ -81,7 +89,10 @@ fn epsv_uses_control_peer() {
 
 #[test]
 fn port_and_eprt_send_command_after_200() {
-    for (mode, cmd) in [(Mode::Port, "PORT 127,0,0,1,195,80\r\n"), (Mode::Eprt, "EPRT |1|127.0.0.1|50000|\r\n")] {
+    for (mode, cmd) in [
+        (Mode::Port, "PORT 127,0,0,1,195,80\r\n"),
+        (Mode::Eprt, "EPRT |1|127.0.0.1|50000|\r\n"),
+    ] {
         let mut c = logged_in(mode);
         let mut out = Vec::new();
         c.start(retr("f"), &mut out);
@@ -95,7 +106,10 @@ fn port_and_eprt_send_command_after_200() {
         c.data_connected(&mut out);
         c.data_finished(&mut out);
         assert!(out.is_empty());
-        assert_eq!(feed(&mut c, "226 ok\r\n"), vec![Action::Done, Action::Ready]);
+        assert_eq!(
+            feed(&mut c, "226 ok\r\n"),
+            vec![Action::Done, Action::Ready]
+        );
     }
 }
 
@@ -103,7 +117,12 @@ fn port_and_eprt_send_command_after_200() {
 fn stor_uploads_after_preliminary_and_checks_size() {
     let mut c = logged_in(Mode::Pasv);
     let mut out = Vec::new();
-    let job = Job { kind: Kind::Stor, path: "up/a".into(), size_bytes: 10, check_size: true };
+    let job = Job {
+        kind: Kind::Stor,
+        path: "up/a".into(),
+        size_bytes: 10,
+        check_size: true,
+    };
     c.start(job, &mut out);
     feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
     let mut out = Vec::new();
@@ -115,42 +134,65 @@ fn stor_uploads_after_preliminary_and_checks_size() {
     c.data_finished(&mut out);
     assert!(out.is_empty());
     assert_eq!(sent(&feed(&mut c, "226 ok\r\n")), ["SIZE up/a\r\n"]);
-    assert_eq!(feed(&mut c, "213 10\r\n"), vec![Action::Done, Action::Ready]);
+    assert_eq!(
+        feed(&mut c, "213 10\r\n"),
+        vec![Action::Done, Action::Ready]
+    );
 }
 
 #[test]
 fn stor_size_mismatch_fails() {
     let mut c = logged_in(Mode::Pasv);
-    let job = Job { kind: Kind::Stor, path: "a".into(), size_bytes: 10, check_size: true };
+    let job = Job {
+        kind: Kind::Stor,
+        path: "a".into(),
+        size_bytes: 10,
+        check_size: true,
+    };
     c.start(job, &mut Vec::new());
     feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
     c.data_connected(&mut Vec::new());
     feed(&mut c, "150 go\r\n");
     c.data_finished(&mut Vec::new());
     feed(&mut c, "226 ok\r\n");
-    assert_eq!(feed(&mut c, "213 9\r\n"), vec![Action::Closed(Some(Failure::SizeMismatch))]);
+    assert_eq!(
+        feed(&mut c, "213 9\r\n"),
+        vec![Action::Closed(Some(Failure::SizeMismatch))]
+    );
 }
 
 #[test]
 fn error_codes_and_garbage_close_the_session() {
     let mut c = client(Mode::Pasv);
     c.connected();
-    assert_eq!(feed(&mut c, "421 busy\r\n"), vec![Action::Closed(Some(Failure::Code(421)))]);
+    assert_eq!(
+        feed(&mut c, "421 busy\r\n"),
+        vec![Action::Closed(Some(Failure::Code(421)))]
+    );
     // Nothing more happens after close.
     assert!(feed(&mut c, "220 late\r\n").is_empty());
 
     let mut c = logged_in(Mode::Pasv);
     c.start(retr("missing"), &mut Vec::new());
-    assert_eq!(feed(&mut c, "227 no address\r\n"), vec![Action::Closed(Some(Failure::Protocol))]);
+    assert_eq!(
+        feed(&mut c, "227 no address\r\n"),
+        vec![Action::Closed(Some(Failure::Protocol))]
+    );
 
     let mut c = logged_in(Mode::Pasv);
     c.start(retr("missing"), &mut Vec::new());
     feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
     c.data_connected(&mut Vec::new());
-    assert_eq!(feed(&mut c, "550 no such file\r\n"), vec![Action::Closed(Some(Failure::Code(550)))]);
+    assert_eq!(
+        feed(&mut c, "550 no such file\r\n"),
+        vec![Action::Closed(Some(Failure::Code(550)))]
+    );
 
     let mut c = logged_in(Mode::Pasv);
-    assert_eq!(feed(&mut c, "garbage\r\n"), vec![Action::Closed(Some(Failure::Protocol))]);
+    assert_eq!(
+        feed(&mut c, "garbage\r\n"),
+        vec![Action::Closed(Some(Failure::Protocol))]
+    );
     let mut c = logged_in(Mode::Pasv);
     let mut out = Vec::new();
     c.eof(&mut out);
@@ -162,7 +204,10 @@ fn login_without_password_and_noop() {
     let mut c = client(Mode::Epsv);
     c.connected();
     feed(&mut c, "220 hi\r\n");
-    assert_eq!(sent(&feed(&mut c, "230 no password needed\r\n")), ["TYPE I\r\n"]);
+    assert_eq!(
+        sent(&feed(&mut c, "230 no password needed\r\n")),
+        ["TYPE I\r\n"]
+    );
     feed(&mut c, "200 ok\r\n");
     let mut out = Vec::new();
     c.noop(&mut out);

@@ -72,7 +72,9 @@ impl Worker {
 
     /// Passive: connect to the server's data port from the control's local address.
     pub fn data_connect(&mut self, slot: usize, addr: SocketAddr) {
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         let fd = match net::client_socket(addr.ip(), Some(s.local_ip)) {
             Ok(fd) => Rc::new(fd),
             Err(e) => return self.fail(slot, &format!("data-socket:{e}")),
@@ -85,13 +87,17 @@ impl Worker {
 
     /// Active: listen on the control's local address, then PORT/EPRT.
     pub fn data_listen(&mut self, slot: usize) {
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         let (lfd, addr) = match net::data_listener(s.local_ip) {
             Ok((fd, a)) => (Rc::new(fd), a),
             Err(e) => return self.fail(slot, &format!("data-listen:{e}")),
         };
         let Some(d) = s.data.as_mut() else { return };
-        let op = self.ring.accept_multishot(&lfd, tok(P::DataAccept, slot, d.gen));
+        let op = self
+            .ring
+            .accept_multishot(&lfd, tok(P::DataAccept, slot, d.gen));
         d.accept = Some((lfd, op));
         s.client.listening(addr, &mut self.acts);
     }
@@ -132,7 +138,9 @@ impl Worker {
     /// The data connection is up (connected or accepted).
     fn data_up(&mut self, slot: usize) {
         let now = Instant::now();
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         let d = now - s.t.data_addr;
         self.stats.record(Metric::DataSetup, d);
         let download = s.data.as_ref().is_some_and(|d| d.kind != Kind::Stor);
@@ -148,26 +156,36 @@ impl Worker {
         let splice = self.plan.sink == super::cli::Sink::Splice;
         let size = self.plan.buf_bytes;
         let sl = &mut self.slots[slot];
-        let Some(d) = sl.sess.as_mut().and_then(|s| s.data.as_mut()) else { return };
+        let Some(d) = sl.sess.as_mut().and_then(|s| s.data.as_mut()) else {
+            return;
+        };
         let Some(fd) = d.fd.clone() else { return };
         // LIST output is small and must be read whatever the sink.
         if splice && d.kind == Kind::Retr {
-            self.ring.poll_once(&fd, libc::POLLIN as u32, tok(P::DataPoll, slot, d.gen));
+            self.ring
+                .poll_once(&fd, libc::POLLIN as u32, tok(P::DataPoll, slot, d.gen));
         } else {
-            let buf = sl.read_buf.take().unwrap_or_else(|| Vec::with_capacity(size));
-            self.ring.read_into(&fd, buf, u64::MAX, tok(P::DataRead, slot, d.gen));
+            let buf = sl
+                .read_buf
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(size));
+            self.ring
+                .read_into(&fd, buf, u64::MAX, tok(P::DataRead, slot, d.gen));
         }
     }
 
     /// Counts `n` downloaded bytes (first-byte latency on the first).
     fn got_bytes(&mut self, slot: usize, n: usize) {
         let now = Instant::now();
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         let t_cmd = s.t.command;
         let Some(d) = s.data.as_mut() else { return };
         if !d.first_byte {
             d.first_byte = true;
-            self.stats.record(Metric::FirstByte, now.saturating_duration_since(t_cmd));
+            self.stats
+                .record(Metric::FirstByte, now.saturating_duration_since(t_cmd));
         }
         d.bytes += n as u64;
         self.stats.bytes_down += n as u64;
@@ -175,7 +193,9 @@ impl Worker {
     }
 
     fn download_eof(&mut self, slot: usize) {
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         if let Some(d) = s.data.as_mut() {
             d.fd = None;
         }
@@ -208,7 +228,9 @@ impl Worker {
             return self.fail(slot, &format!("data-poll:{e}"));
         }
         let size = self.plan.buf_bytes;
-        let Some(devnull) = self.devnull.clone() else { return self.fail(slot, "sink:/dev/null") };
+        let Some(devnull) = self.devnull.clone() else {
+            return self.fail(slot, "sink:/dev/null");
+        };
         let sl = &mut self.slots[slot];
         let pipe = match sl.pipe.take() {
             Some(p) => p,
@@ -217,7 +239,12 @@ impl Worker {
                 Err(e) => return self.fail(slot, &format!("pipe:{e}")),
             },
         };
-        let Some(fd) = sl.sess.as_ref().and_then(|s| s.data.as_ref()).and_then(|d| d.fd.clone()) else {
+        let Some(fd) = sl
+            .sess
+            .as_ref()
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.fd.clone())
+        else {
             sl.pipe = Some(pipe);
             return;
         };
@@ -286,7 +313,8 @@ impl Worker {
         if d.up_off < buf.len() {
             let (off, gen) = (d.up_off, d.gen);
             if let Some(fd) = d.fd.clone() {
-                self.ring.send_from(&fd, buf, off, tok(P::DataSend, slot, gen));
+                self.ring
+                    .send_from(&fd, buf, off, tok(P::DataSend, slot, gen));
             }
             return;
         }

@@ -128,7 +128,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(id: usize, slots: usize, plan: Arc<Plan>, live: Arc<Live>) -> Result<Worker, EngineError> {
+    pub fn new(
+        id: usize,
+        slots: usize,
+        plan: Arc<Plan>,
+        live: Arc<Live>,
+    ) -> Result<Worker, EngineError> {
         let cfg = RingConfig {
             sq_entries: 4096,
             provided_bufs_count: 1024,
@@ -138,7 +143,10 @@ impl Worker {
             fixed_buf_size_bytes: 4096,
         };
         let ring = Ring::new(&cfg)?;
-        let devnull = std::fs::OpenOptions::new().write(true).open("/dev/null").ok();
+        let devnull = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .ok();
         let now = Instant::now();
         Ok(Worker {
             id,
@@ -172,7 +180,11 @@ impl Worker {
                 self.open(slot);
             }
         }
-        let tick = if self.plan.rate_per_worker.is_some() { Duration::from_millis(1) } else { Duration::from_millis(50) };
+        let tick = if self.plan.rate_per_worker.is_some() {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(50)
+        };
         let mut cqes = Vec::with_capacity(1024);
         while !self.finished() {
             if let Err(e) = self.ring.submit_and_wait(1, Some(tick)) {
@@ -194,7 +206,8 @@ impl Worker {
         if self.plan.op == Op::Idle {
             return self.idle == Idle::Over;
         }
-        self.plan.expired(Instant::now()) || (self.slots.iter().all(|s| s.sess.is_none()) && self.waiting_open.is_empty())
+        self.plan.expired(Instant::now())
+            || (self.slots.iter().all(|s| s.sess.is_none()) && self.waiting_open.is_empty())
     }
 
     /// Starts a new control session in `slot`, or queues it behind the login window.
@@ -219,7 +232,8 @@ impl Worker {
         let plan = self.plan.clone();
         let n = plan.source_addrs.len();
         let s = &mut self.slots[slot];
-        let src = (n > 0).then(|| plan.source_addrs[(self.id + slot * plan.workers + s.opened as usize) % n]);
+        let src = (n > 0)
+            .then(|| plan.source_addrs[(self.id + slot * plan.workers + s.opened as usize) % n]);
         s.opened += 1;
         let fd = match net::client_socket(plan.server.ip(), src) {
             Ok(fd) => Rc::new(fd),
@@ -230,7 +244,12 @@ impl Worker {
         };
         let gen = self.gen();
         let now = Instant::now();
-        let cfg = ClientConfig { user: plan.user.clone(), pass: plan.pass.clone(), mode: plan.mode, server_ip: plan.server.ip() };
+        let cfg = ClientConfig {
+            user: plan.user.clone(),
+            pass: plan.pass.clone(),
+            mode: plan.mode,
+            server_ip: plan.server.ip(),
+        };
         let sess = Sess {
             gen,
             client: Client::new(cfg),
@@ -238,7 +257,14 @@ impl Worker {
             local_ip: src.unwrap_or(plan.server.ip()),
             sending: false,
             outq: Vec::new(),
-            t: Times { connect: now, connected: now, greeted: now, data_addr: now, command: now, job_start: now },
+            t: Times {
+                connect: now,
+                connected: now,
+                greeted: now,
+                data_addr: now,
+                command: now,
+                job_start: now,
+            },
             data: None,
             last_progress: now,
             quitting: false,
@@ -247,7 +273,8 @@ impl Worker {
         self.slots[slot].sess = Some(sess);
         self.stats.sessions_opened += 1;
         self.live.add(&self.live.sessions, 1);
-        self.ring.connect(&fd, plan.server, tok(P::CtrlConnect, slot, gen));
+        self.ring
+            .connect(&fd, plan.server, tok(P::CtrlConnect, slot, gen));
     }
 
     /// A failure before there is a session to close (socket creation).
@@ -258,11 +285,17 @@ impl Worker {
     }
 
     fn on_completion(&mut self, c: Completion) {
-        let Some((p, slot, gen)) = untok(c.token) else { return };
-        let live = self.slots.get(slot).and_then(|s| s.sess.as_ref()).is_some_and(|s| match p {
-            P::CtrlConnect | P::CtrlRecv | P::CtrlSend => s.gen == gen,
-            _ => s.data.as_ref().is_some_and(|d| d.gen == gen),
-        });
+        let Some((p, slot, gen)) = untok(c.token) else {
+            return;
+        };
+        let live = self
+            .slots
+            .get(slot)
+            .and_then(|s| s.sess.as_ref())
+            .is_some_and(|s| match p {
+                P::CtrlConnect | P::CtrlRecv | P::CtrlSend => s.gen == gen,
+                _ => s.data.as_ref().is_some_and(|d| d.gen == gen),
+            });
         if !live {
             return self.reclaim(slot, c.kind);
         }
@@ -319,10 +352,13 @@ impl Worker {
     }
 
     fn on_recv(&mut self, slot: usize, r: Result<Option<crate::engine::ProvidedBuf>, Errno>) {
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         match r {
             Ok(Some(buf)) => {
-                s.client.received(self.ring.provided_data(&buf), &mut self.acts);
+                s.client
+                    .received(self.ring.provided_data(&buf), &mut self.acts);
                 self.ring.recycle(buf);
                 let (fd, gen) = (s.ctrl.clone(), s.gen);
                 self.ring.recv_provided(&fd, tok(P::CtrlRecv, slot, gen));
@@ -339,7 +375,9 @@ impl Worker {
             Ok(n) => n,
             Err(e) => return self.fail(slot, &format!("ctrl-send:{e}")),
         };
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         // A short send: the rest goes first, ahead of anything queued since.
         buf.drain(..n.min(buf.len()));
         buf.append(&mut s.outq);
@@ -350,7 +388,9 @@ impl Worker {
 
     fn send_queued(&mut self, slot: usize) {
         let spare = self.slots[slot].send_buf.take();
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         if s.sending || s.outq.is_empty() {
             self.slots[slot].send_buf = spare;
             return;
@@ -393,7 +433,9 @@ impl Worker {
     }
 
     fn mark(&mut self, slot: usize, m: Mark, now: Instant) {
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         match m {
             Mark::Greeted => {
                 s.t.greeted = now;
@@ -411,7 +453,9 @@ impl Worker {
 
     fn ready(&mut self, slot: usize) {
         let op = self.plan.op;
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         let first = !s.logged_in;
         if first {
             s.logged_in = true;
@@ -438,7 +482,9 @@ impl Worker {
     }
 
     pub fn quit(&mut self, slot: usize) {
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         s.quitting = true;
         s.client.quit(&mut self.acts);
     }
@@ -461,9 +507,15 @@ impl Worker {
 
     fn start(&mut self, slot: usize, at: Instant) {
         let job: Job = self.plan.job(self.id, slot, self.slots[slot].seq);
-        let expect = if job.kind == super::client::Kind::Retr { self.plan.expect_for(&job.path) } else { None };
+        let expect = if job.kind == super::client::Kind::Retr {
+            self.plan.expect_for(&job.path)
+        } else {
+            None
+        };
         let gen = self.gen();
-        let Some(s) = self.slots[slot].sess.as_mut() else { return };
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         s.t.job_start = at;
         s.last_progress = Instant::now();
         s.data = Some(Data::new(gen, &job, expect));
@@ -529,12 +581,16 @@ impl Worker {
 
     /// Closes the session's sockets and, if work remains, opens the next one.
     fn end(&mut self, slot: usize, failed: bool) {
-        let Some(s) = self.slots[slot].sess.take() else { return };
+        let Some(s) = self.slots[slot].sess.take() else {
+            return;
+        };
         if !s.logged_in {
             self.login_settled();
         }
         let sl = &mut self.slots[slot];
-        self.live.sessions.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.live
+            .sessions
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         net::shut(&s.ctrl, Shutdown::Both);
         if let Some(d) = s.data {
             d.close(&mut self.ring);
@@ -548,7 +604,9 @@ impl Worker {
         let more = match self.plan.op {
             Op::Idle => false,
             Op::Login => self.plan.take_ticket(),
-            _ if self.plan.rate_per_worker.is_some() => self.plan.tickets_left() || !self.pending.is_empty(),
+            _ if self.plan.rate_per_worker.is_some() => {
+                self.plan.tickets_left() || !self.pending.is_empty()
+            }
             _ => self.plan.tickets_left(),
         };
         if more && !sl.retired && !self.plan.expired(Instant::now()) {
@@ -589,9 +647,15 @@ impl Worker {
             self.next_arrival += gap;
         }
         while !self.pending.is_empty() {
-            let Some(slot) = self.parked.pop_front() else { break };
+            let Some(slot) = self.parked.pop_front() else {
+                break;
+            };
             if let Some(at) = self.pending.pop_front() {
-                if self.slots[slot].sess.as_ref().is_some_and(|s| s.client.is_ready()) {
+                if self.slots[slot]
+                    .sess
+                    .as_ref()
+                    .is_some_and(|s| s.client.is_ready())
+                {
                     self.start(slot, at);
                     self.flush(slot);
                 } else {
@@ -613,7 +677,10 @@ impl Worker {
         match self.idle {
             Idle::Login => {
                 let settled = self.waiting_open.is_empty()
-                    && self.slots.iter().all(|s| s.sess.as_ref().is_none_or(|x| x.client.is_ready()));
+                    && self
+                        .slots
+                        .iter()
+                        .all(|s| s.sess.as_ref().is_none_or(|x| x.client.is_ready()));
                 if settled {
                     self.idle = Idle::Hold(now + hold);
                 }
@@ -628,10 +695,8 @@ impl Worker {
                     }
                 }
             }
-            Idle::Check(until) => {
-                if now >= until || self.slots.iter().all(|s| s.sess.is_none()) {
-                    self.idle = Idle::Over;
-                }
+            Idle::Check(until) if now >= until || self.slots.iter().all(|s| s.sess.is_none()) => {
+                self.idle = Idle::Over;
             }
             _ => {}
         }

@@ -9,16 +9,16 @@
 //!   final table and the JSON file.
 #![forbid(unsafe_code)]
 
-pub mod client;
-pub mod reply;
 pub mod cli;
+pub mod client;
 mod data;
 pub mod driver;
 mod net;
 pub mod plan;
+pub mod procstat;
+pub mod reply;
+pub mod report;
+pub mod run;
 pub mod sink;
 pub mod stats;
 pub mod verify;
-pub mod procstat;
-pub mod report;
-pub mod run;

@@ -5,8 +5,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    bind, getsockname, listen, setsockopt, shutdown, socket, sockopt, AddressFamily, Backlog, Shutdown,
-    SockFlag, SockType, SockaddrStorage,
+    bind, getsockname, listen, setsockopt, shutdown, socket, sockopt, AddressFamily, Backlog,
+    Shutdown, SockFlag, SockType, SockaddrStorage,
 };
 
 fn family(ip: IpAddr) -> AddressFamily {
@@ -21,19 +21,35 @@ fn family(ip: IpAddr) -> AddressFamily {
 /// when given. IP_BIND_ADDRESS_NO_PORT defers the port choice to connect(),
 /// so each source address gets the whole ephemeral range per destination.
 pub fn client_socket(peer: IpAddr, source: Option<IpAddr>) -> Result<OwnedFd, Errno> {
-    let fd = socket(family(peer), SockType::Stream, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None)?;
+    let fd = socket(
+        family(peer),
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )?;
     let _ = setsockopt(&fd, sockopt::TcpNoDelay, &true);
     if let Some(ip) = source.filter(|ip| ip.is_ipv4() == peer.is_ipv4()) {
         let _ = setsockopt(&fd, sockopt::IpBindAddressNoPort, &true);
-        bind(fd.as_raw_fd(), &SockaddrStorage::from(SocketAddr::new(ip, 0)))?;
+        bind(
+            fd.as_raw_fd(),
+            &SockaddrStorage::from(SocketAddr::new(ip, 0)),
+        )?;
     }
     Ok(fd)
 }
 
 /// A listener on `ip`, port chosen by the kernel (active-mode data channel).
 pub fn data_listener(ip: IpAddr) -> Result<(OwnedFd, SocketAddr), Errno> {
-    let fd = socket(family(ip), SockType::Stream, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None)?;
-    bind(fd.as_raw_fd(), &SockaddrStorage::from(SocketAddr::new(ip, 0)))?;
+    let fd = socket(
+        family(ip),
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )?;
+    bind(
+        fd.as_raw_fd(),
+        &SockaddrStorage::from(SocketAddr::new(ip, 0)),
+    )?;
     listen(&fd, Backlog::new(1).unwrap_or(Backlog::MAXCONN))?;
     let addr = local_addr(&fd).ok_or(Errno::EINVAL)?;
     Ok((fd, addr))

@@ -24,14 +24,20 @@ fn expand(entry: &str, out: &mut Vec<String>) -> Result<(), String> {
         return Ok(());
     };
     let inner = entry.get(open + 1..close).ok_or("bad {A..B}")?;
-    let (a, b) = inner.split_once("..").ok_or(format!("'{entry}': expected {{A..B}}"))?;
+    let (a, b) = inner
+        .split_once("..")
+        .ok_or(format!("'{entry}': expected {{A..B}}"))?;
     let (lo, hi): (u64, u64) = match (a.parse(), b.parse()) {
         (Ok(lo), Ok(hi)) if lo <= hi && hi - lo < 10_000_000 => (lo, hi),
         _ => return Err(format!("'{entry}': bad range")),
     };
     let width = a.len();
     for n in lo..=hi {
-        out.push(format!("{}{n:0width$}{}", &entry[..open], &entry[close + 1..]));
+        out.push(format!(
+            "{}{n:0width$}{}",
+            &entry[..open],
+            &entry[close + 1..]
+        ));
     }
     Ok(())
 }
@@ -41,14 +47,21 @@ pub fn parse_files(spec: &str) -> Result<FileSet, String> {
     let mut set = FileSet::default();
     if let Some(list) = spec.strip_prefix('@') {
         let text = std::fs::read_to_string(list).map_err(|e| format!("--files {list}: {e}"))?;
-        set.paths = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+        set.paths = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
         return Ok(set);
     }
     for entry in spec.split(',').filter(|e| !e.is_empty()) {
         if let Some(g) = entry.strip_prefix("gen:") {
             let (size, n) = g.split_once('x').unwrap_or((g, "1"));
             let size = parse_size(size).ok_or(format!("--files {entry}: bad size"))?;
-            let n: usize = n.parse().map_err(|_| format!("--files {entry}: bad count"))?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| format!("--files {entry}: bad count"))?;
             set.gen_sizes.extend(std::iter::repeat_n(size, n));
         } else {
             expand(entry, &mut set.paths)?;
@@ -95,7 +108,9 @@ fn expectations(cli: &Cli, files: &FileSet) -> Result<(HashMap<String, Expect>, 
     let e = cli.expect.as_str();
     if let Some(rest) = e.strip_prefix("pattern") {
         let seed = rest.strip_prefix(':').unwrap_or("0");
-        let seed = seed.parse().map_err(|_| format!("--expect {e}: seed 0..=255"))?;
+        let seed = seed
+            .parse()
+            .map_err(|_| format!("--expect {e}: seed 0..=255"))?;
         return Ok((map, seed));
     }
     if !cli.verify {
@@ -104,19 +119,26 @@ fn expectations(cli: &Cli, files: &FileSet) -> Result<(HashMap<String, Expect>, 
     if let Some(dir) = e.strip_prefix("local:") {
         for p in &files.paths {
             let local = std::path::Path::new(dir).join(p.trim_start_matches('/'));
-            let x = sha256_file(&local).map_err(|err| format!("--expect: {}: {err}", local.display()))?;
+            let x = sha256_file(&local)
+                .map_err(|err| format!("--expect: {}: {err}", local.display()))?;
             map.insert(p.clone(), x);
         }
     } else if let Some(rest) = e.strip_prefix("sha256:") {
         let (hex, len) = rest.split_once(':').unwrap_or((rest, ""));
         let digest = parse_sha256(hex).ok_or("--expect sha256:HEX needs 64 hex digits")?;
-        let len_bytes = if len.is_empty() { None } else { Some(len.parse().map_err(|_| "bad LEN")?) };
+        let len_bytes = if len.is_empty() {
+            None
+        } else {
+            Some(len.parse().map_err(|_| "bad LEN")?)
+        };
         for p in &files.paths {
             let len_bytes = len_bytes.unwrap_or(u64::MAX);
             map.insert(p.clone(), Expect::Sha256 { digest, len_bytes });
         }
     } else {
-        return Err(format!("--expect {e}: use local:DIR, sha256:HEX[:LEN] or pattern[:SEED]"));
+        return Err(format!(
+            "--expect {e}: use local:DIR, sha256:HEX[:LEN] or pattern[:SEED]"
+        ));
     }
     Ok((map, 0))
 }
@@ -133,7 +155,10 @@ impl Plan {
         if weights[1] > 0 && files.gen_sizes.is_empty() {
             return Err("stor needs upload sizes: --files gen:SIZE[xN]".into());
         }
-        if (weights[0] > 0 || weights[2] > 0) && files.paths.is_empty() && matches!(cli.op, Op::Retr | Op::Mixed) {
+        if (weights[0] > 0 || weights[2] > 0)
+            && files.paths.is_empty()
+            && matches!(cli.op, Op::Retr | Op::Mixed)
+        {
             return Err("retr needs paths in --files".into());
         }
         if cli.verify && cli.sink == Sink::Splice {
@@ -170,7 +195,11 @@ impl Plan {
             buf_bytes: cli.buf_bytes,
             source_addrs: cli.source_addrs.clone().unwrap_or_default(),
             stall: Duration::from_secs(cli.stall_timeout_secs),
-            login_window: if cli.login_window == 0 { usize::MAX } else { cli.login_window.div_ceil(workers) },
+            login_window: if cli.login_window == 0 {
+                usize::MAX
+            } else {
+                cli.login_window.div_ceil(workers)
+            },
             workers,
             sessions: cli.sessions,
             start: Instant::now(),
@@ -198,7 +227,10 @@ impl Plan {
         let total: u64 = self.weights.iter().map(|&w| u64::from(w)).sum();
         let mut pick = (seq + slot as u64) % total.max(1);
         let mut kind = Kind::Retr;
-        for (k, w) in [Kind::Retr, Kind::Stor, Kind::List].into_iter().zip(self.weights) {
+        for (k, w) in [Kind::Retr, Kind::Stor, Kind::List]
+            .into_iter()
+            .zip(self.weights)
+        {
             if pick < u64::from(w) {
                 kind = k;
                 break;
@@ -211,12 +243,26 @@ impl Plan {
                 let sizes = &self.files.gen_sizes;
                 let size = sizes[(spread % sizes.len() as u64) as usize];
                 let path = format!("{}/rb-w{worker}-s{slot}-{size}", self.upload_dir);
-                Job { kind, path, size_bytes: size, check_size: self.verify }
+                Job {
+                    kind,
+                    path,
+                    size_bytes: size,
+                    check_size: self.verify,
+                }
             }
             _ => {
                 let paths = &self.files.paths;
-                let path = if paths.is_empty() { ".".into() } else { paths[(spread % paths.len() as u64) as usize].clone() };
-                Job { kind, path, size_bytes: 0, check_size: false }
+                let path = if paths.is_empty() {
+                    ".".into()
+                } else {
+                    paths[(spread % paths.len() as u64) as usize].clone()
+                };
+                Job {
+                    kind,
+                    path,
+                    size_bytes: 0,
+                    check_size: false,
+                }
             }
         }
     }
@@ -226,7 +272,10 @@ impl Plan {
         if !self.verify {
             return None;
         }
-        Some(self.expects.get(path).cloned().unwrap_or(Expect::Pattern { seed: self.pattern_seed, len_bytes: u64::MAX }))
+        Some(self.expects.get(path).cloned().unwrap_or(Expect::Pattern {
+            seed: self.pattern_seed,
+            len_bytes: u64::MAX,
+        }))
     }
 }
 
@@ -237,7 +286,10 @@ mod tests {
     #[test]
     fn files_spec() {
         let s = parse_files("small/f{0000..0002},/1g.bin,gen:4kx2,gen:1m").unwrap();
-        assert_eq!(s.paths, ["small/f0000", "small/f0001", "small/f0002", "/1g.bin"]);
+        assert_eq!(
+            s.paths,
+            ["small/f0000", "small/f0001", "small/f0002", "/1g.bin"]
+        );
         assert_eq!(s.gen_sizes, [4096, 4096, 1 << 20]);
         assert!(parse_files("a{3..1}").is_err());
         assert!(parse_files("gen:zz").is_err());

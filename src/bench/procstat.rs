@@ -17,7 +17,9 @@ pub fn tree(pid: u32) -> Vec<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
-            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
             // Field 4 of stat (index 1 after comm) is the parent pid.
             if let Some(ppid) = stat_fields(p).and_then(|f| f.get(1).copied()) {
                 children.entry(ppid as u32).or_default().push(p);
@@ -37,7 +39,10 @@ pub fn tree(pid: u32) -> Vec<u32> {
 
 /// CPU seconds (user + system) of the tree, reaped children included.
 pub fn cpu_secs(pid: u32) -> Option<f64> {
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
     let mut ticks = 0u64;
     for (k, p) in tree(pid).into_iter().enumerate() {
         let Some(f) = stat_fields(p) else { continue };
@@ -64,11 +69,16 @@ pub fn memory(pid: u32) -> Option<Mem> {
     std::fs::metadata(format!("/proc/{pid}")).ok()?;
     let mut m = Mem::default();
     for p in tree(pid) {
-        let Ok(s) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else { continue };
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
+            continue;
+        };
         m.processes += 1;
         for line in s.lines() {
             let mut it = line.split_whitespace();
-            let (Some(key), Some(kb)) = (it.next(), it.next().and_then(|v| v.parse::<u64>().ok())) else { continue };
+            let (Some(key), Some(kb)) = (it.next(), it.next().and_then(|v| v.parse::<u64>().ok()))
+            else {
+                continue;
+            };
             match key {
                 "Rss:" => m.rss_bytes += kb * 1024,
                 "Pss:" => m.pss_bytes += kb * 1024,

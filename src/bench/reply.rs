@@ -54,7 +54,9 @@ fn code_of(line: &[u8]) -> Option<(u16, Option<u8>)> {
     if !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let code = digits.iter().fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    let code = digits
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
     Some((code, line.get(3).copied()))
 }
 
@@ -110,7 +112,10 @@ impl ReplyParser {
                     self.open = Some((code, text_of(line)));
                     Ok(None)
                 }
-                Some((code, None | Some(b' '))) => Ok(Some(Reply { code, text: text_of(line) })),
+                Some((code, None | Some(b' '))) => Ok(Some(Reply {
+                    code,
+                    text: text_of(line),
+                })),
                 _ => Err(ReplyError::BadLine),
             }
         }
@@ -132,9 +137,9 @@ pub fn parse_227(text: &str) -> Option<SocketAddr> {
 /// connection's peer (RFC 2428 §3).
 pub fn parse_229(text: &str, server_ip: IpAddr) -> Option<SocketAddr> {
     let open = text.find('(')?;
-    let inner = &text[open + 1..];
-    let close = inner.find(')')?;
-    let inner = inner[..close].as_bytes();
+    let inner = text.as_bytes().get(open + 1..)?;
+    let close = inner.iter().position(|&b| b == b')')?;
+    let inner = &inner[..close];
     let d = *inner.first()?;
     // Shape: d d d digits d, all delimiters the same printable non-digit.
     if inner.len() < 5 || d.is_ascii_digit() || !(33..=126).contains(&d) {
@@ -153,7 +158,9 @@ pub fn parse_229(text: &str, server_ip: IpAddr) -> Option<SocketAddr> {
 
 /// `PORT h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2); `None` for an IPv6 address.
 pub fn port_command(addr: SocketAddr) -> Option<String> {
-    let IpAddr::V4(ip) = addr.ip() else { return None };
+    let IpAddr::V4(ip) = addr.ip() else {
+        return None;
+    };
     let [a, b, c, d] = ip.octets();
     let [p1, p2] = addr.port().to_be_bytes();
     Some(format!("PORT {a},{b},{c},{d},{p1},{p2}\r\n"))

@@ -11,7 +11,10 @@ fn parse_all(chunks: &[&[u8]]) -> Result<Vec<Reply>, ReplyError> {
 }
 
 fn r(code: u16, text: &str) -> Reply {
-    Reply { code, text: text.to_string() }
+    Reply {
+        code,
+        text: text.to_string(),
+    }
 }
 
 #[test]
@@ -38,7 +41,10 @@ fn multi_line_with_code_lookalikes() {
     let out = parse_all(&[s]).unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].code, 220);
-    assert_eq!(out[0].text, "Welcome\n  indented\n221 other code\n220-still going\nend");
+    assert_eq!(
+        out[0].text,
+        "Welcome\n  indented\n221 other code\n220-still going\nend"
+    );
 }
 
 #[test]
@@ -46,12 +52,22 @@ fn multi_line_byte_by_byte() {
     let s = b"211-Features:\r\n MDTM\r\n EPSV\r\n211 End\r\n226 done\r\n";
     let chunks: Vec<&[u8]> = s.chunks(1).collect();
     let out = parse_all(&chunks).unwrap();
-    assert_eq!(out, vec![r(211, "Features:\n MDTM\n EPSV\nEnd"), r(226, "done")]);
+    assert_eq!(
+        out,
+        vec![r(211, "Features:\n MDTM\n EPSV\nEnd"), r(226, "done")]
+    );
 }
 
 #[test]
 fn bad_lines_are_errors_not_panics() {
-    for bad in [&b"hello\r\n"[..], b"22\r\n", b"2x0 a\r\n", b"220x\r\n", b"\r\n", b"\xff\xfe\r\n"] {
+    for bad in [
+        &b"hello\r\n"[..],
+        b"22\r\n",
+        b"2x0 a\r\n",
+        b"220x\r\n",
+        b"\r\n",
+        b"\xff\xfe\r\n",
+    ] {
         assert_eq!(parse_all(&[bad]), Err(ReplyError::BadLine), "{bad:?}");
     }
     let long = vec![b'2'; LINE_MAX_BYTES + 2];
@@ -62,10 +78,18 @@ fn bad_lines_are_errors_not_panics() {
 fn pasv_227_forms() {
     let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 51000);
     // RFC 959 form, RFC 1123 §4.1.2.6 forms without parentheses or with spaces.
-    assert_eq!(parse_227("Entering Passive Mode (127,0,0,1,199,56)."), Some(a));
+    assert_eq!(
+        parse_227("Entering Passive Mode (127,0,0,1,199,56)."),
+        Some(a)
+    );
     assert_eq!(parse_227("Entering Passive Mode 127,0,0,1,199,56"), Some(a));
     assert_eq!(parse_227("=127, 0, 0, 1, 199, 56"), Some(a));
-    for bad in ["Entering Passive Mode", "(127,0,0,1,199)", "(300,0,0,1,1,1)", "(1,2,3,4,5,6,7)"] {
+    for bad in [
+        "Entering Passive Mode",
+        "(127,0,0,1,199)",
+        "(300,0,0,1,1,1)",
+        "(1,2,3,4,5,6,7)",
+    ] {
         assert_eq!(parse_227(bad), None, "{bad}");
     }
 }
@@ -75,9 +99,20 @@ fn epsv_229_forms() {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let want = Some(SocketAddr::new(ip, 40001));
     // RFC 2428 §3: "(|||port|)", any delimiter.
-    assert_eq!(parse_229("Entering Extended Passive Mode (|||40001|)", ip), want);
+    assert_eq!(
+        parse_229("Entering Extended Passive Mode (|||40001|)", ip),
+        want
+    );
     assert_eq!(parse_229("ok (!!!40001!)", ip), want);
-    for bad in ["(|||0|)", "(|||65536|)", "(||40001|)", "(|||40001)", "|||40001|", "(1114001|)", "(|||x|)"] {
+    for bad in [
+        "(|||0|)",
+        "(|||65536|)",
+        "(||40001|)",
+        "(|||40001)",
+        "|||40001|",
+        "(1114001|)",
+        "(|||x|)",
+    ] {
         assert_eq!(parse_229(bad, ip), None, "{bad}");
     }
 }

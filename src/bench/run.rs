@@ -63,7 +63,9 @@ pub fn run(plan: Arc<Plan>, quiet: bool, server_pid: Option<u32>) -> Result<Outc
         std::thread::Builder::new()
             .name(format!("bench-w{k}"))
             .spawn(move || {
-                let r = Worker::new(k, slots, plan, live).map(Worker::run).map_err(|e| e.to_string());
+                let r = Worker::new(k, slots, plan, live)
+                    .map(Worker::run)
+                    .map_err(|e| e.to_string());
                 let _ = tx.send(r);
             })
             .map_err(|e| format!("thread: {e}"))?;
@@ -106,5 +108,10 @@ pub fn run(plan: Arc<Plan>, quiet: bool, server_pid: Option<u32>) -> Result<Outc
     let elapsed = start.elapsed();
     let cpu1 = server_pid.and_then(procstat::cpu_secs);
     let server_cpu_secs = cpu0.zip(cpu1).map(|(a, b)| b - a);
-    Ok(Outcome { stats: total, elapsed, server_cpu_secs, server_mem: mem })
+    Ok(Outcome {
+        stats: total,
+        elapsed,
+        server_cpu_secs,
+        server_mem: mem,
+    })
 }

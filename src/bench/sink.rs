@@ -23,12 +23,22 @@ pub struct Drained {
 const ROUNDS_MAX: usize = 8;
 
 /// Moves what the socket has (up to a few pipe-fulls) into /dev/null.
-pub fn splice_drain(sock: &OwnedFd, pipe: &Pipe, devnull: &OwnedFd, chunk: usize) -> Result<Drained, Errno> {
+pub fn splice_drain(
+    sock: &OwnedFd,
+    pipe: &Pipe,
+    devnull: &OwnedFd,
+    chunk: usize,
+) -> Result<Drained, Errno> {
     let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
     let mut moved = 0usize;
     for _ in 0..ROUNDS_MAX {
         let n = match splice(sock, None, &*pipe.write, None, chunk, flags) {
-            Ok(0) => return Ok(Drained { bytes: moved, eof: true }),
+            Ok(0) => {
+                return Ok(Drained {
+                    bytes: moved,
+                    eof: true,
+                })
+            }
             Ok(n) => n,
             Err(Errno::EAGAIN) => break,
             Err(Errno::EINTR) => continue,
@@ -36,7 +46,14 @@ pub fn splice_drain(sock: &OwnedFd, pipe: &Pipe, devnull: &OwnedFd, chunk: usize
         };
         let mut left = n;
         while left > 0 {
-            match splice(&*pipe.read, None, devnull, None, left, SpliceFFlags::SPLICE_F_MOVE) {
+            match splice(
+                &*pipe.read,
+                None,
+                devnull,
+                None,
+                left,
+                SpliceFFlags::SPLICE_F_MOVE,
+            ) {
                 Ok(0) => return Err(Errno::EIO),
                 Ok(k) => left -= k,
                 Err(Errno::EINTR) => {}
@@ -45,5 +62,8 @@ pub fn splice_drain(sock: &OwnedFd, pipe: &Pipe, devnull: &OwnedFd, chunk: usize
         }
         moved += n;
     }
-    Ok(Drained { bytes: moved, eof: false })
+    Ok(Drained {
+        bytes: moved,
+        eof: false,
+    })
 }

@@ -26,8 +26,14 @@ pub enum Metric {
     Transfer,
 }
 
-pub const METRICS: [Metric; 6] =
-    [Metric::Connect, Metric::Greeting, Metric::Login, Metric::DataSetup, Metric::FirstByte, Metric::Transfer];
+pub const METRICS: [Metric; 6] = [
+    Metric::Connect,
+    Metric::Greeting,
+    Metric::Login,
+    Metric::DataSetup,
+    Metric::FirstByte,
+    Metric::Transfer,
+];
 
 impl Metric {
     pub fn name(self) -> &'static str {
@@ -86,7 +92,8 @@ impl Stats {
     pub fn new() -> Stats {
         // 1 µs .. 1 h at 3 significant digits: small, and enough for any run.
         // Constant, valid bounds: creation cannot fail.
-        let hist = || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds");
+        let hist =
+            || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds");
         Stats {
             hists: METRICS.iter().map(|_| hist()).collect(),
             bytes_down: 0,

@@ -10,7 +10,9 @@ const PERIOD: usize = 251;
 
 /// Byte `i` of the pattern with seed `seed`.
 pub fn pattern_byte(seed: u8, i: u64) -> u8 {
-    ((i % PERIOD as u64) as u8).wrapping_mul(7).wrapping_add(seed)
+    ((i % PERIOD as u64) as u8)
+        .wrapping_mul(7)
+        .wrapping_add(seed)
 }
 
 /// Fills `buf` with the pattern starting at file offset `offset`.
@@ -49,7 +51,10 @@ pub fn sha256_file(path: &std::path::Path) -> std::io::Result<Expect> {
         h.update(&buf[..n]);
         len_bytes += n as u64;
     }
-    Ok(Expect::Sha256 { digest: h.finalize().into(), len_bytes })
+    Ok(Expect::Sha256 {
+        digest: h.finalize().into(),
+        len_bytes,
+    })
 }
 
 /// Parses 64 hex digits.
@@ -81,22 +86,26 @@ pub struct Verifier {
 impl Verifier {
     pub fn new(expect: Expect) -> Verifier {
         let hasher = matches!(expect, Expect::Sha256 { .. }).then(Sha256::new);
-        Verifier { expect, hasher, seen_bytes: 0, first_bad: None, scratch: Vec::new() }
+        Verifier {
+            expect,
+            hasher,
+            seen_bytes: 0,
+            first_bad: None,
+            scratch: Vec::new(),
+        }
     }
 
     /// The next chunk of the download.
     pub fn update(&mut self, chunk: &[u8]) {
         match (&self.expect, &mut self.hasher) {
             (_, Some(h)) => h.update(chunk),
-            (Expect::Pattern { seed, .. }, None) => {
-                if self.first_bad.is_none() {
-                    let seed = *seed;
-                    self.scratch.resize(chunk.len(), 0);
-                    fill_pattern(seed, self.seen_bytes, &mut self.scratch);
-                    if self.scratch[..] != *chunk {
-                        let k = chunk.iter().zip(&self.scratch).position(|(a, b)| a != b);
-                        self.first_bad = Some(self.seen_bytes + k.unwrap_or(0) as u64);
-                    }
+            (Expect::Pattern { seed, .. }, None) if self.first_bad.is_none() => {
+                let seed = *seed;
+                self.scratch.resize(chunk.len(), 0);
+                fill_pattern(seed, self.seen_bytes, &mut self.scratch);
+                if self.scratch[..] != *chunk {
+                    let k = chunk.iter().zip(&self.scratch).position(|(a, b)| a != b);
+                    self.first_bad = Some(self.seen_bytes + k.unwrap_or(0) as u64);
                 }
             }
             _ => {}
@@ -142,21 +151,32 @@ mod tests {
     fn pattern_accepts_itself_and_finds_one_corrupted_byte() {
         let mut data = vec![0u8; 100_003];
         fill_pattern(9, 0, &mut data);
-        let exp = Expect::Pattern { seed: 9, len_bytes: data.len() as u64 };
+        let exp = Expect::Pattern {
+            seed: 9,
+            len_bytes: data.len() as u64,
+        };
         for chunk in [1, 250, 251, 4096, 1 << 20] {
             assert_eq!(run(exp.clone(), &data, chunk), Ok(()), "chunk {chunk}");
         }
         data[77_777] ^= 1;
-        assert_eq!(run(exp.clone(), &data, 4096), Err("pattern differs at byte 77777".into()));
+        assert_eq!(
+            run(exp.clone(), &data, 4096),
+            Err("pattern differs at byte 77777".into())
+        );
         data[77_777] ^= 1;
-        assert!(run(exp, &data[..data.len() - 1], 4096).unwrap_err().starts_with("length"));
+        assert!(run(exp, &data[..data.len() - 1], 4096)
+            .unwrap_err()
+            .starts_with("length"));
     }
 
     #[test]
     fn sha256_finds_one_corrupted_byte() {
         let data: Vec<u8> = (0..50_000u32).map(|i| (i * 31 % 256) as u8).collect();
         let digest: [u8; 32] = Sha256::digest(&data).into();
-        let exp = Expect::Sha256 { digest, len_bytes: data.len() as u64 };
+        let exp = Expect::Sha256 {
+            digest,
+            len_bytes: data.len() as u64,
+        };
         assert_eq!(run(exp.clone(), &data, 1000), Ok(()));
         let mut bad = data.clone();
         bad[49_999] = bad[49_999].wrapping_add(1);
