@@ -29,7 +29,7 @@ fn main() {
         "--listen",
         "127.0.0.1:0",
         "--pasv-ports",
-        "53000-53999",
+        "30300-30999",
     ]);
     let srv = server::start(ServerConfig::from_args(args).expect("config"))
         .unwrap_or_else(|e| panic!("ringftpd: {e}"));

@@ -81,7 +81,7 @@ fn every_mode_downloads_verified() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     std::fs::write(root.join("r.bin"), &other).unwrap();
-    let (srv, addr) = start_server(&root, "52000-52099");
+    let (srv, addr) = start_server(&root, "30000-30099");
     let expect = format!("local:{}", root.display());
     for mode in ["pasv", "epsv", "port", "eprt"] {
         let o = bench(
@@ -141,7 +141,7 @@ fn corrupted_byte_is_reported() {
     let mut data = pattern_file(&root.join("c.bin"), 700_001);
     data[654_321] ^= 0x20;
     std::fs::write(root.join("c.bin"), &data).unwrap();
-    let (srv, addr) = start_server(&root, "52100-52199");
+    let (srv, addr) = start_server(&root, "30100-30199");
     let o = bench(
         addr,
         &[
@@ -210,7 +210,7 @@ fn corrupted_byte_is_reported() {
 fn uploads_logins_listings_idle() {
     let root = temp_root("stor");
     pattern_file(&root.join("x"), 10);
-    let (srv, addr) = start_server(&root, "52200-52299");
+    let (srv, addr) = start_server(&root, "30200-30299");
     let login = ["--user", "w", "--pass", "pw", "--upload-dir", "up"];
     let mut a = login.to_vec();
     a.extend([
