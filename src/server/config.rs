@@ -73,14 +73,15 @@ pub struct Args {
     pub helper_threads: usize,
     /// Registered receive buffers per worker for uploads (pinned memory:
     /// count × size). More concurrent uploads than this wait for a free one.
-    #[arg(long = "upload-buffers-count", default_value_t = 32)]
+    #[arg(long = "upload-buffers-count", default_value_t = 16)]
     pub upload_buffers_count: u16,
     /// Size of each registered upload buffer in bytes.
     #[arg(long = "upload-buffer-size-bytes", default_value_t = 256 * 1024)]
     pub upload_buffer_size_bytes: u32,
-    /// Provided receive buffers per worker for control connections (4 KiB each);
-    /// an idle session holds none.
-    #[arg(long = "control-buffers-count", default_value_t = 1024)]
+    /// Provided receive buffers per worker for control connections (2 KiB
+    /// each); an idle session holds none, a busy one only while a receive is
+    /// being handled.
+    #[arg(long = "control-buffers-count", default_value_t = 512)]
     pub control_buffers_count: u16,
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]

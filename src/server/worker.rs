@@ -111,6 +111,7 @@ impl Worker {
             fixed_bufs_count: a.upload_buffers_count,
             fixed_buf_size_bytes: a.upload_buffer_size_bytes,
             provided_bufs_count: a.control_buffers_count,
+            provided_buf_size_bytes: 2048,
             ..RingConfig::default()
         };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
