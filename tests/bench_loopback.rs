@@ -102,7 +102,14 @@ fn every_mode_downloads_verified() {
         );
         assert_eq!(o.stats.errors.len(), 0, "{mode}: {:?}", o.stats.errors);
         assert_eq!((o.stats.transfers, o.stats.verified), (6, 6), "{mode}");
-        assert_eq!(o.stats.bytes_down, 3 * (3_000_017 + 1_000_000), "{mode}");
+        // Sessions run at their own pace, so the split between the two files
+        // varies; every transfer still moved one whole file.
+        let whole = (0..=6u64).any(|a| o.stats.bytes_down == a * 3_000_017 + (6 - a) * 1_000_000);
+        assert!(
+            whole,
+            "{mode}: {} bytes is not 6 whole files",
+            o.stats.bytes_down
+        );
     }
     // Reused sessions, pattern expectation, splice sink.
     let o = bench(

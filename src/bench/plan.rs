@@ -237,7 +237,9 @@ impl Plan {
             }
             pick -= u64::from(w);
         }
-        let spread = seq.wrapping_mul(self.sessions as u64) + (worker + slot * self.workers) as u64;
+        // Each session walks the whole list from its own starting point, so a
+        // count-limited run mixes every file into every session.
+        let spread = seq.wrapping_add((worker + slot * self.workers) as u64);
         match kind {
             Kind::Stor => {
                 let sizes = &self.files.gen_sizes;
