@@ -45,6 +45,12 @@ pub fn fs_op(root: &Root, op: FsOp, entries_max: usize) -> JobOutput {
         FsOp::Rename { from, to } => root.rename(&from, &to).map(|_| FsOk::Done),
         FsOp::SetMtime { path, unix_secs } => root.set_mtime(&path, unix_secs).map(|_| FsOk::Done),
         FsOp::Chmod { path, mode } => root.chmod(&path, mode).map(|_| FsOk::Done),
+        // Normally stepped by `bulk`; whole here when called directly.
+        FsOp::Hash { path, algo, start, end } => super::checksum::HashTask::open(root, &path, algo, start, end)
+            .and_then(|t| super::bulk::run_to_end(Box::new(t))),
+        FsOp::Copy { from, to } => {
+            super::copy::CopyTask::open(root, &from, &to).and_then(|t| super::bulk::run_to_end(Box::new(t)))
+        }
     };
     JobOutput::Fs(r)
 }

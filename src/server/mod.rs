@@ -6,12 +6,16 @@
 //! - [`worker`]: the per-core event loop.
 //! - [`conn`]: one control connection: session actions carried out.
 //! - [`transfer`]: the data path of one transfer.
-//! - [`jobs`] / [`pool`]: blocking work off the cores.
+//! - [`jobs`] / [`pool`]: blocking work off the cores; [`bulk`] runs the long
+//!   ones ([`checksum`], [`copy`]) in steps.
 //! - [`sockets`]: listener and data-socket set-up.
 //! - [`token`]: what a completion is for.
 
+mod bulk;
+mod checksum;
 pub mod config;
 mod conn;
+mod copy;
 mod jobs;
 mod pool;
 mod sockets;
