@@ -354,7 +354,9 @@ fn special_command(verb: &str, arg: Option<&str>) -> Option<Result<Command, Pars
         // RFC 3659 §5: REST <SP> decimal marker.
         "REST" => trimmed.and_then(parse_u64).map(Command::Rest),
         "MFMT" => arg.and_then(parse_mfmt),
-        "XSHA256" | "XSHA1" | "XSHA" | "XMD5" | "XCRC" => arg.map(|a| Command::XHash(x_hash_algo(verb), a.to_string())),
+        "XSHA256" | "XSHA1" | "XSHA" | "XMD5" | "XCRC" => {
+            arg.map(|a| Command::XHash(x_hash_algo(verb), a.to_string()))
+        }
         _ => return None,
     };
     Some(cmd.ok_or_else(|| bad(verb)))

@@ -16,7 +16,12 @@ pub enum HashAlgo {
 
 impl HashAlgo {
     /// Every algorithm, in the order FEAT lists them.
-    pub const ALL: [HashAlgo; 4] = [HashAlgo::Sha256, HashAlgo::Sha1, HashAlgo::Md5, HashAlgo::Crc32];
+    pub const ALL: [HashAlgo; 4] = [
+        HashAlgo::Sha256,
+        HashAlgo::Sha1,
+        HashAlgo::Md5,
+        HashAlgo::Crc32,
+    ];
 
     /// The IANA-style name used in replies (`SHA-256`, `SHA-1`, `MD5`, `CRC32`).
     pub fn name(self) -> &'static str {
@@ -46,7 +51,13 @@ impl HashAlgo {
     pub fn feat_line(selected: HashAlgo) -> String {
         let names: Vec<String> = HashAlgo::ALL
             .iter()
-            .map(|a| if *a == selected { format!("{}*", a.name()) } else { a.name().to_string() })
+            .map(|a| {
+                if *a == selected {
+                    format!("{}*", a.name())
+                } else {
+                    a.name().to_string()
+                }
+            })
             .collect();
         format!("HASH {}", names.join(";"))
     }
@@ -74,7 +85,10 @@ mod tests {
         }
         assert_eq!(HashAlgo::parse("sha256"), Some(HashAlgo::Sha256));
         assert_eq!(HashAlgo::parse("SHA-512"), None);
-        assert_eq!(HashAlgo::feat_line(HashAlgo::Md5), "HASH SHA-256;SHA-1;MD5*;CRC32");
+        assert_eq!(
+            HashAlgo::feat_line(HashAlgo::Md5),
+            "HASH SHA-256;SHA-1;MD5*;CRC32"
+        );
         assert_eq!(to_hex(&[0x00, 0xab, 0xff]), "00abff");
     }
 }

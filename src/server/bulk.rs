@@ -33,18 +33,30 @@ pub struct Resubmit {
 
 /// The helper work for an [`FsOp`]: stepped for Hash and Copy, one call for
 /// the rest.
-pub fn work_for(root: Arc<Root>, op: FsOp, entries_max: usize, again: Resubmit) -> Box<dyn FnOnce() -> JobOutput + Send> {
+pub fn work_for(
+    root: Arc<Root>,
+    op: FsOp,
+    entries_max: usize,
+    again: Resubmit,
+) -> Box<dyn FnOnce() -> JobOutput + Send> {
     match op {
-        FsOp::Hash { path, algo, start, end } => Box::new(move || {
-            match checksum::HashTask::open(&root, &path, algo, start, end) {
+        FsOp::Hash {
+            path,
+            algo,
+            start,
+            end,
+        } => Box::new(
+            move || match checksum::HashTask::open(&root, &path, algo, start, end) {
                 Ok(task) => enqueue(Box::new(task), again, true),
                 Err(e) => JobOutput::Fs(Err(e)),
-            }
-        }),
-        FsOp::Copy { from, to } => Box::new(move || match copy::CopyTask::open(&root, &from, &to) {
-            Ok(task) => enqueue(Box::new(task), again, true),
-            Err(e) => JobOutput::Fs(Err(e)),
-        }),
+            },
+        ),
+        FsOp::Copy { from, to } => {
+            Box::new(move || match copy::CopyTask::open(&root, &from, &to) {
+                Ok(task) => enqueue(Box::new(task), again, true),
+                Err(e) => JobOutput::Fs(Err(e)),
+            })
+        }
         other => Box::new(move || jobs::fs_op(&root, other, entries_max)),
     }
 }
@@ -64,7 +76,11 @@ pub fn run_to_end(mut task: Box<dyn Stepped>) -> Result<FsOk, FsError> {
 /// queue is answered 450 rather than hashing here.
 fn enqueue(task: Box<dyn Stepped>, again: Resubmit, first: bool) -> JobOutput {
     let next = again.clone();
-    let job = Job { work: Box::new(move || step(task, next)), reply: again.route.clone(), tag: again.tag };
+    let job = Job {
+        work: Box::new(move || step(task, next)),
+        reply: again.route.clone(),
+        tag: again.tag,
+    };
     match again.jobs.try_send(job) {
         Ok(()) => JobOutput::Continued,
         Err(_) if first => JobOutput::Fs(Err(FsError::Busy)),
@@ -75,7 +91,12 @@ fn enqueue(task: Box<dyn Stepped>, again: Resubmit, first: bool) -> JobOutput {
 
 fn step(mut task: Box<dyn Stepped>, again: Resubmit) -> JobOutput {
     // The worker is gone (shutdown): stop instead of reading for nobody.
-    if again.route.tx.send((again.tag, JobOutput::Continued)).is_err() {
+    if again
+        .route
+        .tx
+        .send((again.tag, JobOutput::Continued))
+        .is_err()
+    {
         return JobOutput::Continued;
     }
     match task.step() {

@@ -64,7 +64,13 @@ pub struct HashTask {
 
 impl HashTask {
     /// Opens a regular file for hashing `start..end` (clamped to its size).
-    pub fn open(root: &Root, path: &VPath, algo: HashAlgo, start: u64, end: Option<u64>) -> Result<HashTask, FsError> {
+    pub fn open(
+        root: &Root,
+        path: &VPath,
+        algo: HashAlgo,
+        start: u64,
+        end: Option<u64>,
+    ) -> Result<HashTask, FsError> {
         let (fd, info) = root.open_read(path)?;
         let end = end.map_or(info.size, |e| e.min(info.size));
         let start = start.min(end);
@@ -88,7 +94,9 @@ impl Stepped for HashTask {
         let step_end = self.pos.saturating_add(STEP_BYTES).min(self.end);
         let hasher = self.hasher.as_mut().ok_or(FsError::Io(0))?;
         while self.pos < step_end {
-            let want = usize::try_from(step_end - self.pos).unwrap_or(READ_BYTES).min(READ_BYTES);
+            let want = usize::try_from(step_end - self.pos)
+                .unwrap_or(READ_BYTES)
+                .min(READ_BYTES);
             let n = match self.file.read_at(&mut self.buf[..want], self.pos) {
                 Ok(0) => {
                     // The file shrank since it was opened: hash what there was.
@@ -106,7 +114,12 @@ impl Stepped for HashTask {
             return Ok(None);
         }
         let hex = self.hasher.take().ok_or(FsError::Io(0))?.hex();
-        Ok(Some(FsOk::Hash(HashDone { algo: self.algo, start: self.start, end: self.pos, hex })))
+        Ok(Some(FsOk::Hash(HashDone {
+            algo: self.algo,
+            start: self.start,
+            end: self.pos,
+            hex,
+        })))
     }
 }
 

@@ -34,19 +34,34 @@ impl CopyTask {
         let (src, info) = root.open_read(from)?;
         let dst = root.open_write(to, WriteMode::At(0))?;
         let (src, dst) = (std::fs::File::from(src), std::fs::File::from(dst));
-        let (a, b) = (src.metadata().map_err(|e| io_error(&e))?, dst.metadata().map_err(|e| io_error(&e))?);
+        let (a, b) = (
+            src.metadata().map_err(|e| io_error(&e))?,
+            dst.metadata().map_err(|e| io_error(&e))?,
+        );
         if a.dev() == b.dev() && a.ino() == b.ino() {
             return Err(FsError::InvalidName);
         }
         dst.set_len(0).map_err(|e| io_error(&e))?;
-        Ok(CopyTask { src, dst, pos: 0, size: info.size, fallback: false })
+        Ok(CopyTask {
+            src,
+            dst,
+            pos: 0,
+            size: info.size,
+            fallback: false,
+        })
     }
 
     /// Up to `len` bytes with copy_file_range; `Ok(0)` at end of file.
     fn kernel_copy(&mut self, len: usize) -> Result<usize, Errno> {
         let mut off_in = i64::try_from(self.pos).map_err(|_| Errno::EFBIG)?;
         let mut off_out = off_in;
-        nix::fcntl::copy_file_range(self.src.as_fd(), Some(&mut off_in), self.dst.as_fd(), Some(&mut off_out), len)
+        nix::fcntl::copy_file_range(
+            self.src.as_fd(),
+            Some(&mut off_in),
+            self.dst.as_fd(),
+            Some(&mut off_out),
+            len,
+        )
     }
 
     fn manual_copy(&mut self, len: usize, buf: &mut [u8]) -> Result<usize, FsError> {
@@ -57,7 +72,9 @@ impl CopyTask {
                 r => break r.map_err(|e| io_error(&e))?,
             }
         };
-        self.dst.write_all_at(&buf[..n], self.pos).map_err(|e| io_error(&e))?;
+        self.dst
+            .write_all_at(&buf[..n], self.pos)
+            .map_err(|e| io_error(&e))?;
         Ok(n)
     }
 }

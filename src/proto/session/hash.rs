@@ -33,10 +33,23 @@ impl Session {
     }
 
     fn hash_request(&mut self, arg: &str, algo: HashAlgo, start: u64, end: Option<u64>, x: bool) {
-        let Some(path) = self.resolve(arg) else { return };
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
         if self.permit(Perms::READ) {
-            let purpose = FsPurpose::Hash { shown: arg.to_string(), x };
-            self.fs(FsOp::Hash { path, algo, start, end }, purpose);
+            let purpose = FsPurpose::Hash {
+                shown: arg.to_string(),
+                x,
+            };
+            self.fs(
+                FsOp::Hash {
+                    path,
+                    algo,
+                    start,
+                    end,
+                },
+                purpose,
+            );
         }
     }
 
@@ -104,7 +117,10 @@ mod tests {
     fn x_args() {
         assert_eq!(split_x_args("a b"), Some(("a b".into(), 0, None)));
         assert_eq!(split_x_args("a b 1 9"), Some(("a b".into(), 1, Some(9))));
-        assert_eq!(split_x_args("\"a 1\" 2 3"), Some(("a 1".into(), 2, Some(3))));
+        assert_eq!(
+            split_x_args("\"a 1\" 2 3"),
+            Some(("a 1".into(), 2, Some(3)))
+        );
         assert_eq!(split_x_args("\"a 1\""), Some(("a 1".into(), 0, None)));
         assert_eq!(split_x_args("\"a\" 1"), None);
         assert_eq!(split_x_args("5 6"), Some(("5 6".into(), 0, None)));

@@ -102,7 +102,10 @@ enum FsPurpose {
     Mfmt(VPath, i64),
     Chmod,
     /// HASH (`x: false`) or an X-alias (`x: true`); `shown` is the path as sent.
-    Hash { shown: String, x: bool },
+    Hash {
+        shown: String,
+        x: bool,
+    },
     Cpfr(VPath),
     Cpto,
 }
@@ -165,7 +168,12 @@ pub struct Session {
 impl Session {
     /// A new session for a connection from `peer` to our `local` address; the
     /// 220 greeting is queued.
-    pub fn new(cfg: std::sync::Arc<SessionConfig>, peer: SocketAddr, local: SocketAddr, now: Now) -> Session {
+    pub fn new(
+        cfg: std::sync::Arc<SessionConfig>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Now,
+    ) -> Session {
         let mut s = Session {
             lines: LineBuffer::new(cfg.line_len_max_bytes),
             peer: canonical(peer),
