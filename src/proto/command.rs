@@ -566,9 +566,19 @@ mod tests {
         assert_eq!(p("XMKD d"), Ok(Command::Mkd("d".into())));
         assert_eq!(p("XRMD d"), Ok(Command::Rmd("d".into())));
         assert_eq!(p("XMKD"), bad("XMKD"));
-        for v in ["XSHA256 f", "XMD5 f", "XCRC f"] {
-            assert!(matches!(p(v), Ok(Command::Unknown(_))));
-        }
+        // De-facto hash commands: the raw argument is kept for the session.
+        use crate::proto::hash::HashAlgo;
+        assert_eq!(
+            p("XSHA256 f 0 9"),
+            Ok(Command::XHash(HashAlgo::Sha256, "f 0 9".into()))
+        );
+        assert_eq!(
+            p("xmd5 a b"),
+            Ok(Command::XHash(HashAlgo::Md5, "a b".into()))
+        );
+        assert_eq!(p("XCRC f"), Ok(Command::XHash(HashAlgo::Crc32, "f".into())));
+        assert_eq!(p("XSHA1 f"), Ok(Command::XHash(HashAlgo::Sha1, "f".into())));
+        assert_eq!(p("XCRC"), bad("XCRC"));
     }
 
     #[test]

@@ -331,6 +331,7 @@ impl Conn {
             JobOutput::Fs(r) if seq == self.wait_seq => {
                 self.session.handle_event(Event::Fs(r), now)
             }
+            JobOutput::ListMore(r) => self.on_list_more(ctx, seq, r),
             JobOutput::OpenRead(_) | JobOutput::OpenWrite(_) | JobOutput::Listing(_) => {
                 self.on_transfer_opened(ctx, seq, out)
             }
