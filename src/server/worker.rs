@@ -238,6 +238,10 @@ impl Worker {
             return;
         }
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::TcpNoDelay, &true);
+        // RFC 959 §4.1.3: clients send IAC DM as urgent data before ABOR. Kept
+        // inline, the LineBuffer drops it as Telnet; out of band, the kernel
+        // would cut it from the stream and the Telnet filter would eat the "A".
+        let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::OobInline, &true);
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
         let entry = self.conns.vacant_entry();
         let index = entry.key();
