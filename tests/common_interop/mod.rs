@@ -78,7 +78,9 @@ impl Server {
             .arg(&users)
             .arg("--pasv-ports")
             .arg(&range);
-        cmd.args(["--cores", "2"]);
+        if !extra.contains(&"--cores") {
+            cmd.args(["--cores", "2"]);
+        }
         for l in listen {
             cmd.arg("--listen").arg(l);
         }
