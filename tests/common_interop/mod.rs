@@ -68,7 +68,7 @@ impl Server {
         )
         .unwrap();
         // Passive ranges below the ephemeral range, a different slice per server.
-        let slot = NEXT_RANGE.fetch_add(1, Ordering::SeqCst) % 90;
+        let slot = NEXT_RANGE.fetch_add(1, Ordering::SeqCst) % 40;
         let lo = 23000 + slot * 100;
         let range = format!("{}-{}", lo, lo + 99);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringftpd"));
