@@ -17,10 +17,14 @@
 mod data;
 mod dispatch;
 mod files;
+mod hash;
 mod info;
 mod login;
+mod site;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_more;
 mod types;
 
 pub use types::*;
@@ -97,6 +101,13 @@ enum FsPurpose {
     Rnto,
     Mfmt(VPath, i64),
     Chmod,
+    /// HASH (`x: false`) or an X-alias (`x: true`); `shown` is the path as sent.
+    Hash {
+        shown: String,
+        x: bool,
+    },
+    Cpfr(VPath),
+    Cpto,
 }
 
 /// The running transfer.
@@ -143,6 +154,10 @@ pub struct Session {
     ascii: bool,
     rest: u64,
     rename_from: Option<VPath>,
+    /// SITE CPFR's source, kept until SITE CPTO or REIN.
+    copy_from: Option<VPath>,
+    /// Selected with OPTS HASH.
+    hash_algo: crate::proto::hash::HashAlgo,
     epsv_all: bool,
     host_selected: bool,
     login_failures: u32,
@@ -173,6 +188,8 @@ impl Session {
             ascii: false,
             rest: 0,
             rename_from: None,
+            copy_from: None,
+            hash_algo: Default::default(),
             epsv_all: false,
             host_selected: false,
             login_failures: 0,
