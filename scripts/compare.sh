@@ -18,8 +18,8 @@
 #   l         2000 x (connect + login + QUIT), 50 at a time                -> logins/s
 #   nginx     a (curl), b (64 curls), c (one curl -Z --parallel-max 50)    -> same units
 #   iperf3    iperf3 -Z, 1 GiB over one loopback TCP stream: the ceiling for a
-# ringftpd runs twice: `ringftpd` (--retr-path splice, the default) and
-# `ringftpd-sendfile` (a and b only). Server CPU is read from a cpuacct cgroup
+# ringftpd runs twice: `ringftpd` (--retr-path sendfile, the default) and
+# `ringftpd-splice` (a and b only). Server CPU is read from a cpuacct cgroup
 # holding the server's whole process tree (../shared/lab/ptree.py), so forked
 # sessions of vsftpd/proftpd are counted too.
 set -euo pipefail
@@ -37,7 +37,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 (cd "$REPO" && cargo build --release --bins >&2)
 BENCH=$TARGET/release/ringftp-bench
 RINGFTPD=$TARGET/release/ringftpd
-declare -A PORT=([ringftpd]=2125 [ringftpd-sendfile]=2126 [vsftpd]=2121 [pure-ftpd]=2122 [proftpd]=2123 [pyftpdlib]=2124)
+declare -A PORT=([ringftpd]=2125 [ringftpd-splice]=2126 [vsftpd]=2121 [pure-ftpd]=2122 [proftpd]=2123 [pyftpdlib]=2124)
 
 log() { echo "[compare] $*" >&2; }
 
@@ -127,7 +127,7 @@ if command -v iperf3 >/dev/null; then
     log "iperf3 run $r: $(cat "$OUT/iperf3.a_tcp.$r.json" 2>/dev/null)"
   done
 fi
-for variant in ringftpd:splice ringftpd-sendfile:sendfile; do
+for variant in ringftpd:sendfile ringftpd-splice:splice; do
   name=${variant%%:*}
   log "$name"
   start_ringftpd "$name" "${variant#*:}"

@@ -40,9 +40,9 @@ TESTS = [
     ("e", "idle sessions kept", "idle_kept", "sessions", True),
     ("e_mem", "server PSS at idle sessions", "pss_mib", "MiB", False),
 ]
-ORDER = ["ringftpd", "ringftpd-sendfile", "vsftpd", "pure-ftpd", "proftpd", "pyftpdlib", "nginx", "iperf3"]
+ORDER = ["ringftpd", "ringftpd-splice", "vsftpd", "pure-ftpd", "proftpd", "pyftpdlib", "nginx", "iperf3"]
 SERVERS = [s for s in ORDER if any(k[0] == s for k in RUNS)]
-OURS = ("ringftpd", "ringftpd-sendfile")
+OURS = ("ringftpd", "ringftpd-splice")
 
 
 def key_for(name, test):
@@ -188,8 +188,8 @@ def main():
          % os.environ.get("COMMAND", ""), "",
          "Machine: %s, %d CPUs, kernel %s. Client: `ringftp-bench` (io_uring, one worker thread; downloads "
          "spliced to /dev/null except c, which reads into a reused buffer). Servers run one at a time on "
-         "127.0.0.1 and serve the same `/tmp/ftplab/root`. `ringftpd` uses `--retr-path splice` (the default), "
-         "`ringftpd-sendfile` the sendfile path (RETR tests only). nginx is measured over HTTP with curl "
+         "127.0.0.1 and serve the same `/tmp/ftplab/root`. `ringftpd` uses `--retr-path sendfile` (the default), "
+         "`ringftpd-splice` the linked-splice path (RETR tests only). nginx is measured over HTTP with curl "
          "(a: one curl, b: 64 curls, c: one `curl -Z --parallel-max 50`); `iperf3` is `iperf3 -Z` moving "
          "1 GiB over one loopback TCP stream, the ceiling for the single-stream rows."
          % (platform.machine(), os.cpu_count(), platform.release()), "",

@@ -38,8 +38,10 @@ pub struct Args {
     /// IPv4 address announced in 227 replies (for NAT); default: the control connection's local address.
     #[arg(long = "pasv-address")]
     pub pasv_address: Option<Ipv4Addr>,
-    /// RETR data path.
-    #[arg(long = "retr-path", value_enum, default_value_t = RetrPath::Splice)]
+    /// RETR data path. sendfile measured faster and cheaper per GiB here
+    /// (docs/performance.md), but a page-cache miss blocks the worker for the
+    /// read; splice never blocks it (io_uring runs it in its io-wq threads).
+    #[arg(long = "retr-path", value_enum, default_value_t = RetrPath::Sendfile)]
     pub retr_path: RetrPath,
     /// Users file (name:hash:home:perms per line); see docs/users.md.
     #[arg(long)]
