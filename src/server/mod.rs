@@ -12,8 +12,12 @@
 
 pub mod config;
 mod conn;
+mod guard;
+mod hardening;
 mod jobs;
+pub mod limits;
 mod pool;
+mod privdrop;
 mod sockets;
 mod token;
 mod transfer;
@@ -24,7 +28,7 @@ pub use config::{Args, RetrPath, ServerConfig};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use nix::sys::signal::{SigSet, Signal};
 
@@ -38,6 +42,8 @@ pub struct Shared {
     pub root: Arc<Root>,
     pub session_cfg: Arc<SessionConfig>,
     policy: RwLock<Arc<AuthPolicy>>,
+    /// Per-address admission and bans, for every worker (see [`limits`]).
+    pub ips: Mutex<limits::IpTable>,
 }
 
 impl Shared {
@@ -79,7 +85,11 @@ fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String
         Some(p) => Some(Arc::new(UserDb::load(p).map_err(|e| format!("users file {}: {e}", p.display()))?)),
         None => None,
     };
-    let anonymous = if args.no_anonymous { AnonMode::Off } else { AnonMode::ReadOnly };
+    let anonymous = match (&args.no_anonymous, &args.anon_dropbox) {
+        (true, _) => AnonMode::Off,
+        (false, Some(d)) => AnonMode::DropBox(hardening::dropbox_vpath(d)?),
+        (false, None) => AnonMode::ReadOnly,
+    };
     Ok(AuthPolicy { anonymous, root: root.to_path_buf(), users })
 }
 
@@ -111,14 +121,21 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         login_failures_max: cfg.args.login_failures_max,
         deferred_commands_max: 16,
         pasv_address: cfg.args.pasv_address,
+        login_timeout_secs: cfg.args.login_timeout_secs,
+        commands_per_sec_max: cfg.args.commands_per_sec_max,
+        anon_dropbox: cfg.args.anon_dropbox.as_deref().map(hardening::dropbox_vpath).transpose().map_err(StartError::Config)?,
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
         root: Arc::new(root),
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
+        ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
     });
     let (listeners, addrs) = bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
+    if let Some(user) = &cfg.args.run_as {
+        privdrop::drop_to(user, &shared.root).map_err(StartError::Config)?;
+    }
     let pool = pool::Pool::start(cfg.args.helper_threads);
     let stop = Arc::new(AtomicBool::new(false));
     let cores = core_affinity::get_core_ids().unwrap_or_default();
