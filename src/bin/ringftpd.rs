@@ -31,12 +31,21 @@ fn main() {
         }
     };
     let sigs = server::block_signals();
-    let (workers, root, pasv, retr) = (cfg.workers, cfg.root.clone(), cfg.args.pasv_ports, cfg.args.retr_path);
+    let (workers, root, pasv, retr) = (
+        cfg.workers,
+        cfg.root.clone(),
+        cfg.args.pasv_ports,
+        cfg.args.retr_path,
+    );
     let running = match server::start(cfg) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ringftpd: {e}");
-            std::process::exit(if matches!(e, StartError::Config(_)) { 2 } else { 1 });
+            std::process::exit(if matches!(e, StartError::Config(_)) {
+                2
+            } else {
+                1
+            });
         }
     };
     let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
@@ -59,10 +68,15 @@ fn passwd(rest: &[String]) -> i32 {
         return 2;
     }
     let mut line = String::new();
-    if std::io::stdin().read_line(&mut line).is_err() || line.trim_end_matches(['\r', '\n']).is_empty() {
+    if std::io::stdin().read_line(&mut line).is_err()
+        || line.trim_end_matches(['\r', '\n']).is_empty()
+    {
         eprintln!("ringftpd passwd: no password on standard input");
         return 2;
     }
-    println!("{}", ringftpd::auth::hash_password(line.trim_end_matches(['\r', '\n'])));
+    println!(
+        "{}",
+        ringftpd::auth::hash_password(line.trim_end_matches(['\r', '\n']))
+    );
     0
 }

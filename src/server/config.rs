@@ -71,6 +71,17 @@ pub struct Args {
     /// Helper threads for blocking work (file opens, metadata, listings, password hashes).
     #[arg(long = "helper-threads", default_value_t = 4)]
     pub helper_threads: usize,
+    /// Registered receive buffers per worker for uploads (pinned memory:
+    /// count × size). More concurrent uploads than this wait for a free one.
+    #[arg(long = "upload-buffers-count", default_value_t = 32)]
+    pub upload_buffers_count: u16,
+    /// Size of each registered upload buffer in bytes.
+    #[arg(long = "upload-buffer-size-bytes", default_value_t = 256 * 1024)]
+    pub upload_buffer_size_bytes: u32,
+    /// Provided receive buffers per worker for control connections (4 KiB each);
+    /// an idle session holds none.
+    #[arg(long = "control-buffers-count", default_value_t = 1024)]
+    pub control_buffers_count: u16,
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
     pub retr_chunk_bytes: u32,
@@ -116,7 +127,9 @@ pub struct Args {
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (lo, hi) = s.split_once('-').ok_or("expected LOW-HIGH, e.g. 50000-50999")?;
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or("expected LOW-HIGH, e.g. 50000-50999")?;
     let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port '{lo}'"))?;
     let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port '{hi}'"))?;
     if lo < 1024 || hi < lo {
@@ -143,14 +156,18 @@ impl ServerConfig {
         if !root.is_dir() {
             return Err(format!("root {}: not a directory", root.display()));
         }
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let workers = args.cores.unwrap_or(cpus);
         if workers == 0 || workers > 1024 {
             return Err(format!("--cores {workers}: need 1..=1024"));
         }
         let (lo, hi) = args.pasv_ports;
         if usize::from(hi - lo) + 1 < workers {
-            return Err(format!("--pasv-ports {lo}-{hi}: fewer ports than workers ({workers})"));
+            return Err(format!(
+                "--pasv-ports {lo}-{hi}: fewer ports than workers ({workers})"
+            ));
         }
         if args.line_len_max_bytes < 64 {
             return Err("--line-len-max-bytes: at least 64".to_string());
@@ -158,11 +175,24 @@ impl ServerConfig {
         if args.helper_threads == 0 {
             return Err("--helper-threads: at least 1".to_string());
         }
+        if args.upload_buffers_count == 0 || args.upload_buffer_size_bytes < 4096 {
+            return Err(
+                "--upload-buffers-count: at least 1; --upload-buffer-size-bytes: at least 4096"
+                    .to_string(),
+            );
+        }
+        if args.control_buffers_count == 0 || args.control_buffers_count > 32768 {
+            return Err("--control-buffers-count: 1..=32768 (io_uring buffer ring)".to_string());
+        }
         if args.retr_chunk_bytes < 4096 {
             return Err("--retr-chunk-bytes: at least 4096".to_string());
         }
         super::hardening::check_args(&args, &root)?;
-        Ok(ServerConfig { args, root, workers })
+        Ok(ServerConfig {
+            args,
+            root,
+            workers,
+        })
     }
 
     /// Worker `k`'s slice of the passive range (inclusive bounds).

@@ -21,7 +21,6 @@ const SEND_BACKLOG_MAX_BYTES: usize = 64 * 1024;
 pub struct Passive {
     pub listener: Option<SharedFd>,
     pub accept_op: Option<OpId>,
-    pub port: u16,
     pub accepted: Option<SharedFd>,
     /// When it was opened (an unused listener expires, see `guard.rs`).
     pub opened_at: std::time::Instant,
@@ -51,7 +50,15 @@ pub struct Conn {
 
 impl Conn {
     /// A new connection; the session queues its greeting.
-    pub fn new(index: usize, gen: u32, ctrl: SharedFd, peer: SocketAddr, local: SocketAddr, shared: &Shared, now: Now) -> Conn {
+    pub fn new(
+        index: usize,
+        gen: u32,
+        ctrl: SharedFd,
+        peer: SocketAddr,
+        local: SocketAddr,
+        shared: &Shared,
+        now: Now,
+    ) -> Conn {
         Conn {
             index,
             gen,
@@ -82,7 +89,11 @@ impl Conn {
     /// A tag for a helper job of this connection.
     pub fn next_tag(&mut self) -> JobTag {
         self.seq += 1;
-        JobTag { conn: self.index, conn_gen: self.gen, seq: self.seq }
+        JobTag {
+            conn: self.index,
+            conn_gen: self.gen,
+            seq: self.seq,
+        }
     }
 
     /// True when closed and no op can still complete for it.
@@ -106,7 +117,11 @@ impl Conn {
             return self.close(ctx);
         }
         let wants = self.session.wants_input();
-        if self.recv_op.is_none() && !self.close_after_flush && self.send_backlog.len() < SEND_BACKLOG_MAX_BYTES && wants {
+        if self.recv_op.is_none()
+            && !self.close_after_flush
+            && self.send_backlog.len() < SEND_BACKLOG_MAX_BYTES
+            && wants
+        {
             if let Some(fd) = self.ctrl.clone() {
                 let t = self.token(Purpose::CtrlRecv);
                 self.recv_op = Some(ctx.ring.recv_provided(&fd, t));
@@ -134,12 +149,17 @@ impl Conn {
                 let tag = self.next_tag();
                 self.wait_seq = tag.seq;
                 let shared = ctx.shared.clone();
-                ctx.submit_job(tag, Box::new(move || jobs::login(&shared.policy(), &shared.root, &user, &pass)));
+                ctx.submit_job(
+                    tag,
+                    Box::new(move || jobs::login(&shared.policy(), &shared.root, &user, &pass)),
+                );
             }
             Action::Fs(op) => {
                 let Some(root) = self.root.clone() else {
                     let now = ctx.now();
-                    return self.session.handle_event(Event::Fs(Err(crate::fs::FsError::PermissionDenied)), now);
+                    return self
+                        .session
+                        .handle_event(Event::Fs(Err(crate::fs::FsError::PermissionDenied)), now);
                 };
                 let tag = self.next_tag();
                 self.wait_seq = tag.seq;
@@ -175,8 +195,14 @@ impl Conn {
                 let t = self.token(Purpose::PasvAccept);
                 let op = ctx.ring.accept_multishot(&fd, t);
                 let opened_at = std::time::Instant::now();
-                self.pasv = Some(Passive { listener: Some(fd), accept_op: Some(op), port, accepted: None, opened_at });
-                self.session.handle_event(Event::PassiveOpened(Some(port)), now);
+                self.pasv = Some(Passive {
+                    listener: Some(fd),
+                    accept_op: Some(op),
+                    accepted: None,
+                    opened_at,
+                });
+                self.session
+                    .handle_event(Event::PassiveOpened(Some(port)), now);
             }
             Err(e) => {
                 eprintln!("ringftpd[w{}]: {}: no passive port: {e}", ctx.id, self.peer);
@@ -265,11 +291,16 @@ impl Conn {
     }
 
     fn on_pasv_accept(&mut self, ctx: &mut Ctx, c: Completion) {
-        let CompletionKind::Accept(Ok(fd)) = c.kind else { return };
+        let CompletionKind::Accept(Ok(fd)) = c.kind else {
+            return;
+        };
         let from = super::sockets::peer_addr(&fd).map(|a| a.ip().to_canonical());
         if from != Some(self.peer.ip().to_canonical()) {
             // RFC 2577 §5 / port stealing: only the control peer may connect.
-            eprintln!("ringftpd[w{}]: {}: refused data connection from {:?}", ctx.id, self.peer, from);
+            eprintln!(
+                "ringftpd[w{}]: {}: refused data connection from {:?}",
+                ctx.id, self.peer, from
+            );
             return;
         }
         let fd: SharedFd = std::rc::Rc::new(fd);
@@ -301,7 +332,9 @@ impl Conn {
                 }
                 self.session.handle_event(Event::Login(ok), now);
             }
-            JobOutput::Fs(r) if seq == self.wait_seq => self.session.handle_event(Event::Fs(r), now),
+            JobOutput::Fs(r) if seq == self.wait_seq => {
+                self.session.handle_event(Event::Fs(r), now)
+            }
             JobOutput::OpenRead(_) | JobOutput::OpenWrite(_) | JobOutput::Listing(_) => {
                 self.on_transfer_opened(ctx, seq, out)
             }
@@ -339,7 +372,10 @@ impl Conn {
         self.close_passive(ctx);
         self.drop_transfer(ctx);
         if let Some(fd) = self.ctrl.take() {
-            let _ = nix::sys::socket::shutdown(std::os::fd::AsRawFd::as_raw_fd(&*fd), nix::sys::socket::Shutdown::Both);
+            let _ = nix::sys::socket::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(&*fd),
+                nix::sys::socket::Shutdown::Both,
+            );
         }
     }
 }

@@ -25,7 +25,12 @@ impl Conn {
     /// (it is delivered by [`Conn::on_login_delay`]).
     pub fn login_refused(&mut self, ctx: &mut Ctx) -> bool {
         let now = Instant::now();
-        let banned = ctx.shared.ips.lock().map(|mut t| t.login_failed(self.peer.ip(), now)).unwrap_or(false);
+        let banned = ctx
+            .shared
+            .ips
+            .lock()
+            .map(|mut t| t.login_failed(self.peer.ip(), now))
+            .unwrap_or(false);
         if banned {
             eprintln!(
                 "ringftpd[w{}]: {}: banned for {} s after {} failed logins",
@@ -54,9 +59,15 @@ impl Conn {
     /// Closes a passive listener nobody used within the data-connect timeout.
     pub fn expire_unused_passive(&mut self, ctx: &mut Ctx, now: Instant) {
         let limit = Duration::from_secs(ctx.shared.args.data_connect_timeout_secs);
-        let expired = self.pasv.as_ref().is_some_and(|p| now.saturating_duration_since(p.opened_at) >= limit);
+        let expired = self
+            .pasv
+            .as_ref()
+            .is_some_and(|p| now.saturating_duration_since(p.opened_at) >= limit);
         if expired && self.xfer.is_none() {
-            ctx.log(format_args!("{}: unused passive listener closed", self.peer));
+            ctx.log(format_args!(
+                "{}: unused passive listener closed",
+                self.peer
+            ));
             self.close_passive(ctx);
         }
     }

@@ -19,7 +19,12 @@ pub fn check_args(args: &Args, root: &Path) -> Result<(), String> {
         // A symlink could point anywhere: the drop-box must be a real directory.
         match std::fs::symlink_metadata(&host) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(format!("--anon-dropbox {dir}: {} is not a directory", host.display())),
+            Ok(_) => {
+                return Err(format!(
+                    "--anon-dropbox {dir}: {} is not a directory",
+                    host.display()
+                ))
+            }
             Err(e) => return Err(format!("--anon-dropbox {dir}: {}: {e}", host.display())),
         }
     }
@@ -30,14 +35,19 @@ pub fn check_args(args: &Args, root: &Path) -> Result<(), String> {
         }
     }
     if args.ban_after_failures > 0 && (args.ban_window_secs == 0 || args.ban_secs == 0) {
-        return Err("--ban-window-secs and --ban-secs must be at least 1 (or --ban-after-failures 0)".to_string());
+        return Err(
+            "--ban-window-secs and --ban-secs must be at least 1 (or --ban-after-failures 0)"
+                .to_string(),
+        );
     }
     Ok(())
 }
 
 /// The drop-box as a session path; `/` is refused (it would hide the whole tree).
 pub fn dropbox_vpath(dir: &str) -> Result<VPath, String> {
-    let v = VPath::root().resolve(dir).map_err(|_| format!("--anon-dropbox {dir}: invalid path"))?;
+    let v = VPath::root()
+        .resolve(dir)
+        .map_err(|_| format!("--anon-dropbox {dir}: invalid path"))?;
     if v.is_root() {
         return Err("--anon-dropbox: must be a subdirectory of the root, not the root".to_string());
     }

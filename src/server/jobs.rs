@@ -24,11 +24,18 @@ pub fn login(policy: &AuthPolicy, server_root: &Arc<Root>, user: &str, pass: &st
     };
     match root {
         Ok(root) => {
-            let ok = LoginOk { user: grant.user, anonymous: grant.anonymous, perms: grant.perms };
+            let ok = LoginOk {
+                user: grant.user,
+                anonymous: grant.anonymous,
+                perms: grant.perms,
+            };
             JobOutput::Login(Some((ok, root)))
         }
         Err(e) => {
-            eprintln!("ringftpd: user {user}: home {} unusable: {e}", grant.home.display());
+            eprintln!(
+                "ringftpd: user {user}: home {} unusable: {e}",
+                grant.home.display()
+            );
             JobOutput::Login(None)
         }
     }
@@ -38,7 +45,9 @@ pub fn login(policy: &AuthPolicy, server_root: &Arc<Root>, user: &str, pass: &st
 pub fn fs_op(root: &Root, op: FsOp, entries_max: usize) -> JobOutput {
     let r = match op {
         FsOp::Stat(p) => root.stat(&p).map(FsOk::Info),
-        FsOp::ReadDir(p) => root.read_dir(&p, entries_max).map(|(e, t)| FsOk::Entries(e, t)),
+        FsOp::ReadDir(p) => root
+            .read_dir(&p, entries_max)
+            .map(|(e, t)| FsOk::Entries(e, t)),
         FsOp::Mkdir(p) => root.mkdir(&p).map(|_| FsOk::Done),
         FsOp::Rmdir(p) => root.rmdir(&p).map(|_| FsOk::Done),
         FsOp::Delete(p) => root.unlink(&p).map(|_| FsOk::Done),
@@ -62,16 +71,24 @@ pub fn open_write(root: &Root, p: &VPath, mode: StoreMode, unique_seed: u64) -> 
         StoreMode::Append => root.open_write(p, WriteMode::Append).map(|fd| (fd, None)),
         StoreMode::At(n) => root.open_write(p, WriteMode::At(n)).map(|fd| (fd, None)),
         StoreMode::Unique => open_unique(root, p, unique_seed),
-        StoreMode::CreateNew => root.open_write(p, WriteMode::CreateNew).map(|fd| (fd, None)),
+        StoreMode::CreateNew => root
+            .open_write(p, WriteMode::CreateNew)
+            .map(|fd| (fd, None)),
     };
     JobOutput::OpenWrite(r)
 }
 
-fn open_unique(root: &Root, dir: &VPath, seed: u64) -> Result<(std::os::fd::OwnedFd, Option<String>), crate::fs::FsError> {
+fn open_unique(
+    root: &Root,
+    dir: &VPath,
+    seed: u64,
+) -> Result<(std::os::fd::OwnedFd, Option<String>), crate::fs::FsError> {
     let mut last = crate::fs::FsError::AlreadyExists;
     for i in 0..100u64 {
         let name = format!("ftp{:x}.{i}", seed);
-        let path = dir.resolve(&name).map_err(|_| crate::fs::FsError::InvalidName)?;
+        let path = dir
+            .resolve(&name)
+            .map_err(|_| crate::fs::FsError::InvalidName)?;
         match root.open_write(&path, WriteMode::CreateNew) {
             Ok(fd) => return Ok((fd, Some(name))),
             Err(crate::fs::FsError::AlreadyExists) => continue,
@@ -115,7 +132,10 @@ fn listing_bytes(root: &Root, spec: &ListSpec) -> Result<Vec<u8>, crate::fs::FsE
     let (entries, _truncated) = root.read_dir(&spec.path, spec.entries_max)?;
     for e in &entries {
         let hidden = e.name.starts_with('.') && !spec.show_hidden;
-        let matches = spec.glob.as_deref().is_none_or(|g| listing::glob_match(g, &e.name));
+        let matches = spec
+            .glob
+            .as_deref()
+            .is_none_or(|g| listing::glob_match(g, &e.name));
         if !hidden && matches && listing::is_listable_name(&e.name) {
             format_entry(spec, e, &mut out);
         }

@@ -49,7 +49,9 @@ impl Refusal {
     /// The one line sent before closing (RFC 959 §4.2: 421 service not available).
     pub fn reply(self) -> &'static [u8] {
         match self {
-            Refusal::Banned => b"421 Too many failed logins from your address; try again later.\r\n",
+            Refusal::Banned => {
+                b"421 Too many failed logins from your address; try again later.\r\n"
+            }
             Refusal::SessionsPerIp => b"421 Too many connections from your address.\r\n",
             Refusal::ConnectionRate => b"421 Connecting too fast from your address; slow down.\r\n",
         }
@@ -70,7 +72,9 @@ impl IpState {
         self.sessions == 0
             && self.failures.is_empty()
             && self.banned_until.is_none_or(|t| t <= now)
-            && self.rate_window.is_none_or(|w| now.saturating_duration_since(w) >= Duration::from_secs(1))
+            && self
+                .rate_window
+                .is_none_or(|w| now.saturating_duration_since(w) >= Duration::from_secs(1))
     }
 }
 
@@ -85,7 +89,12 @@ pub struct IpTable {
 
 impl IpTable {
     pub fn new(limits: IpLimits) -> IpTable {
-        IpTable { limits, ips: HashMap::new(), last_prune: None, overflow_logged: false }
+        IpTable {
+            limits,
+            ips: HashMap::new(),
+            last_prune: None,
+            overflow_logged: false,
+        }
     }
 
     /// A new connection from `ip`: counts it, and admits it (then it holds a
@@ -105,13 +114,16 @@ impl IpTable {
             return Err(Refusal::Banned);
         }
         match st.rate_window {
-            Some(w) if now.saturating_duration_since(w) < Duration::from_secs(1) => st.rate_count += 1,
+            Some(w) if now.saturating_duration_since(w) < Duration::from_secs(1) => {
+                st.rate_count += 1
+            }
             _ => {
                 st.rate_window = Some(now);
                 st.rate_count = 1;
             }
         }
-        if l.connections_per_ip_per_sec_max > 0 && st.rate_count > l.connections_per_ip_per_sec_max {
+        if l.connections_per_ip_per_sec_max > 0 && st.rate_count > l.connections_per_ip_per_sec_max
+        {
             return Err(Refusal::ConnectionRate);
         }
         if l.sessions_per_ip_max > 0 && st.sessions >= l.sessions_per_ip_max {
@@ -134,9 +146,15 @@ impl IpTable {
         if l.ban_after_failures == 0 {
             return false;
         }
-        let Some(st) = self.ips.get_mut(&ip.to_canonical()) else { return false };
+        let Some(st) = self.ips.get_mut(&ip.to_canonical()) else {
+            return false;
+        };
         let window = Duration::from_secs(l.ban_window_secs);
-        while st.failures.front().is_some_and(|&t| now.saturating_duration_since(t) >= window) {
+        while st
+            .failures
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= window)
+        {
             st.failures.pop_front();
         }
         st.failures.push_back(now);
@@ -151,13 +169,20 @@ impl IpTable {
     /// Forgets idle addresses and expired failures; does the sweep at most
     /// once a second whichever worker asks.
     pub fn prune(&mut self, now: Instant) {
-        if self.last_prune.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1)) {
+        if self
+            .last_prune
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+        {
             return;
         }
         self.last_prune = Some(now);
         let window = Duration::from_secs(self.limits.ban_window_secs);
         self.ips.retain(|_, st| {
-            while st.failures.front().is_some_and(|&t| now.saturating_duration_since(t) >= window) {
+            while st
+                .failures
+                .front()
+                .is_some_and(|&t| now.saturating_duration_since(t) >= window)
+            {
                 st.failures.pop_front();
             }
             !st.idle(now)
@@ -200,7 +225,11 @@ mod tests {
         assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
         assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
         assert_eq!(t.admit(ip("10.0.0.1"), now), Err(Refusal::SessionsPerIp));
-        assert_eq!(t.admit(ip("10.0.0.2"), now), Ok(()), "other addresses are not affected");
+        assert_eq!(
+            t.admit(ip("10.0.0.2"), now),
+            Ok(()),
+            "other addresses are not affected"
+        );
         t.release(ip("10.0.0.1"));
         let later = now + Duration::from_secs(1);
         assert_eq!(t.admit(ip("10.0.0.1"), later), Ok(()));
@@ -208,13 +237,19 @@ mod tests {
 
     #[test]
     fn connection_rate_resets_each_second() {
-        let mut t = IpTable::new(IpLimits { sessions_per_ip_max: 0, ..limits() });
+        let mut t = IpTable::new(IpLimits {
+            sessions_per_ip_max: 0,
+            ..limits()
+        });
         let now = Instant::now();
         for _ in 0..3 {
             assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
         }
         assert_eq!(t.admit(ip("10.0.0.1"), now), Err(Refusal::ConnectionRate));
-        assert_eq!(t.admit(ip("10.0.0.1"), now + Duration::from_secs(1)), Ok(()));
+        assert_eq!(
+            t.admit(ip("10.0.0.1"), now + Duration::from_secs(1)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -224,8 +259,14 @@ mod tests {
         let a = ip("::ffff:10.0.0.1");
         assert_eq!(t.admit(a, now), Ok(()));
         assert!(!t.login_failed(a, now));
-        assert!(t.login_failed(ip("10.0.0.1"), now), "mapped and plain IPv4 are one address");
-        assert_eq!(t.admit(a, now + Duration::from_secs(2)), Err(Refusal::Banned));
+        assert!(
+            t.login_failed(ip("10.0.0.1"), now),
+            "mapped and plain IPv4 are one address"
+        );
+        assert_eq!(
+            t.admit(a, now + Duration::from_secs(2)),
+            Err(Refusal::Banned)
+        );
         t.release(a);
         assert_eq!(t.admit(a, now + Duration::from_secs(31)), Ok(()));
     }

@@ -49,7 +49,10 @@ pub struct Shared {
 impl Shared {
     /// The login rules in force (replaced on SIGHUP).
     pub fn policy(&self) -> Arc<AuthPolicy> {
-        self.policy.read().map(|p| p.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 }
 
@@ -82,7 +85,9 @@ pub struct Running {
 
 fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String> {
     let users = match &args.users {
-        Some(p) => Some(Arc::new(UserDb::load(p).map_err(|e| format!("users file {}: {e}", p.display()))?)),
+        Some(p) => Some(Arc::new(
+            UserDb::load(p).map_err(|e| format!("users file {}: {e}", p.display()))?,
+        )),
         None => None,
     };
     let anonymous = match (&args.no_anonymous, &args.anon_dropbox) {
@@ -90,20 +95,32 @@ fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String
         (false, Some(d)) => AnonMode::DropBox(hardening::dropbox_vpath(d)?),
         (false, None) => AnonMode::ReadOnly,
     };
-    Ok(AuthPolicy { anonymous, root: root.to_path_buf(), users })
+    Ok(AuthPolicy {
+        anonymous,
+        root: root.to_path_buf(),
+        users,
+    })
 }
 
 /// Binds one listener per worker for each address (the first picks the port
 /// when it is 0; the others join it with SO_REUSEPORT).
-fn bind_listeners(addrs: &[SocketAddr], workers: usize) -> Result<(Vec<Vec<OwnedFd>>, Vec<SocketAddr>), String> {
+fn bind_listeners(
+    addrs: &[SocketAddr],
+    workers: usize,
+) -> Result<(Vec<Vec<OwnedFd>>, Vec<SocketAddr>), String> {
     let mut per_worker: Vec<Vec<OwnedFd>> = (0..workers).map(|_| Vec::new()).collect();
     let mut actual = Vec::new();
     for &want in addrs {
-        let first = sockets::control_listener(want, 1024).map_err(|e| format!("listen on {want}: {e}"))?;
-        let addr = sockets::local_addr(&first).ok_or_else(|| format!("listen on {want}: no local address"))?;
+        let first =
+            sockets::control_listener(want, 1024).map_err(|e| format!("listen on {want}: {e}"))?;
+        let addr = sockets::local_addr(&first)
+            .ok_or_else(|| format!("listen on {want}: no local address"))?;
         per_worker[0].push(first);
         for list in per_worker.iter_mut().skip(1) {
-            list.push(sockets::control_listener(addr, 1024).map_err(|e| format!("listen on {addr}: {e}"))?);
+            list.push(
+                sockets::control_listener(addr, 1024)
+                    .map_err(|e| format!("listen on {addr}: {e}"))?,
+            );
         }
         actual.push(addr);
     }
@@ -112,7 +129,8 @@ fn bind_listeners(addrs: &[SocketAddr], workers: usize) -> Result<(Vec<Vec<Owned
 
 /// Starts the workers; returns once every ring is up (or the first error).
 pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
-    let root = Root::open(&cfg.root).map_err(|e| StartError::Config(format!("root {}: {e}", cfg.root.display())))?;
+    let root = Root::open(&cfg.root)
+        .map_err(|e| StartError::Config(format!("root {}: {e}", cfg.root.display())))?;
     let policy = load_policy(&cfg.args, &cfg.root).map_err(StartError::Config)?;
     let session_cfg = SessionConfig {
         greeting: cfg.args.greeting.clone(),
@@ -123,7 +141,13 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         pasv_address: cfg.args.pasv_address,
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
-        anon_dropbox: cfg.args.anon_dropbox.as_deref().map(hardening::dropbox_vpath).transpose().map_err(StartError::Config)?,
+        anon_dropbox: cfg
+            .args
+            .anon_dropbox
+            .as_deref()
+            .map(hardening::dropbox_vpath)
+            .transpose()
+            .map_err(StartError::Config)?,
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
@@ -132,7 +156,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
     });
-    let (listeners, addrs) = bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
+    let (listeners, addrs) =
+        bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
     if let Some(user) = &cfg.args.run_as {
         privdrop::drop_to(user, &shared.root).map_err(StartError::Config)?;
     }
@@ -143,9 +168,14 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     let mut threads = Vec::new();
     let mut wakers = Vec::new();
     for (k, ls) in listeners.into_iter().enumerate() {
-        let wake = nix::sys::eventfd::eventfd(0, nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)
-            .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?;
-        let wake_write = Arc::new(wake.try_clone().map_err(|e| StartError::Runtime(format!("dup eventfd: {e}")))?);
+        let wake: OwnedFd =
+            nix::sys::eventfd::EventFd::from_flags(nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)
+                .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?
+                .into();
+        let wake_write = Arc::new(
+            wake.try_clone()
+                .map_err(|e| StartError::Runtime(format!("dup eventfd: {e}")))?,
+        );
         wakers.push(wake_write.clone());
         let init = worker::WorkerInit {
             id: k,
@@ -157,10 +187,21 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             stop: stop.clone(),
             pasv_slice: cfg.pasv_slice(k),
         };
-        let core = if cores.is_empty() { None } else { Some(cores[k % cores.len()]) };
+        let core = if cores.is_empty() {
+            None
+        } else {
+            Some(cores[k % cores.len()])
+        };
         threads.push(worker::spawn(init, core, ready_tx.clone()));
     }
-    let running = Running { addrs, stop, wakers, threads, shared, _pool: pool };
+    let running = Running {
+        addrs,
+        stop,
+        wakers,
+        threads,
+        shared,
+        _pool: pool,
+    };
     for _ in 0..cfg.workers {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -170,7 +211,9 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             }
             Err(_) => {
                 running.stop();
-                return Err(StartError::Runtime("a worker exited during start-up".into()));
+                return Err(StartError::Runtime(
+                    "a worker exited during start-up".into(),
+                ));
             }
         }
     }
@@ -195,7 +238,7 @@ impl Running {
 
     /// Re-reads the users file (SIGHUP); sessions keep the rights they logged in with.
     pub fn reload_users(&self) -> Result<(), String> {
-        let p = load_policy(&self.shared.args, &self.shared.root.path().to_path_buf())?;
+        let p = load_policy(&self.shared.args, self.shared.root.path())?;
         if let Ok(mut slot) = self.shared.policy.write() {
             *slot = Arc::new(p);
         }
@@ -224,13 +267,10 @@ pub fn block_signals() -> SigSet {
 
 /// Runs until SIGINT/SIGTERM; SIGHUP reloads the users file.
 pub fn serve_until_signal(running: Running, set: &SigSet) {
-    loop {
-        match set.wait() {
-            Ok(Signal::SIGHUP) => match running.reload_users() {
-                Ok(()) => eprintln!("ringftpd: users file reloaded"),
-                Err(e) => eprintln!("ringftpd: users reload failed, keeping the old rules: {e}"),
-            },
-            Ok(_) | Err(_) => break,
+    while let Ok(Signal::SIGHUP) = set.wait() {
+        match running.reload_users() {
+            Ok(()) => eprintln!("ringftpd: users file reloaded"),
+            Err(e) => eprintln!("ringftpd: users reload failed, keeping the old rules: {e}"),
         }
     }
     running.stop();

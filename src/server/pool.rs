@@ -76,7 +76,10 @@ impl Pool {
                     .expect("spawning a helper thread at start-up")
             })
             .collect();
-        Pool { tx: Some(tx), threads }
+        Pool {
+            tx: Some(tx),
+            threads,
+        }
     }
 
     /// A handle workers use to submit jobs.

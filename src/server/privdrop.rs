@@ -23,17 +23,26 @@ pub fn lookup(name: &str) -> Result<User, String> {
 pub fn drop_to(name: &str, root: &Root) -> Result<(), String> {
     let user = lookup(name)?;
     if !Uid::effective().is_root() {
-        return Err(format!("--run-as {name}: needs a root start (running as uid {})", Uid::effective()));
+        return Err(format!(
+            "--run-as {name}: needs a root start (running as uid {})",
+            Uid::effective()
+        ));
     }
     setgroups(&[user.gid]).map_err(|e| format!("--run-as {name}: setgroups: {e}"))?;
     setgid(user.gid).map_err(|e| format!("--run-as {name}: setgid: {e}"))?;
     setuid(user.uid).map_err(|e| format!("--run-as {name}: setuid: {e}"))?;
     // Never continue as root by accident.
-    if Uid::effective().is_root() || Gid::effective() != user.gid || setuid(Uid::from_raw(0)).is_ok() {
+    if Uid::effective().is_root()
+        || Gid::effective() != user.gid
+        || setuid(Uid::from_raw(0)).is_ok()
+    {
         return Err(format!("--run-as {name}: privileges were not dropped"));
     }
     root.read_dir(&VPath::root(), 1).map_err(|e| {
-        format!("--run-as {name}: root {} is not readable by {name} ({e})", root.path().display())
+        format!(
+            "--run-as {name}: root {} is not readable by {name} ({e})",
+            root.path().display()
+        )
     })?;
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    bind, getpeername, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag,
-    SockType, SockaddrStorage,
+    bind, getpeername, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
+    SockFlag, SockType, SockaddrStorage,
 };
 
 fn family(ip: IpAddr) -> AddressFamily {
@@ -19,7 +19,12 @@ fn family(ip: IpAddr) -> AddressFamily {
 }
 
 fn new_socket(ip: IpAddr) -> Result<OwnedFd, Errno> {
-    let fd = socket(family(ip), SockType::Stream, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None)?;
+    let fd = socket(
+        family(ip),
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )?;
     if ip.is_ipv6() {
         setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
     }
@@ -43,7 +48,11 @@ fn bind_to(fd: &OwnedFd, addr: SocketAddr) -> Result<(), Errno> {
 
 /// A passive listener on `ip` at the first free port of `slice`, starting
 /// after `*cursor` (which moves on, so ports are used round-robin).
-pub fn passive_listener(ip: IpAddr, slice: (u16, u16), cursor: &mut u16) -> Result<(OwnedFd, u16), Errno> {
+pub fn passive_listener(
+    ip: IpAddr,
+    slice: (u16, u16),
+    cursor: &mut u16,
+) -> Result<(OwnedFd, u16), Errno> {
     let (lo, hi) = slice;
     let span = u32::from(hi - lo) + 1;
     let mut last = Errno::EADDRINUSE;
@@ -81,10 +90,14 @@ fn to_socket_addr(sa: SockaddrStorage) -> Option<SocketAddr> {
 
 /// The local address of a socket.
 pub fn local_addr(fd: &OwnedFd) -> Option<SocketAddr> {
-    getsockname::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(fd)).ok().and_then(to_socket_addr)
+    getsockname::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(fd))
+        .ok()
+        .and_then(to_socket_addr)
 }
 
 /// The peer address of a connected socket.
 pub fn peer_addr(fd: &OwnedFd) -> Option<SocketAddr> {
-    getpeername::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(fd)).ok().and_then(to_socket_addr)
+    getpeername::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(fd))
+        .ok()
+        .and_then(to_socket_addr)
 }

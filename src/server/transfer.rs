@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::conn::Conn;
 use super::config::RetrPath;
+use super::conn::Conn;
 use super::jobs::{self, ListSpec};
 use super::pool::JobOutput;
 use super::token::Purpose;
@@ -87,7 +87,10 @@ impl Conn {
     /// Starts a transfer: its source or target is opened on the helper pool.
     pub fn start_transfer(&mut self, ctx: &mut Ctx, t: Transfer) {
         let Some(root) = self.root.clone() else {
-            return self.finish(ctx, Err(TransferError::Fs(crate::fs::FsError::PermissionDenied)));
+            return self.finish(
+                ctx,
+                Err(TransferError::Fs(crate::fs::FsError::PermissionDenied)),
+            );
         };
         let tag = self.next_tag();
         let now = Instant::now();
@@ -115,17 +118,27 @@ impl Conn {
         });
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind {
             TransferKind::Retr { path, offset } => {
-                self.xfer.as_mut().map(|x| x.offset = offset);
+                if let Some(x) = self.xfer.as_mut() {
+                    x.offset = offset;
+                }
                 Box::new(move || jobs::open_read(&root, &path))
             }
             TransferKind::Store { path, mode } => {
                 if let crate::proto::session::StoreMode::At(n) = mode {
-                    self.xfer.as_mut().map(|x| x.offset = n);
+                    if let Some(x) = self.xfer.as_mut() {
+                        x.offset = n;
+                    }
                 }
                 let seed = (ctx.now().unix_secs as u64) << 16 ^ tag.seq;
                 Box::new(move || jobs::open_write(&root, &path, mode, seed))
             }
-            TransferKind::List { path, format, glob, show_hidden, can_write } => {
+            TransferKind::List {
+                path,
+                format,
+                glob,
+                show_hidden,
+                can_write,
+            } => {
                 let spec = ListSpec {
                     path,
                     format,
@@ -143,7 +156,11 @@ impl Conn {
 
     /// The helper opened the source/target (or failed to).
     pub fn on_transfer_opened(&mut self, ctx: &mut Ctx, seq: u64, out: JobOutput) {
-        let Some(x) = self.xfer.as_mut().filter(|x| x.seq == seq && x.stage == Stage::Opening) else {
+        let Some(x) = self
+            .xfer
+            .as_mut()
+            .filter(|x| x.seq == seq && x.stage == Stage::Opening)
+        else {
             return;
         };
         let (body, size, name) = match out {
@@ -156,16 +173,20 @@ impl Conn {
                 (Body::Store, None, name)
             }
             JobOutput::Listing(Ok(data)) => (Body::List { data }, None, None),
-            JobOutput::OpenRead(Err(e)) | JobOutput::OpenWrite(Err(e)) | JobOutput::Listing(Err(e)) => {
+            JobOutput::OpenRead(Err(e))
+            | JobOutput::OpenWrite(Err(e))
+            | JobOutput::Listing(Err(e)) => {
                 return self.finish(ctx, Err(TransferError::Fs(e)));
             }
             _ => return,
         };
         x.body = Some(body);
         x.stage = Stage::WaitingData;
-        x.deadline = Some(Instant::now() + Duration::from_secs(ctx.shared.args.data_connect_timeout_secs));
+        x.deadline =
+            Some(Instant::now() + Duration::from_secs(ctx.shared.args.data_connect_timeout_secs));
         let now = ctx.now();
-        self.session.handle_event(Event::TransferReady { size, name }, now);
+        self.session
+            .handle_event(Event::TransferReady { size, name }, now);
         self.connect_data(ctx);
     }
 
@@ -234,7 +255,9 @@ impl Conn {
     fn splice_step(&mut self, ctx: &mut Ctx) {
         let chunk = ctx.shared.args.retr_chunk_bytes;
         let Some(x) = self.xfer.as_mut() else { return };
-        let (Some(file), Some(sock), Some(Body::Retr { end })) = (x.file.clone(), x.sock.clone(), x.body.as_ref()) else {
+        let (Some(file), Some(sock), Some(Body::Retr { end })) =
+            (x.file.clone(), x.sock.clone(), x.body.as_ref())
+        else {
             return;
         };
         let end = *end;
@@ -242,10 +265,15 @@ impl Conn {
             x.pipe = ctx.pipes.pop().or_else(|| Pipe::new(PIPE_SIZE_BYTES).ok());
         }
         let Some(pipe) = x.pipe.take() else {
-            return self.finish(ctx, Err(TransferError::Read(crate::fs::FsError::TooManyOpenFiles)));
+            return self.finish(
+                ctx,
+                Err(TransferError::Read(crate::fs::FsError::TooManyOpenFiles)),
+            );
         };
         let fill = x.pipe_fill;
-        let want = (end.saturating_sub(x.offset)).min(u64::from(chunk)).min(PIPE_SIZE_BYTES as u64) as u32;
+        let want = (end.saturating_sub(x.offset))
+            .min(u64::from(chunk))
+            .min(PIPE_SIZE_BYTES as u64) as u32;
         let offset = x.offset;
         if fill == 0 && want == 0 {
             x.pipe = Some(pipe);
@@ -266,7 +294,9 @@ impl Conn {
     fn sendfile_step(&mut self, ctx: &mut Ctx) {
         let budget = u64::from(ctx.shared.args.retr_chunk_bytes);
         let Some(x) = self.xfer.as_mut() else { return };
-        let (Some(file), Some(sock), Some(Body::Retr { end })) = (x.file.clone(), x.sock.clone(), x.body.as_ref()) else {
+        let (Some(file), Some(sock), Some(Body::Retr { end })) =
+            (x.file.clone(), x.sock.clone(), x.body.as_ref())
+        else {
             return;
         };
         let end = *end;
@@ -298,7 +328,9 @@ impl Conn {
 
     /// Resumes the transfer's step once the data socket has room.
     fn wait_writable(&mut self, ctx: &mut Ctx) {
-        let Some(sock) = self.xfer.as_ref().and_then(|x| x.sock.clone()) else { return };
+        let Some(sock) = self.xfer.as_ref().and_then(|x| x.sock.clone()) else {
+            return;
+        };
         let t = self.token(Purpose::DataIo);
         let op = ctx.ring.poll_once(&sock, libc::POLLOUT as u32, t);
         self.set_op(op);
@@ -319,7 +351,9 @@ impl Conn {
     fn list_step(&mut self, ctx: &mut Ctx) {
         let Some(x) = self.xfer.as_mut() else { return };
         let Some(sock) = x.sock.clone() else { return };
-        let Some(Body::List { data }) = x.body.as_mut() else { return };
+        let Some(Body::List { data }) = x.body.as_mut() else {
+            return;
+        };
         if x.offset as usize >= data.len() {
             return self.finish_ok(ctx);
         }
@@ -339,7 +373,12 @@ impl Conn {
 
     /// Receives the next upload chunk into `buf`.
     pub fn store_with_buf(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
-        let Some(sock) = self.xfer.as_ref().filter(|x| !x.aborting).and_then(|x| x.sock.clone()) else {
+        let Some(sock) = self
+            .xfer
+            .as_ref()
+            .filter(|x| !x.aborting)
+            .and_then(|x| x.sock.clone())
+        else {
             ctx.give_buf(buf);
             if self.xfer.as_ref().is_some_and(|x| x.aborting) {
                 self.finish(ctx, Err(TransferError::Aborted));
@@ -382,7 +421,10 @@ impl Conn {
 
     fn on_data_io(&mut self, ctx: &mut Ctx, kind: CompletionKind) {
         match kind {
-            CompletionKind::Splice { into_pipe, out_of_pipe } => self.on_splice(ctx, into_pipe, Some(out_of_pipe)),
+            CompletionKind::Splice {
+                into_pipe,
+                out_of_pipe,
+            } => self.on_splice(ctx, into_pipe, Some(out_of_pipe)),
             CompletionKind::SpliceOut(out) => self.on_splice(ctx, Ok(0), Some(out)),
             CompletionKind::Poll(Ok(_)) => self.step(ctx),
             CompletionKind::Poll(Err(e)) => self.finish(ctx, Err(net_or_read_error(e))),
@@ -397,7 +439,12 @@ impl Conn {
         }
     }
 
-    fn on_splice(&mut self, ctx: &mut Ctx, into: Result<usize, Errno>, out: Option<Result<usize, Errno>>) {
+    fn on_splice(
+        &mut self,
+        ctx: &mut Ctx,
+        into: Result<usize, Errno>,
+        out: Option<Result<usize, Errno>>,
+    ) {
         let Some(x) = self.xfer.as_mut() else { return };
         match into {
             Ok(n) => {
@@ -408,7 +455,12 @@ impl Conn {
                     return self.finish_ok(ctx);
                 }
             }
-            Err(e) => return self.finish(ctx, Err(TransferError::Read(crate::fs::fs_error_from_errno(e)))),
+            Err(e) => {
+                return self.finish(
+                    ctx,
+                    Err(TransferError::Read(crate::fs::fs_error_from_errno(e))),
+                )
+            }
         }
         match out {
             Some(Ok(m)) => {
@@ -429,7 +481,12 @@ impl Conn {
         let n = match r {
             Ok(0) => return self.finish_ok(ctx),
             Ok(n) => n,
-            Err(e) => return self.finish(ctx, Err(TransferError::Read(crate::fs::fs_error_from_errno(e)))),
+            Err(e) => {
+                return self.finish(
+                    ctx,
+                    Err(TransferError::Read(crate::fs::fs_error_from_errno(e))),
+                )
+            }
         };
         let Some(x) = self.xfer.as_mut() else { return };
         x.offset += n as u64;
@@ -479,7 +536,9 @@ impl Conn {
                 return self.finish(ctx, Err(TransferError::ConnectionLost));
             }
         };
-        let Some(x) = self.xfer.as_mut() else { return ctx.give_buf(buf) };
+        let Some(x) = self.xfer.as_mut() else {
+            return ctx.give_buf(buf);
+        };
         x.bytes += n as u64;
         x.last_progress = Instant::now();
         let mut len = n;
@@ -500,15 +559,23 @@ impl Conn {
         }
         if len == 0 {
             ctx.give_buf(buf);
-            return if n == 0 { self.finish_ok(ctx) } else { self.store_step(ctx) };
+            return if n == 0 {
+                self.finish_ok(ctx)
+            } else {
+                self.store_step(ctx)
+            };
         }
         x.pending = len;
         self.write_pending(ctx, buf);
     }
 
     fn write_pending(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
-        let Some(x) = self.xfer.as_mut() else { return ctx.give_buf(buf) };
-        let Some(file) = x.file.clone() else { return ctx.give_buf(buf) };
+        let Some(x) = self.xfer.as_mut() else {
+            return ctx.give_buf(buf);
+        };
+        let Some(file) = x.file.clone() else {
+            return ctx.give_buf(buf);
+        };
         let (len, offset) = (x.pending, x.offset);
         let t = self.token(Purpose::DataIo);
         let op = ctx.ring.write_fixed(&file, buf, len, offset, t);
@@ -525,10 +592,15 @@ impl Conn {
             Ok(w) => w,
             Err(e) => {
                 ctx.give_buf(buf);
-                return self.finish(ctx, Err(TransferError::Write(crate::fs::fs_error_from_errno(e))));
+                return self.finish(
+                    ctx,
+                    Err(TransferError::Write(crate::fs::fs_error_from_errno(e))),
+                );
             }
         };
-        let Some(x) = self.xfer.as_mut() else { return ctx.give_buf(buf) };
+        let Some(x) = self.xfer.as_mut() else {
+            return ctx.give_buf(buf);
+        };
         x.offset += w as u64;
         if w < x.pending {
             // Short write: move the rest to the front and write it.
@@ -549,11 +621,16 @@ impl Conn {
     pub fn abort_transfer(&mut self, ctx: &mut Ctx) {
         let Some(x) = self.xfer.as_mut() else {
             let now = ctx.now();
-            return self.session.handle_event(Event::TransferDone(Err(TransferError::Aborted)), now);
+            return self
+                .session
+                .handle_event(Event::TransferDone(Err(TransferError::Aborted)), now);
         };
         x.aborting = true;
         if let Some(sock) = x.sock.as_ref() {
-            let _ = nix::sys::socket::shutdown(std::os::fd::AsRawFd::as_raw_fd(&**sock), nix::sys::socket::Shutdown::Both);
+            let _ = nix::sys::socket::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(&**sock),
+                nix::sys::socket::Shutdown::Both,
+            );
         }
         match x.op {
             Some(op) => ctx.ring.cancel(op),
@@ -571,7 +648,10 @@ impl Conn {
                 ctx.ring.cancel(op);
             }
             if let Some(sock) = x.sock.as_ref() {
-                let _ = nix::sys::socket::shutdown(std::os::fd::AsRawFd::as_raw_fd(&**sock), nix::sys::socket::Shutdown::Both);
+                let _ = nix::sys::socket::shutdown(
+                    std::os::fd::AsRawFd::as_raw_fd(&**sock),
+                    nix::sys::socket::Shutdown::Both,
+                );
             }
         }
         ctx.buf_waiters.retain(|w| *w != (self.index, self.gen));
@@ -612,7 +692,10 @@ impl Conn {
             if let Some(op) = x.op.take() {
                 ctx.ring.cancel(op);
             }
-            ctx.log(format_args!("{} transfer done: {:?} ({} bytes)", self.peer, r, x.bytes));
+            ctx.log(format_args!(
+                "{} transfer done: {:?} ({} bytes)",
+                self.peer, r, x.bytes
+            ));
         }
         ctx.buf_waiters.retain(|w| *w != (self.index, self.gen));
         let now = ctx.now();
@@ -623,9 +706,11 @@ impl Conn {
 /// A send-side errno: the peer went away (426), else a local read error (451).
 fn net_or_read_error(e: Errno) -> TransferError {
     match e {
-        Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN | Errno::ECANCELED | Errno::ESHUTDOWN => {
-            TransferError::ConnectionLost
-        }
+        Errno::EPIPE
+        | Errno::ECONNRESET
+        | Errno::ENOTCONN
+        | Errno::ECANCELED
+        | Errno::ESHUTDOWN => TransferError::ConnectionLost,
         Errno::EIO => TransferError::Read(crate::fs::FsError::Io(Errno::EIO as i32)),
         _ => TransferError::ConnectionLost,
     }

@@ -42,13 +42,23 @@ pub struct Ctx {
 impl Ctx {
     /// The time for sessions.
     pub fn now(&self) -> Now {
-        let unix_secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        Now { mono: Instant::now(), unix_secs }
+        let unix_secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Now {
+            mono: Instant::now(),
+            unix_secs,
+        }
     }
 
     /// Submits blocking work for connection `tag`.
     pub fn submit_job(&mut self, tag: JobTag, work: Box<dyn FnOnce() -> JobOutput + Send>) {
-        let job = Job { work, reply: self.route.clone(), tag };
+        let job = Job {
+            work,
+            reply: self.route.clone(),
+            tag,
+        };
         if let Err(e) = self.jobs.try_send(job) {
             // The queue is full: run it here rather than lose the request.
             let job = e.into_inner();
@@ -99,7 +109,13 @@ pub struct Worker {
 impl Worker {
     /// Builds the worker on its own thread (the ring is not `Send`).
     pub fn new(init: WorkerInit) -> Result<Worker, String> {
-        let rc = RingConfig::default();
+        let a = &init.shared.args;
+        let rc = RingConfig {
+            fixed_bufs_count: a.upload_buffers_count,
+            fixed_buf_size_bytes: a.upload_buffer_size_bytes,
+            provided_bufs_count: a.control_buffers_count,
+            ..RingConfig::default()
+        };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
         let (tx, results) = crossbeam_channel::unbounded();
         let ctx = Ctx {
@@ -107,7 +123,10 @@ impl Worker {
             ring,
             shared: init.shared,
             jobs: init.jobs,
-            route: Route { tx, wake: init.wake_write },
+            route: Route {
+                tx,
+                wake: init.wake_write,
+            },
             pasv_slice: init.pasv_slice,
             pasv_cursor: init.pasv_slice.1,
             pipes: Vec::new(),
@@ -129,9 +148,13 @@ impl Worker {
     /// Runs until the stop flag is set, then cancels and drains every op.
     pub fn run(mut self) {
         for (i, l) in self.listeners.iter().enumerate() {
-            self.ctx.ring.accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+            self.ctx
+                .ring
+                .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
         }
-        self.ctx.ring.read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
+        self.ctx
+            .ring
+            .read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
         let mut cqes = Vec::with_capacity(1024);
         let mut next_tick = Instant::now() + TICK;
         while !self.stop.load(Ordering::Relaxed) {
@@ -153,7 +176,9 @@ impl Worker {
     }
 
     fn on_completion(&mut self, c: Completion) {
-        let Some((purpose, index, gen)) = token::unpack(c.token) else { return };
+        let Some((purpose, index, gen)) = token::unpack(c.token) else {
+            return;
+        };
         match purpose {
             Purpose::CtrlAccept => self.on_accept(index, c),
             Purpose::Wake => self.on_wake(c),
@@ -186,7 +211,9 @@ impl Worker {
 
     fn serve_buf_waiters(&mut self) {
         while let Some(&(i, g)) = self.ctx.buf_waiters.front() {
-            let Some(buf) = self.ctx.ring.take_fixed_buf() else { return };
+            let Some(buf) = self.ctx.ring.take_fixed_buf() else {
+                return;
+            };
             self.ctx.buf_waiters.pop_front();
             match self.conns.get_mut(i).filter(|c| c.gen == g) {
                 Some(conn) => conn.resume_with_buf(&mut self.ctx, buf),
@@ -197,27 +224,46 @@ impl Worker {
 
     fn on_accept(&mut self, index: usize, c: Completion) {
         if !c.more && !self.stop.load(Ordering::Relaxed) {
-            if let CompletionKind::Accept(Err(e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::ENOBUFS))) = &c.kind {
+            if let CompletionKind::Accept(Err(
+                e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::ENOBUFS),
+            )) = &c.kind
+            {
                 // Re-arming now would fail at once and spin: wait for the next
                 // tick (the connection waits in the backlog meanwhile).
-                eprintln!("ringftpd[w{}]: accept: {e}; pausing this listener for a second", self.ctx.id);
+                eprintln!(
+                    "ringftpd[w{}]: accept: {e}; pausing this listener for a second",
+                    self.ctx.id
+                );
                 self.accept_paused.push(index);
                 return;
             }
             // Multishot ended (error or overflow): re-arm so the listener keeps serving.
             if let Some(l) = self.listeners.get(index) {
-                self.ctx.ring.accept_multishot(l, token::pack(Purpose::CtrlAccept, index, 0));
+                self.ctx
+                    .ring
+                    .accept_multishot(l, token::pack(Purpose::CtrlAccept, index, 0));
             }
         }
-        let CompletionKind::Accept(Ok(fd)) = c.kind else { return };
-        let (Some(peer), Some(local)) = (super::sockets::peer_addr(&fd), super::sockets::local_addr(&fd)) else {
+        let CompletionKind::Accept(Ok(fd)) = c.kind else {
+            return;
+        };
+        let (Some(peer), Some(local)) = (
+            super::sockets::peer_addr(&fd),
+            super::sockets::local_addr(&fd),
+        ) else {
             return;
         };
         if self.conns.len() >= self.ctx.shared.args.sessions_max {
             refuse(&fd, b"421 Too many connections; try again later.\r\n");
             return;
         }
-        let admitted = self.ctx.shared.ips.lock().ok().map(|mut t| t.admit(peer.ip(), Instant::now()));
+        let admitted = self
+            .ctx
+            .shared
+            .ips
+            .lock()
+            .ok()
+            .map(|mut t| t.admit(peer.ip(), Instant::now()));
         if let Some(Err(why)) = admitted {
             self.ctx.log(format_args!("{peer} refused: {why:?}"));
             refuse(&fd, why.reply());
@@ -228,7 +274,15 @@ impl Worker {
         let entry = self.conns.vacant_entry();
         let index = entry.key();
         let now = self.ctx.now();
-        let conn = Conn::new(index, self.next_gen, Rc::new(fd), peer, local, &self.ctx.shared, now);
+        let conn = Conn::new(
+            index,
+            self.next_gen,
+            Rc::new(fd),
+            peer,
+            local,
+            &self.ctx.shared,
+            now,
+        );
         entry.insert(conn);
         self.ctx.log(format_args!("{peer} connected"));
         self.conns[index].pump(&mut self.ctx);
@@ -237,11 +291,17 @@ impl Worker {
 
     fn on_wake(&mut self, c: Completion) {
         if !self.stop.load(Ordering::Relaxed) {
-            self.ctx.ring.read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
+            self.ctx
+                .ring
+                .read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
         }
         let _ = c;
         while let Ok((tag, out)) = self.results.try_recv() {
-            match self.conns.get_mut(tag.conn).filter(|c| c.gen == tag.conn_gen) {
+            match self
+                .conns
+                .get_mut(tag.conn)
+                .filter(|c| c.gen == tag.conn_gen)
+            {
                 Some(conn) => {
                     conn.on_job(&mut self.ctx, tag.seq, out);
                     self.after(tag.conn);
@@ -255,7 +315,9 @@ impl Worker {
         let now = self.ctx.now();
         for i in std::mem::take(&mut self.accept_paused) {
             if let Some(l) = self.listeners.get(i) {
-                self.ctx.ring.accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+                self.ctx
+                    .ring
+                    .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
             }
         }
         if let Ok(mut t) = self.ctx.shared.ips.lock() {
@@ -289,7 +351,11 @@ fn refuse(fd: &OwnedFd, msg: &[u8]) {
 
 /// Starts worker `init.id` on its own pinned thread; `ready` gets `Ok` once its
 /// ring is up, or the one-line reason it could not start.
-pub fn spawn(init: WorkerInit, core: Option<core_affinity::CoreId>, ready: Sender<Result<(), String>>) -> std::thread::JoinHandle<()> {
+pub fn spawn(
+    init: WorkerInit,
+    core: Option<core_affinity::CoreId>,
+    ready: Sender<Result<(), String>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("ringftpd-w{}", init.id))
         .spawn(move || {
@@ -308,4 +374,3 @@ pub fn spawn(init: WorkerInit, core: Option<core_affinity::CoreId>, ready: Sende
         })
         .expect("spawning a worker thread at start-up")
 }
-

@@ -5,8 +5,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::{
-    Action, Busy, DataEndpoint, DataSetup, ListFormat, Running, Session, StoreMode, Transfer, TransferError,
-    TransferKind, Wait,
+    Action, Busy, DataEndpoint, DataSetup, ListFormat, Running, Session, StoreMode, Transfer,
+    TransferError, TransferKind, Wait,
 };
 use crate::proto::addr;
 use crate::proto::command::{EpsvArg, TypeCode};
@@ -61,9 +61,10 @@ impl Session {
                 self.epsv_all = true;
                 self.reply(200, "EPSV ALL ok.");
             }
-            EpsvArg::Proto(n) if n != ours => {
-                self.reply(522, &format!("Network protocol not supported, use ({ours})"))
-            }
+            EpsvArg::Proto(n) if n != ours => self.reply(
+                522,
+                &format!("Network protocol not supported, use ({ours})"),
+            ),
             _ => self.open_passive(true),
         }
     }
@@ -74,7 +75,9 @@ impl Session {
     }
 
     pub(super) fn on_passive(&mut self, port: Option<u16>) {
-        let Busy::Waiting(Wait::Passive { extended }) = std::mem::replace(&mut self.busy, Busy::Idle) else {
+        let Busy::Waiting(Wait::Passive { extended }) =
+            std::mem::replace(&mut self.busy, Busy::Idle)
+        else {
             return;
         };
         let Some(port) = port else {
@@ -102,7 +105,10 @@ impl Session {
         }
         let target = SocketAddr::new(target.ip().to_canonical(), target.port());
         if target.ip() != self.peer.ip() {
-            return self.reply(500, "Illegal PORT command: address differs from the control connection.");
+            return self.reply(
+                500,
+                "Illegal PORT command: address differs from the control connection.",
+            );
         }
         if target.port() < ACTIVE_PORT_MIN {
             return self.reply(504, "Illegal PORT command: privileged port refused.");
@@ -112,7 +118,10 @@ impl Session {
         }
         self.data = DataSetup::Active(target);
         let verb = if extended { "EPRT" } else { "PORT" };
-        self.reply(200, &format!("{verb} command successful. Consider using EPSV."));
+        self.reply(
+            200,
+            &format!("{verb} command successful. Consider using EPSV."),
+        );
     }
 
     /// The data connection for the next transfer, or a 425 reply.
@@ -128,9 +137,15 @@ impl Session {
     }
 
     fn start_transfer(&mut self, kind: TransferKind, label: String, is_upload: bool) {
-        let Some(endpoint) = self.take_endpoint() else { return };
+        let Some(endpoint) = self.take_endpoint() else {
+            return;
+        };
         let ascii = self.ascii;
-        self.actions.push_back(Action::Transfer(Transfer { endpoint, kind, ascii }));
+        self.actions.push_back(Action::Transfer(Transfer {
+            endpoint,
+            kind,
+            ascii,
+        }));
         self.busy = Busy::Transferring(Running {
             label,
             is_upload,
@@ -142,7 +157,9 @@ impl Session {
 
     pub(super) fn cmd_retr(&mut self, arg: &str) {
         let offset = std::mem::take(&mut self.rest);
-        let Some(path) = self.resolve(arg) else { return };
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
         if self.permit_at(&path, Perms::READ) {
             let label = path.as_str().to_string();
             self.start_transfer(TransferKind::Retr { path, offset }, label, false);
@@ -151,7 +168,9 @@ impl Session {
 
     pub(super) fn cmd_store(&mut self, arg: &str, append: bool) {
         let rest = std::mem::take(&mut self.rest);
-        let Some(path) = self.resolve(arg) else { return };
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
         let (mode, perm) = match (append, rest) {
             (true, _) => (StoreMode::Append, Perms::APPEND),
             (false, 0) if self.store_creates_only(&path) => (StoreMode::CreateNew, Perms::WRITE),
@@ -167,10 +186,20 @@ impl Session {
     /// STOU: the server picks a unique name in the working directory.
     pub(super) fn cmd_stou(&mut self) {
         self.rest = 0;
-        let probe = self.cwd.resolve("stou").unwrap_or_else(|_| self.cwd.clone());
+        let probe = self
+            .cwd
+            .resolve("stou")
+            .unwrap_or_else(|_| self.cwd.clone());
         if self.permit_at(&probe, Perms::WRITE) {
             let path = self.cwd.clone();
-            self.start_transfer(TransferKind::Store { path, mode: StoreMode::Unique }, String::new(), true);
+            self.start_transfer(
+                TransferKind::Store {
+                    path,
+                    mode: StoreMode::Unique,
+                },
+                String::new(),
+                true,
+            );
         }
     }
 
@@ -185,13 +214,21 @@ impl Session {
             ListFormat::Machine => (rest, None),
             _ => split_glob(&rest),
         };
-        let Some(path) = self.resolve(&dir_arg) else { return };
+        let Some(path) = self.resolve(&dir_arg) else {
+            return;
+        };
         if !self.permit_at(&path, Perms::LIST) {
             return;
         }
         let can_write = self.can_write();
         let label = path.as_str().to_string();
-        let kind = TransferKind::List { path, format, glob, show_hidden, can_write };
+        let kind = TransferKind::List {
+            path,
+            format,
+            glob,
+            show_hidden,
+            can_write,
+        };
         self.start_transfer(kind, label, false);
     }
 
@@ -231,11 +268,16 @@ impl Session {
     }
 
     pub(super) fn on_transfer_ready(&mut self, size: Option<u64>, name: Option<String>) {
-        let Busy::Transferring(r) = &self.busy else { return };
+        let Busy::Transferring(r) = &self.busy else {
+            return;
+        };
         let mode = if self.ascii { "ASCII" } else { "BINARY" };
         let text = match (name, size) {
             (Some(n), _) => format!("FILE: {n}"),
-            (None, Some(s)) => format!("Opening {mode} mode data connection for {} ({s} bytes).", r.label),
+            (None, Some(s)) => format!(
+                "Opening {mode} mode data connection for {} ({s} bytes).",
+                r.label
+            ),
             (None, None) => format!("Opening {mode} mode data connection for {}.", r.label),
         };
         self.reply(150, &text);
@@ -261,7 +303,9 @@ impl Session {
         match e {
             TransferError::Fs(fe) => self.reply(fe.reply_code(), &format!("{}.", fe.reply_text())),
             TransferError::DataConnection => self.reply(425, "Can't open data connection."),
-            TransferError::ConnectionLost => self.reply(426, "Connection closed; transfer aborted."),
+            TransferError::ConnectionLost => {
+                self.reply(426, "Connection closed; transfer aborted.")
+            }
             TransferError::Aborted => self.reply(426, "Transfer aborted."),
             TransferError::Stalled => self.reply(426, "Transfer stalled; aborted."),
             TransferError::Write(fe) | TransferError::Read(fe) => {
@@ -283,7 +327,11 @@ impl Session {
 fn split_list_options(arg: &str) -> (bool, String) {
     let mut hidden = false;
     let mut rest = arg;
-    while let Some(word) = rest.split(' ').next().filter(|w| w.len() > 1 && w.starts_with('-')) {
+    while let Some(word) = rest
+        .split(' ')
+        .next()
+        .filter(|w| w.len() > 1 && w.starts_with('-'))
+    {
         if !word[1..].chars().all(|c| "alRtrhF1dS".contains(c)) {
             break;
         }
@@ -318,8 +366,14 @@ mod tests {
 
     #[test]
     fn glob_split() {
-        assert_eq!(split_glob("*.iso"), (".".to_string(), Some("*.iso".to_string())));
-        assert_eq!(split_glob("/pub/a?"), ("/pub/".to_string(), Some("a?".to_string())));
+        assert_eq!(
+            split_glob("*.iso"),
+            (".".to_string(), Some("*.iso".to_string()))
+        );
+        assert_eq!(
+            split_glob("/pub/a?"),
+            ("/pub/".to_string(), Some("a?".to_string()))
+        );
         assert_eq!(split_glob("/pub"), ("/pub".to_string(), None));
     }
 }

@@ -9,7 +9,9 @@ impl Session {
         let cmd = match parse(line) {
             Ok(c) => c,
             Err(ParseError::Empty) => return self.reply(500, "Empty command."),
-            Err(ParseError::BadEncoding) => return self.reply(501, "Invalid character in command."),
+            Err(ParseError::BadEncoding) => {
+                return self.reply(501, "Invalid character in command.")
+            }
             Err(ParseError::BadArgument(verb)) => return self.bad_argument(&verb, line),
         };
         // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
@@ -26,8 +28,14 @@ impl Session {
     /// 501, except EPRT with an unknown network protocol: 522 (RFC 2428 §2).
     fn bad_argument(&mut self, verb: &str, line: &[u8]) {
         if verb == "EPRT" && matches!(self.auth, Auth::LoggedIn(_)) {
-            let arg = std::str::from_utf8(line).ok().and_then(|l| l.split_once(' ')).map(|(_, a)| a.trim());
-            if arg.and_then(crate::proto::addr::eprt_protocol).is_some_and(|p| p != 1 && p != 2) {
+            let arg = std::str::from_utf8(line)
+                .ok()
+                .and_then(|l| l.split_once(' '))
+                .map(|(_, a)| a.trim());
+            if arg
+                .and_then(crate::proto::addr::eprt_protocol)
+                .is_some_and(|p| p != 1 && p != 2)
+            {
                 return self.reply(522, "Network protocol not supported, use (1,2)");
             }
         }
@@ -130,7 +138,9 @@ impl Session {
                     r.quit_requested = true;
                 }
             }
-            _ if self.deferred.len() < self.cfg.deferred_commands_max => self.deferred.push_back(line),
+            _ if self.deferred.len() < self.cfg.deferred_commands_max => {
+                self.deferred.push_back(line)
+            }
             _ => self.reply(503, "Transfer in progress; command ignored."),
         }
         true

@@ -17,7 +17,9 @@ impl Session {
     /// True when the session is anonymous, a drop-box is configured, and `p`
     /// is the drop-box or below it.
     pub(super) fn in_dropbox(&self, p: &VPath) -> bool {
-        let Some(dir) = self.cfg.anon_dropbox.as_ref() else { return false };
+        let Some(dir) = self.cfg.anon_dropbox.as_ref() else {
+            return false;
+        };
         if !self.login().is_some_and(|l| l.anonymous) {
             return false;
         }
@@ -28,7 +30,11 @@ impl Session {
     /// What an anonymous session may do at `p` inside the drop-box: create
     /// files directly in it, nothing else.
     fn dropbox_perms(&self, p: &VPath) -> Perms {
-        let direct_child = self.cfg.anon_dropbox.as_ref().is_some_and(|d| p.parent() == *d && *p != *d);
+        let direct_child = self
+            .cfg
+            .anon_dropbox
+            .as_ref()
+            .is_some_and(|d| p.parent() == *d && *p != *d);
         if direct_child {
             Perms::WRITE
         } else {
@@ -61,18 +67,30 @@ mod tests {
     use std::sync::Arc;
     use std::time::Instant;
 
-    use super::super::{Action, Event, LoginOk, Now, Session, SessionConfig, StoreMode, TransferKind};
+    use super::super::{
+        Action, Event, LoginOk, Now, Session, SessionConfig, StoreMode, TransferKind,
+    };
     use super::*;
 
     fn anon_with_dropbox() -> (Session, Now) {
-        let now = Now { mono: Instant::now(), unix_secs: 0 };
+        let now = Now {
+            mono: Instant::now(),
+            unix_secs: 0,
+        };
         let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let local: SocketAddr = "127.0.0.1:2121".parse().unwrap();
-        let cfg = SessionConfig { anon_dropbox: Some(VPath::root().resolve("/incoming").unwrap()), ..Default::default() };
+        let cfg = SessionConfig {
+            anon_dropbox: Some(VPath::root().resolve("/incoming").unwrap()),
+            ..Default::default()
+        };
         let mut s = Session::new(Arc::new(cfg), peer, local, now);
         s.handle_input(b"USER anonymous\r\nPASS a@b\r\n", now);
         while s.poll_action().is_some() {}
-        let ok = LoginOk { user: "anonymous".into(), anonymous: true, perms: Perms::READ_ONLY };
+        let ok = LoginOk {
+            user: "anonymous".into(),
+            anonymous: true,
+            perms: Perms::READ_ONLY,
+        };
         s.handle_event(Event::Login(Some(ok)), now);
         s.take_output();
         // Passive mode, so transfers get as far as asking for a transfer.
@@ -81,7 +99,9 @@ mod tests {
 
     fn send(s: &mut Session, now: Now, line: &str) -> String {
         s.handle_input(format!("{line}\r\n").as_bytes(), now);
-        s.take_output().map(|o| String::from_utf8(o).unwrap()).unwrap_or_default()
+        s.take_output()
+            .map(|o| String::from_utf8(o).unwrap())
+            .unwrap_or_default()
     }
 
     fn pasv(s: &mut Session, now: Now) {
@@ -96,8 +116,16 @@ mod tests {
         let (mut s, now) = anon_with_dropbox();
         pasv(&mut s, now);
         assert_eq!(send(&mut s, now, "STOR /incoming/new.txt"), "");
-        let Some(Action::Transfer(t)) = s.poll_action() else { panic!("no transfer") };
-        assert!(matches!(t.kind, TransferKind::Store { mode: StoreMode::CreateNew, .. }));
+        let Some(Action::Transfer(t)) = s.poll_action() else {
+            panic!("no transfer")
+        };
+        assert!(matches!(
+            t.kind,
+            TransferKind::Store {
+                mode: StoreMode::CreateNew,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -128,7 +156,10 @@ mod tests {
         }
         let r = send(&mut s, now, "REST 10");
         assert!(r.starts_with("350"));
-        assert!(send(&mut s, now, "STOR /incoming/x").starts_with("550"), "REST+STOR is an overwrite");
+        assert!(
+            send(&mut s, now, "STOR /incoming/x").starts_with("550"),
+            "REST+STOR is an overwrite"
+        );
     }
 
     #[test]

@@ -99,7 +99,13 @@ impl Session {
     pub(super) fn cmd_mfmt(&mut self, unix_secs: i64, arg: &str) {
         if let Some(p) = self.resolve(arg) {
             if self.permit_at(&p, Perms::CHMOD) {
-                self.fs(FsOp::SetMtime { path: p.clone(), unix_secs }, FsPurpose::Mfmt(p, unix_secs));
+                self.fs(
+                    FsOp::SetMtime {
+                        path: p.clone(),
+                        unix_secs,
+                    },
+                    FsPurpose::Mfmt(p, unix_secs),
+                );
             }
         }
     }
@@ -143,7 +149,9 @@ impl Session {
         match r {
             Err(e) => self.fs_failed(&purpose, e),
             Ok(FsOk::Info(info)) => self.on_info(purpose, info, now),
-            Ok(FsOk::Entries(entries, truncated)) => self.on_entries(purpose, &entries, truncated, now),
+            Ok(FsOk::Entries(entries, truncated)) => {
+                self.on_entries(purpose, &entries, truncated, now)
+            }
             Ok(FsOk::Done) => self.on_done(purpose),
         }
     }
@@ -164,7 +172,9 @@ impl Session {
                 self.reply(250, "Directory successfully changed.");
             }
             FsPurpose::Cwd(_) => self.reply(550, "Failed to change directory."),
-            FsPurpose::Size if info.kind == FileKind::File => self.reply(213, &info.size.to_string()),
+            FsPurpose::Size if info.kind == FileKind::File => {
+                self.reply(213, &info.size.to_string())
+            }
             FsPurpose::Size => self.reply(550, "Could not get file size."),
             FsPurpose::Mdtm => self.reply(213, &listing::format_timeval(info.mtime_secs)),
             FsPurpose::Mlst(p) => self.mlst_reply(&p, info),
@@ -176,7 +186,9 @@ impl Session {
                 self.actions.push_back(Action::Fs(FsOp::ReadDir(p.clone())));
                 self.wait(Wait::Fs(FsPurpose::StatDir(p)));
             }
-            FsPurpose::StatPath(p) => self.stat_listing(&p, std::slice::from_ref(&info), false, now),
+            FsPurpose::StatPath(p) => {
+                self.stat_listing(&p, std::slice::from_ref(&info), false, now)
+            }
             other => self.fs_failed(&other, FsError::Io(0)),
         }
     }
@@ -210,14 +222,23 @@ impl Session {
         listing::format_mlsx(&info, self.can_write(), &mut facts);
         let line = String::from_utf8_lossy(&facts).into_owned();
         let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(250, &format!("Listing {}", p.as_str()), &[line], "End", &mut out);
+        crate::proto::reply::encode_block_into(
+            250,
+            &format!("Listing {}", p.as_str()),
+            &[line],
+            "End",
+            &mut out,
+        );
         self.out = out;
     }
 
     fn stat_listing(&mut self, p: &VPath, entries: &[FileInfo], truncated: bool, now: Now) {
         let mut lines = Vec::with_capacity(entries.len());
         let mut buf = Vec::new();
-        for e in entries.iter().filter(|e| listing::is_listable_name(&e.name)) {
+        for e in entries
+            .iter()
+            .filter(|e| listing::is_listable_name(&e.name))
+        {
             buf.clear();
             listing::format_list_line(e, now.unix_secs, &mut buf);
             let s = String::from_utf8_lossy(&buf);
@@ -227,7 +248,13 @@ impl Session {
             lines.push("(listing truncated at the server's limit)".to_string());
         }
         let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(213, &format!("Status of {}:", p.as_str()), &lines, "End of status", &mut out);
+        crate::proto::reply::encode_block_into(
+            213,
+            &format!("Status of {}:", p.as_str()),
+            &lines,
+            "End of status",
+            &mut out,
+        );
         self.out = out;
     }
 

@@ -74,7 +74,13 @@ impl Session {
             format!("Busy: {}", !matches!(self.busy, Busy::Idle)),
         ];
         let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(211, "ringftpd status:", &body, "End of status", &mut out);
+        crate::proto::reply::encode_block_into(
+            211,
+            "ringftpd status:",
+            &body,
+            "End of status",
+            &mut out,
+        );
         self.out = out;
     }
 }

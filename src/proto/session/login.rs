@@ -8,10 +8,14 @@ impl Session {
         match self.auth {
             Auth::LoggedIn(_) => self.reply(530, "Can't change to another user."),
             _ => {
-                let anon = user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp");
+                let anon =
+                    user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp");
                 self.auth = Auth::NeedPass { user };
                 if anon {
-                    self.reply(331, "Anonymous login ok, send your e-mail address as password.");
+                    self.reply(
+                        331,
+                        "Anonymous login ok, send your e-mail address as password.",
+                    );
                 } else {
                     self.reply(331, "Please specify the password.");
                 }

@@ -167,7 +167,12 @@ pub struct Session {
 impl Session {
     /// A new session for a connection from `peer` to our `local` address; the
     /// 220 greeting is queued.
-    pub fn new(cfg: std::sync::Arc<SessionConfig>, peer: SocketAddr, local: SocketAddr, now: Now) -> Session {
+    pub fn new(
+        cfg: std::sync::Arc<SessionConfig>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Now,
+    ) -> Session {
         let mut s = Session {
             lines: LineBuffer::new(cfg.line_len_max_bytes),
             peer: canonical(peer),
@@ -227,7 +232,10 @@ impl Session {
     /// Checks the idle timeout; a session idle too long (and not transferring)
     /// gets 421 and is closed.
     pub fn handle_tick(&mut self, now: Now) {
-        if self.closing || matches!(self.busy, Busy::Transferring(_)) || self.check_login_timeout(now) {
+        if self.closing
+            || matches!(self.busy, Busy::Transferring(_))
+            || self.check_login_timeout(now)
+        {
             return;
         }
         let idle = now.mono.saturating_duration_since(self.last_activity);
@@ -294,7 +302,9 @@ impl Session {
                 }
                 Busy::Idle => {}
             }
-            if self.deferred.is_empty() && self.lines.ready_lines() == 0 || !self.take_command_budget(now) {
+            if self.deferred.is_empty() && self.lines.ready_lines() == 0
+                || !self.take_command_budget(now)
+            {
                 return;
             }
             let line = match self.deferred.pop_front() {

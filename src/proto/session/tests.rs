@@ -25,19 +25,40 @@ fn local() -> SocketAddr {
 }
 
 fn file(name: &str, size: u64) -> FileInfo {
-    FileInfo { name: name.into(), kind: FileKind::File, size, mtime_secs: 1_700_000_000, mode: 0o644, nlink: 1 }
+    FileInfo {
+        name: name.into(),
+        kind: FileKind::File,
+        size,
+        mtime_secs: 1_700_000_000,
+        mode: 0o644,
+        nlink: 1,
+    }
 }
 
 fn dir(name: &str) -> FileInfo {
-    FileInfo { name: name.into(), kind: FileKind::Dir, size: 4096, mtime_secs: 1_700_000_000, mode: 0o755, nlink: 2 }
+    FileInfo {
+        name: name.into(),
+        kind: FileKind::Dir,
+        size: 4096,
+        mtime_secs: 1_700_000_000,
+        mode: 0o755,
+        nlink: 2,
+    }
 }
 
 impl Script {
     fn with(cfg: SessionConfig, peer: SocketAddr, local: SocketAddr) -> Script {
-        let now = Now { mono: Instant::now(), unix_secs: 1_700_000_000 };
+        let now = Now {
+            mono: Instant::now(),
+            unix_secs: 1_700_000_000,
+        };
         let mut s = Session::new(Arc::new(cfg), peer, local, now);
         let greeting = s.take_output().unwrap();
-        assert!(greeting.starts_with(b"220 "), "greeting: {:?}", String::from_utf8_lossy(&greeting));
+        assert!(
+            greeting.starts_with(b"220 "),
+            "greeting: {:?}",
+            String::from_utf8_lossy(&greeting)
+        );
         Script { s, now }
     }
 
@@ -47,12 +68,16 @@ impl Script {
 
     /// Sends a line; returns all reply text produced.
     fn send(&mut self, line: &str) -> String {
-        self.s.handle_input(format!("{line}\r\n").as_bytes(), self.now);
+        self.s
+            .handle_input(format!("{line}\r\n").as_bytes(), self.now);
         self.out()
     }
 
     fn out(&mut self) -> String {
-        self.s.take_output().map(|o| String::from_utf8(o).unwrap()).unwrap_or_default()
+        self.s
+            .take_output()
+            .map(|o| String::from_utf8(o).unwrap())
+            .unwrap_or_default()
     }
 
     fn event(&mut self, ev: Event) -> String {
@@ -74,7 +99,11 @@ impl Script {
         self.expect_code(&format!("USER {user}"), "331");
         assert_eq!(self.send("PASS secret"), "");
         assert!(matches!(self.action(), Some(Action::Login { .. })));
-        let ok = LoginOk { user: user.into(), anonymous: user == "anonymous", perms };
+        let ok = LoginOk {
+            user: user.into(),
+            anonymous: user == "anonymous",
+            perms,
+        };
         let r = self.event(Event::Login(Some(ok)));
         assert!(r.starts_with("230"), "{r}");
     }
@@ -101,7 +130,10 @@ impl Script {
         assert_eq!(self.send("PASV"), "");
         assert_eq!(self.action(), Some(Action::OpenPassive));
         let r = self.event(Event::PassiveOpened(Some(port)));
-        assert!(r.starts_with("227 Entering Passive Mode (127,0,0,1,"), "{r}");
+        assert!(
+            r.starts_with("227 Entering Passive Mode (127,0,0,1,"),
+            "{r}"
+        );
     }
 }
 
@@ -168,7 +200,10 @@ fn syntax_errors_and_unknown() {
 
 #[test]
 fn line_too_long_is_500_once_and_session_goes_on() {
-    let cfg = SessionConfig { line_len_max_bytes: 64, ..SessionConfig::default() };
+    let cfg = SessionConfig {
+        line_len_max_bytes: 64,
+        ..SessionConfig::default()
+    };
     let mut s = Script::with(cfg, peer(), local());
     let long = format!("USER {}", "a".repeat(200));
     let r = s.send(&long);
@@ -181,7 +216,10 @@ fn line_too_long_is_500_once_and_session_goes_on() {
 fn feat_help_syst_opts() {
     let mut s = Script::anon();
     let r = s.send("FEAT");
-    assert!(r.starts_with("211-") && r.ends_with("211 End\r\n") && r.contains("\r\n EPSV\r\n"), "{r}");
+    assert!(
+        r.starts_with("211-") && r.ends_with("211 End\r\n") && r.contains("\r\n EPSV\r\n"),
+        "{r}"
+    );
     assert!(s.send("HELP").starts_with("214-"));
     s.expect_code("HELP RETR", "214");
     s.expect_code("OPTS UTF8 ON", "200");
@@ -194,38 +232,69 @@ fn pwd_cwd_cdup() {
     let mut s = Script::anon();
     s.expect_code("PWD", "257 \"/\"");
     s.send("CWD pub");
-    assert!(s.fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub")))).starts_with("250"));
+    assert!(s
+        .fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub"))))
+        .starts_with("250"));
     s.expect_code("PWD", "257 \"/pub\"");
     s.send("XCWD file");
-    assert!(s.fs(FsOp::Stat(vp("/pub/file")), Ok(FsOk::Info(file("file", 1)))).starts_with("550"));
+    assert!(s
+        .fs(FsOp::Stat(vp("/pub/file")), Ok(FsOk::Info(file("file", 1))))
+        .starts_with("550"));
     s.send("CWD nope");
-    assert!(s.fs(FsOp::Stat(vp("/pub/nope")), Err(FsError::NotFound)).starts_with("550"));
+    assert!(s
+        .fs(FsOp::Stat(vp("/pub/nope")), Err(FsError::NotFound))
+        .starts_with("550"));
     s.expect_code("CDUP", "250");
     s.expect_code("XPWD", "257 \"/\"");
     // `..` above the root stays at the root.
     s.send("CWD ../../..");
-    assert!(s.fs(FsOp::Stat(vp("/")), Ok(FsOk::Info(dir("/")))).starts_with("250"));
+    assert!(s
+        .fs(FsOp::Stat(vp("/")), Ok(FsOk::Info(dir("/"))))
+        .starts_with("250"));
 }
 
 #[test]
 fn size_mdtm_mlst() {
     let mut s = Script::anon();
     s.send("SIZE a.bin");
-    assert_eq!(s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 4095)))), "213 4095\r\n");
+    assert_eq!(
+        s.fs(
+            FsOp::Stat(vp("/a.bin")),
+            Ok(FsOk::Info(file("a.bin", 4095)))
+        ),
+        "213 4095\r\n"
+    );
     s.send("SIZE pub");
-    assert!(s.fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub")))).starts_with("550"));
+    assert!(s
+        .fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub"))))
+        .starts_with("550"));
     s.send("MDTM a.bin");
-    assert_eq!(s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1)))), "213 20231114221320\r\n");
+    assert_eq!(
+        s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1)))),
+        "213 20231114221320\r\n"
+    );
     s.send("MLST a.bin");
     let r = s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1))));
     // RFC 3659 §7.2: 250- header, one line starting with a space, 250 end.
-    assert!(r.starts_with("250-") && r.contains("\r\n type=file;size=1;") && r.ends_with("250 End\r\n"), "{r}");
+    assert!(
+        r.starts_with("250-") && r.contains("\r\n type=file;size=1;") && r.ends_with("250 End\r\n"),
+        "{r}"
+    );
 }
 
 #[test]
 fn anonymous_cannot_write() {
     let mut s = Script::anon();
-    for cmd in ["STOR x", "APPE x", "DELE x", "MKD d", "RMD d", "RNFR x", "SITE CHMOD 644 x", "STOU"] {
+    for cmd in [
+        "STOR x",
+        "APPE x",
+        "DELE x",
+        "MKD d",
+        "RMD d",
+        "RNFR x",
+        "SITE CHMOD 644 x",
+        "STOU",
+    ] {
         s.expect_code(cmd, "550");
         assert_eq!(s.action(), None, "{cmd} must not reach the filesystem");
     }
@@ -235,15 +304,32 @@ fn anonymous_cannot_write() {
 fn mkd_rmd_dele_rename_mfmt_chmod() {
     let mut s = Script::writer();
     s.send("MKD new \"dir\"");
-    assert_eq!(s.fs(FsOp::Mkdir(vp("/new \"dir\"")), Ok(FsOk::Done)), "257 \"/new \"\"dir\"\"\" created.\r\n");
+    assert_eq!(
+        s.fs(FsOp::Mkdir(vp("/new \"dir\"")), Ok(FsOk::Done)),
+        "257 \"/new \"\"dir\"\"\" created.\r\n"
+    );
     s.send("RMD d");
-    assert!(s.fs(FsOp::Rmdir(vp("/d")), Err(FsError::NotEmpty)).starts_with("550"));
+    assert!(s
+        .fs(FsOp::Rmdir(vp("/d")), Err(FsError::NotEmpty))
+        .starts_with("550"));
     s.send("DELE f");
-    assert!(s.fs(FsOp::Delete(vp("/f")), Ok(FsOk::Done)).starts_with("250"));
+    assert!(s
+        .fs(FsOp::Delete(vp("/f")), Ok(FsOk::Done))
+        .starts_with("250"));
     s.send("RNFR a");
-    assert!(s.fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 1)))).starts_with("350"));
+    assert!(s
+        .fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 1))))
+        .starts_with("350"));
     s.send("RNTO b");
-    assert!(s.fs(FsOp::Rename { from: vp("/a"), to: vp("/b") }, Ok(FsOk::Done)).starts_with("250"));
+    assert!(s
+        .fs(
+            FsOp::Rename {
+                from: vp("/a"),
+                to: vp("/b")
+            },
+            Ok(FsOk::Done)
+        )
+        .starts_with("250"));
     s.expect_code("RNTO c", "503");
     // RFC 959 §4.1.3: another command between RNFR and RNTO cancels the rename.
     s.send("RNFR a");
@@ -251,14 +337,30 @@ fn mkd_rmd_dele_rename_mfmt_chmod() {
     s.expect_code("NOOP", "200");
     s.expect_code("RNTO b", "503");
     s.send("MFMT 20240102030405 b");
-    let r = s.fs(FsOp::SetMtime { path: vp("/b"), unix_secs: 1_704_164_645 }, Ok(FsOk::Done));
+    let r = s.fs(
+        FsOp::SetMtime {
+            path: vp("/b"),
+            unix_secs: 1_704_164_645,
+        },
+        Ok(FsOk::Done),
+    );
     assert_eq!(r, "213 Modify=20240102030405; /b\r\n");
     s.send("SITE CHMOD 600 b");
-    assert!(s.fs(FsOp::Chmod { path: vp("/b"), mode: 0o600 }, Ok(FsOk::Done)).starts_with("200"));
+    assert!(s
+        .fs(
+            FsOp::Chmod {
+                path: vp("/b"),
+                mode: 0o600
+            },
+            Ok(FsOk::Done)
+        )
+        .starts_with("200"));
     s.expect_code("SITE CHMOD 7777 b", "501");
     s.expect_code("SITE FOO", "504");
     s.send("DELE nope");
-    assert!(s.fs(FsOp::Delete(vp("/nope")), Err(FsError::NotFound)).starts_with("550"));
+    assert!(s
+        .fs(FsOp::Delete(vp("/nope")), Err(FsError::NotFound))
+        .starts_with("550"));
 }
 
 // RFC 959 §4.1.2 / §4.2: 227 reply format; transfer replies 150 then 226.
@@ -269,11 +371,17 @@ fn pasv_retr_226() {
     assert_eq!(s.send("RETR a.bin"), "");
     let want = Transfer {
         endpoint: DataEndpoint::Passive,
-        kind: TransferKind::Retr { path: vp("/a.bin"), offset: 0 },
+        kind: TransferKind::Retr {
+            path: vp("/a.bin"),
+            offset: 0,
+        },
         ascii: false,
     };
     assert_eq!(s.action(), Some(Action::Transfer(want)));
-    let r = s.event(Event::TransferReady { size: Some(10), name: None });
+    let r = s.event(Event::TransferReady {
+        size: Some(10),
+        name: None,
+    });
     assert!(r.starts_with("150 ") && r.contains("(10 bytes)"), "{r}");
     assert!(s.event(Event::TransferDone(Ok(10))).starts_with("226"));
     // The passive setup is used up.
@@ -286,7 +394,11 @@ fn missing_file_550_then_session_goes_on() {
     s.pasv(50_001);
     s.send("RETR nope");
     assert!(matches!(s.action(), Some(Action::Transfer(_))));
-    assert!(s.event(Event::TransferDone(Err(TransferError::Fs(FsError::NotFound)))).starts_with("550"));
+    assert!(s
+        .event(Event::TransferDone(Err(TransferError::Fs(
+            FsError::NotFound
+        ))))
+        .starts_with("550"));
     s.expect_code("NOOP", "200");
 }
 
@@ -296,7 +408,10 @@ fn epsv_forms() {
     let mut s = Script::anon();
     s.send("EPSV");
     assert_eq!(s.action(), Some(Action::OpenPassive));
-    assert_eq!(s.event(Event::PassiveOpened(Some(50_002))), "229 Entering Extended Passive Mode (|||50002|)\r\n");
+    assert_eq!(
+        s.event(Event::PassiveOpened(Some(50_002))),
+        "229 Entering Extended Passive Mode (|||50002|)\r\n"
+    );
     s.expect_code("EPSV 2", "522");
     s.expect_code("EPSV ALL", "200");
     s.expect_code("PASV", "503");
@@ -330,8 +445,13 @@ fn port_defences() {
     s.expect_code("EPRT |1|127.0.0.1|1023|", "504");
     s.expect_code("PORT 127,0,0,1,200,10", "200");
     s.send("LIST");
-    let Some(Action::Transfer(t)) = s.action() else { panic!("no transfer") };
-    assert_eq!(t.endpoint, DataEndpoint::Active("127.0.0.1:51210".parse().unwrap()));
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!("no transfer")
+    };
+    assert_eq!(
+        t.endpoint,
+        DataEndpoint::Active("127.0.0.1:51210".parse().unwrap())
+    );
 }
 
 #[test]
@@ -349,19 +469,43 @@ fn rest_applies_to_next_transfer_only() {
     s.expect_code("REST 100", "350");
     s.pasv(50_004);
     s.send("RETR a");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    assert_eq!(t.kind, TransferKind::Retr { path: vp("/a"), offset: 100 });
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    assert_eq!(
+        t.kind,
+        TransferKind::Retr {
+            path: vp("/a"),
+            offset: 100
+        }
+    );
     s.event(Event::TransferDone(Ok(0)));
     s.expect_code("REST 7", "350");
     s.pasv(50_005);
     s.send("STOR a");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    assert_eq!(t.kind, TransferKind::Store { path: vp("/a"), mode: StoreMode::At(7) });
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    assert_eq!(
+        t.kind,
+        TransferKind::Store {
+            path: vp("/a"),
+            mode: StoreMode::At(7)
+        }
+    );
     s.event(Event::TransferDone(Ok(0)));
     s.pasv(50_006);
     s.send("APPE a");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    assert_eq!(t.kind, TransferKind::Store { path: vp("/a"), mode: StoreMode::Append });
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    assert_eq!(
+        t.kind,
+        TransferKind::Store {
+            path: vp("/a"),
+            mode: StoreMode::Append
+        }
+    );
 }
 
 #[test]
@@ -370,9 +514,16 @@ fn type_a_is_passed_to_the_transfer() {
     s.expect_code("TYPE A", "200");
     s.pasv(50_007);
     s.send("RETR t.txt");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
     assert!(t.ascii);
-    assert!(s.event(Event::TransferReady { size: Some(3), name: None }).contains("ASCII"));
+    assert!(s
+        .event(Event::TransferReady {
+            size: Some(3),
+            name: None
+        })
+        .contains("ASCII"));
     s.event(Event::TransferDone(Ok(4)));
     s.expect_code("TYPE I", "200");
     s.expect_code("TYPE L 8", "200");
@@ -385,7 +536,10 @@ fn abor_during_transfer() {
     s.pasv(50_008);
     s.send("RETR big");
     assert!(matches!(s.action(), Some(Action::Transfer(_))));
-    s.event(Event::TransferReady { size: Some(1 << 30), name: None });
+    s.event(Event::TransferReady {
+        size: Some(1 << 30),
+        name: None,
+    });
     // Telnet IP + Synch before ABOR, as clients send it.
     s.s.handle_input(b"\xff\xf4\xff\xf2ABOR\r\n", s.now);
     assert_eq!(s.action(), Some(Action::Abort));
@@ -400,15 +554,23 @@ fn stat_noop_and_deferred_commands_during_transfer() {
     s.pasv(50_009);
     s.send("RETR big");
     assert!(matches!(s.action(), Some(Action::Transfer(_))));
-    s.event(Event::TransferReady { size: None, name: None });
+    s.event(Event::TransferReady {
+        size: None,
+        name: None,
+    });
     assert_eq!(s.send("STAT"), "");
     assert_eq!(s.action(), Some(Action::QueryProgress));
-    assert!(s.event(Event::Progress(1234)).starts_with("213 Status: 1234 bytes"));
+    assert!(s
+        .event(Event::Progress(1234))
+        .starts_with("213 Status: 1234 bytes"));
     s.expect_code("NOOP", "200");
     // PWD waits until the transfer ends, then runs in order.
     assert_eq!(s.send("PWD"), "");
     let r = s.event(Event::TransferDone(Ok(5000)));
-    assert_eq!(r, "226 Transfer complete.\r\n257 \"/\" is the current directory\r\n");
+    assert_eq!(
+        r,
+        "226 Transfer complete.\r\n257 \"/\" is the current directory\r\n"
+    );
 }
 
 #[test]
@@ -419,7 +581,10 @@ fn quit_during_transfer_waits_for_the_end() {
     s.action();
     assert_eq!(s.send("QUIT"), "");
     assert!(!s.s.is_closing());
-    assert_eq!(s.event(Event::TransferDone(Ok(1))), "226 Transfer complete.\r\n221 Goodbye.\r\n");
+    assert_eq!(
+        s.event(Event::TransferDone(Ok(1))),
+        "226 Transfer complete.\r\n221 Goodbye.\r\n"
+    );
     assert!(s.s.is_closing());
 }
 
@@ -428,20 +593,44 @@ fn list_options_glob_and_formats() {
     let mut s = Script::anon();
     s.pasv(50_011);
     s.send("LIST -la pub");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    let want = TransferKind::List { path: vp("/pub"), format: ListFormat::Long, glob: None, show_hidden: true, can_write: false };
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    let want = TransferKind::List {
+        path: vp("/pub"),
+        format: ListFormat::Long,
+        glob: None,
+        show_hidden: true,
+        can_write: false,
+    };
     assert_eq!(t.kind, want);
     s.event(Event::TransferDone(Ok(0)));
     s.pasv(50_012);
     s.send("NLST *.iso");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    let want = TransferKind::List { path: vp("/"), format: ListFormat::Names, glob: Some("*.iso".into()), show_hidden: false, can_write: false };
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    let want = TransferKind::List {
+        path: vp("/"),
+        format: ListFormat::Names,
+        glob: Some("*.iso".into()),
+        show_hidden: false,
+        can_write: false,
+    };
     assert_eq!(t.kind, want);
     s.event(Event::TransferDone(Ok(0)));
     s.pasv(50_013);
     s.send("MLSD");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    assert!(matches!(t.kind, TransferKind::List { format: ListFormat::Machine, .. }));
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    assert!(matches!(
+        t.kind,
+        TransferKind::List {
+            format: ListFormat::Machine,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -449,11 +638,23 @@ fn stat_path_lists_on_control() {
     let mut s = Script::anon();
     s.send("STAT pub");
     assert_eq!(s.fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub")))), "");
-    let r = s.fs(FsOp::ReadDir(vp("/pub")), Ok(FsOk::Entries(vec![file("a", 1), file("bad\r\nname", 1)], false)));
+    let r = s.fs(
+        FsOp::ReadDir(vp("/pub")),
+        Ok(FsOk::Entries(
+            vec![file("a", 1), file("bad\r\nname", 1)],
+            false,
+        )),
+    );
     assert!(r.starts_with("213-Status of /pub:\r\n -rw-r--r--"), "{r}");
-    assert!(r.ends_with("213 End of status\r\n") && !r.contains("bad"), "{r}");
+    assert!(
+        r.ends_with("213 End of status\r\n") && !r.contains("bad"),
+        "{r}"
+    );
     let r = s.send("STAT");
-    assert!(r.starts_with("211-") && r.contains("Logged in as anonymous"), "{r}");
+    assert!(
+        r.starts_with("211-") && r.contains("Logged in as anonymous"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -461,9 +662,23 @@ fn stou_reports_the_name() {
     let mut s = Script::writer();
     s.pasv(50_014);
     s.send("STOU");
-    let Some(Action::Transfer(t)) = s.action() else { panic!() };
-    assert_eq!(t.kind, TransferKind::Store { path: vp("/"), mode: StoreMode::Unique });
-    assert_eq!(s.event(Event::TransferReady { size: None, name: Some("ftp1.0".into()) }), "150 FILE: ftp1.0\r\n");
+    let Some(Action::Transfer(t)) = s.action() else {
+        panic!()
+    };
+    assert_eq!(
+        t.kind,
+        TransferKind::Store {
+            path: vp("/"),
+            mode: StoreMode::Unique
+        }
+    );
+    assert_eq!(
+        s.event(Event::TransferReady {
+            size: None,
+            name: Some("ftp1.0".into())
+        }),
+        "150 FILE: ftp1.0\r\n"
+    );
 }
 
 #[test]
@@ -490,8 +705,13 @@ fn transfer_errors_map_to_codes() {
 fn rein_host_and_quit() {
     let mut s = Script::new();
     s.send("HOST ftp.example.org");
-    assert_eq!(s.action(), Some(Action::SelectHost("ftp.example.org".into())));
-    assert!(s.event(Event::HostSelected(Some("welcome".into()))).starts_with("220 welcome"));
+    assert_eq!(
+        s.action(),
+        Some(Action::SelectHost("ftp.example.org".into()))
+    );
+    assert!(s
+        .event(Event::HostSelected(Some("welcome".into())))
+        .starts_with("220 welcome"));
     s.expect_code("HOST again", "503");
     s.login_as("anonymous", Perms::READ_ONLY);
     s.expect_code("HOST late", "503");
@@ -505,12 +725,21 @@ fn rein_host_and_quit() {
 
 #[test]
 fn idle_timeout_421() {
-    let cfg = SessionConfig { idle_timeout_secs: 10, ..SessionConfig::default() };
+    let cfg = SessionConfig {
+        idle_timeout_secs: 10,
+        ..SessionConfig::default()
+    };
     let mut s = Script::with(cfg, peer(), local());
-    let later = Now { mono: s.now.mono + Duration::from_secs(5), unix_secs: 0 };
+    let later = Now {
+        mono: s.now.mono + Duration::from_secs(5),
+        unix_secs: 0,
+    };
     s.s.handle_tick(later);
     assert_eq!(s.out(), "");
-    let later = Now { mono: s.now.mono + Duration::from_secs(11), unix_secs: 0 };
+    let later = Now {
+        mono: s.now.mono + Duration::from_secs(11),
+        unix_secs: 0,
+    };
     s.s.handle_tick(later);
     assert!(s.out().starts_with("421"));
     assert!(s.s.is_closing());

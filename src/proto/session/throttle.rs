@@ -29,7 +29,10 @@ pub(super) struct CommandBudget {
 
 impl CommandBudget {
     pub(super) fn new(now: Instant) -> CommandBudget {
-        CommandBudget { window_start: now, used: 0 }
+        CommandBudget {
+            window_start: now,
+            used: 0,
+        }
     }
 }
 
@@ -61,7 +64,10 @@ impl Session {
             return false;
         }
         if now.mono.saturating_duration_since(self.created).as_secs() >= secs {
-            self.reply(421, "Login timeout: not logged in in time; closing control connection.");
+            self.reply(
+                421,
+                "Login timeout: not logged in in time; closing control connection.",
+            );
             self.close();
             return true;
         }
@@ -92,19 +98,30 @@ mod tests {
     }
 
     fn text(s: &mut Session) -> String {
-        s.take_output().map(|o| String::from_utf8(o).unwrap()).unwrap_or_default()
+        s.take_output()
+            .map(|o| String::from_utf8(o).unwrap())
+            .unwrap_or_default()
     }
 
     #[test]
     fn commands_beyond_the_budget_wait_for_the_next_second() {
-        let t0 = Now { mono: Instant::now(), unix_secs: 0 };
-        let cfg = SessionConfig { commands_per_sec_max: 3, ..SessionConfig::default() };
+        let t0 = Now {
+            mono: Instant::now(),
+            unix_secs: 0,
+        };
+        let cfg = SessionConfig {
+            commands_per_sec_max: 3,
+            ..SessionConfig::default()
+        };
         let mut s = session(cfg, t0);
         s.handle_input(b"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n", t0);
         assert_eq!(text(&mut s).matches("200 ").count(), 3);
         s.handle_tick(t0);
         assert_eq!(text(&mut s), "");
-        let t1 = Now { mono: t0.mono + Duration::from_secs(1), unix_secs: 1 };
+        let t1 = Now {
+            mono: t0.mono + Duration::from_secs(1),
+            unix_secs: 1,
+        };
         s.handle_tick(t1);
         assert_eq!(text(&mut s).matches("200 ").count(), 2);
         assert!(!s.is_closing());
@@ -112,16 +129,28 @@ mod tests {
 
     #[test]
     fn login_timeout_closes_with_421() {
-        let t0 = Now { mono: Instant::now(), unix_secs: 0 };
-        let cfg = SessionConfig { login_timeout_secs: 5, ..SessionConfig::default() };
+        let t0 = Now {
+            mono: Instant::now(),
+            unix_secs: 0,
+        };
+        let cfg = SessionConfig {
+            login_timeout_secs: 5,
+            ..SessionConfig::default()
+        };
         let mut s = session(cfg, t0);
         s.handle_input(b"USER bob\r\n", t0);
         assert!(text(&mut s).starts_with("331"));
-        let t4 = Now { mono: t0.mono + Duration::from_secs(4), unix_secs: 4 };
+        let t4 = Now {
+            mono: t0.mono + Duration::from_secs(4),
+            unix_secs: 4,
+        };
         s.handle_input(b"NOOP\r\n", t4);
         s.handle_tick(t4);
         assert!(!s.is_closing());
-        let t5 = Now { mono: t0.mono + Duration::from_secs(5), unix_secs: 5 };
+        let t5 = Now {
+            mono: t0.mono + Duration::from_secs(5),
+            unix_secs: 5,
+        };
         s.handle_tick(t5);
         assert!(text(&mut s).contains("421 Login timeout"));
         assert!(s.is_closing());
@@ -129,7 +158,10 @@ mod tests {
 
     #[test]
     fn a_flood_of_lines_while_waiting_stops_input() {
-        let t0 = Now { mono: Instant::now(), unix_secs: 0 };
+        let t0 = Now {
+            mono: Instant::now(),
+            unix_secs: 0,
+        };
         let mut s = session(SessionConfig::default(), t0);
         s.handle_input(b"USER anonymous\r\nPASS x\r\n", t0);
         while s.poll_action().is_some() {}

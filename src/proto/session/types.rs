@@ -27,11 +27,20 @@ pub enum FsOp {
     Mkdir(VPath),
     Rmdir(VPath),
     Delete(VPath),
-    Rename { from: VPath, to: VPath },
+    Rename {
+        from: VPath,
+        to: VPath,
+    },
     /// MFMT: set the modification time (unix seconds).
-    SetMtime { path: VPath, unix_secs: i64 },
+    SetMtime {
+        path: VPath,
+        unix_secs: i64,
+    },
     /// SITE CHMOD: permission bits (0o777 at most).
-    Chmod { path: VPath, mode: u32 },
+    Chmod {
+        path: VPath,
+        mode: u32,
+    },
 }
 
 /// A successful [`FsOp`].
@@ -175,7 +184,10 @@ pub enum Event {
     PassiveOpened(Option<u16>),
     /// The transfer's source or target is open; `size` of a download, and for
     /// STOU the name chosen. The session answers 150.
-    TransferReady { size: Option<u64>, name: Option<String> },
+    TransferReady {
+        size: Option<u64>,
+        name: Option<String>,
+    },
     /// The transfer ended: bytes moved, or why not.
     TransferDone(Result<u64, TransferError>),
     /// Answer to [`Action::QueryProgress`].
