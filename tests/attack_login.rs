@@ -56,7 +56,15 @@ fn brute_force_gets_421_per_session_then_the_address_is_banned() {
 fn a_failed_login_delay_does_not_block_other_sessions() {
     let t = Tree::new("delay");
     let users = t.users_file();
-    let srv = Server::start(&t.root, &["--users", users.to_str().unwrap(), "--login-fail-delay-ms", "3000"]);
+    let srv = Server::start(
+        &t.root,
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--login-fail-delay-ms",
+            "3000",
+        ],
+    );
     let (mut slow, _, _) = Ftp::connect(srv.addr);
     slow.expect("USER alice", 331);
     slow.send_raw(b"PASS wrong\r\n");
@@ -69,8 +77,12 @@ fn a_failed_login_delay_does_not_block_other_sessions() {
     // Only now is the 530 still pending (the other session finished first).
     slow.stream().set_nonblocking(true).unwrap();
     let mut b = [0u8; 1];
-    let pending = matches!(slow.stream().peek(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
-    assert!(pending, "the 530 came before the other session's download finished");
+    let pending =
+        matches!(slow.stream().peek(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    assert!(
+        pending,
+        "the 530 came before the other session's download finished"
+    );
     slow.stream().set_nonblocking(false).unwrap();
     // Pipelined guesses wait behind the delay: each answer comes in order.
     slow.send_raw(b"USER alice\r\nPASS wrong2\r\n");

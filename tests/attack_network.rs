@@ -28,7 +28,10 @@ fn port_and_eprt_bounce_to_another_address_or_a_low_port_is_refused() {
     // No data connection was set up, so RETR cannot connect anywhere.
     f.expect("RETR pub/file.txt", 425);
     f.expect("NOOP", 200);
-    assert!(trap_untouched(&trap), "the server connected to another address");
+    assert!(
+        trap_untouched(&trap),
+        "the server connected to another address"
+    );
 }
 
 #[test]

@@ -21,13 +21,24 @@ fn tree_with_links() -> Tree {
     std::fs::create_dir_all(r.join("pub/deep")).unwrap();
     // Nested: a link to a link to a directory outside.
     symlink("../../dirlink_rel", r.join("pub/deep/nested")).unwrap();
-    symlink("../../../../../../../../outside/dir", r.join("pub/deep/climb")).unwrap();
+    symlink(
+        "../../../../../../../../outside/dir",
+        r.join("pub/deep/climb"),
+    )
+    .unwrap();
     t
 }
 
 fn assert_no_leak(f: &Ftp, data: &[u8]) {
-    assert!(!f.transcript.contains(SECRET), "secret in a reply: {}", f.transcript);
-    assert!(!String::from_utf8_lossy(data).contains(SECRET), "secret on a data connection");
+    assert!(
+        !f.transcript.contains(SECRET),
+        "secret in a reply: {}",
+        f.transcript
+    );
+    assert!(
+        !String::from_utf8_lossy(data).contains(SECRET),
+        "secret on a data connection"
+    );
 }
 
 #[test]
@@ -35,7 +46,15 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
     let t = tree_with_links();
     let before = t.outside_snapshot();
     let users = t.users_file();
-    let srv = Server::start(&t.root, &["--users", users.to_str().unwrap(), "--login-fail-delay-ms", "0"]);
+    let srv = Server::start(
+        &t.root,
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--login-fail-delay-ms",
+            "0",
+        ],
+    );
     let (mut f, c, _) = Ftp::connect(srv.addr);
     assert_eq!(c, 220);
     f.login("alice", ALICE_PASS);
@@ -58,20 +77,37 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
         assert_eq!(code, 550, "{a}");
         assert_no_leak(&f, &data);
     }
-    for a in ["SIZE link_rel", "MDTM link_abs", "SIZE dirlink_rel/secret.txt", "MLST pub/deep/nested/secret.txt"] {
+    for a in [
+        "SIZE link_rel",
+        "MDTM link_abs",
+        "SIZE dirlink_rel/secret.txt",
+        "MLST pub/deep/nested/secret.txt",
+    ] {
         f.expect(a, 550);
     }
     // Listings of linked-out directories show nothing from outside.
-    for a in ["LIST dirlink_rel", "NLST dirlink_abs", "MLSD pub/deep/nested", "LIST ../outside"] {
+    for a in [
+        "LIST dirlink_rel",
+        "NLST dirlink_abs",
+        "MLSD pub/deep/nested",
+        "LIST ../outside",
+    ] {
         let (code, data) = f.download(a);
         assert!(code == 550 || code == 226, "{a}: {code}");
-        assert!(!String::from_utf8_lossy(&data).contains("secret"), "{a} listed outside");
+        assert!(
+            !String::from_utf8_lossy(&data).contains("secret"),
+            "{a} listed outside"
+        );
     }
     f.expect("CWD dirlink_abs", 550);
     f.expect("CWD ../../..", 250);
     f.expect("PWD", 257);
     let (code, data) = f.download("RETR pub/file.txt");
-    assert_eq!((code, data.as_slice()), (226, &b"public data\n"[..]), "the root itself still serves");
+    assert_eq!(
+        (code, data.as_slice()),
+        (226, &b"public data\n"[..]),
+        "the root itself still serves"
+    );
     assert_no_leak(&f, &[]);
     assert_eq!(t.outside_snapshot(), before);
 }
@@ -81,16 +117,41 @@ fn writes_through_dotdot_and_symlinks_are_refused() {
     let t = tree_with_links();
     let before = t.outside_snapshot();
     let users = t.users_file();
-    let srv = Server::start(&t.root, &["--users", users.to_str().unwrap(), "--login-fail-delay-ms", "0"]);
+    let srv = Server::start(
+        &t.root,
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--login-fail-delay-ms",
+            "0",
+        ],
+    );
     let (mut f, _, _) = Ftp::connect(srv.addr);
     f.login("alice", ALICE_PASS);
     for target in ["link_rel", "link_abs"] {
         // Overwriting a symlink that points out: refused, the target untouched.
-        assert_eq!(f.upload(&format!("STOR {target}"), b"pwned"), 550, "STOR {target}");
-        assert_eq!(f.upload(&format!("APPE {target}"), b"pwned"), 550, "APPE {target}");
+        assert_eq!(
+            f.upload(&format!("STOR {target}"), b"pwned"),
+            550,
+            "STOR {target}"
+        );
+        assert_eq!(
+            f.upload(&format!("APPE {target}"), b"pwned"),
+            550,
+            "APPE {target}"
+        );
     }
-    for target in ["dirlink_rel/new.txt", "dirlink_abs/secret.txt", "pub/deep/nested/new.txt", "pub/deep/climb/x"] {
-        assert_eq!(f.upload(&format!("STOR {target}"), b"pwned"), 550, "STOR {target}");
+    for target in [
+        "dirlink_rel/new.txt",
+        "dirlink_abs/secret.txt",
+        "pub/deep/nested/new.txt",
+        "pub/deep/climb/x",
+    ] {
+        assert_eq!(
+            f.upload(&format!("STOR {target}"), b"pwned"),
+            550,
+            "STOR {target}"
+        );
     }
     f.expect("MKD dirlink_rel/newdir", 550);
     f.expect("MKD pub/deep/nested/newdir", 550);
@@ -105,17 +166,32 @@ fn writes_through_dotdot_and_symlinks_are_refused() {
     f.expect("RNTO ../../outside/stolen.txt", 550);
     // ".." above the root resolves to the root: the upload stays inside.
     assert_eq!(f.upload("STOR ../../../outside-write.txt", b"inside"), 226);
-    assert_eq!(std::fs::read(t.root.join("outside-write.txt")).unwrap(), b"inside");
+    assert_eq!(
+        std::fs::read(t.root.join("outside-write.txt")).unwrap(),
+        b"inside"
+    );
     assert!(!t.base.join("outside-write.txt").exists());
     assert_no_leak(&f, &[]);
-    assert_eq!(t.outside_snapshot(), before, "something outside the root changed");
+    assert_eq!(
+        t.outside_snapshot(),
+        before,
+        "something outside the root changed"
+    );
 }
 
 #[test]
 fn cr_lf_nul_in_names_and_overlong_lines_are_refused() {
     let t = Tree::new("names");
     let users = t.users_file();
-    let srv = Server::start(&t.root, &["--users", users.to_str().unwrap(), "--line-len-max-bytes", "512"]);
+    let srv = Server::start(
+        &t.root,
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--line-len-max-bytes",
+            "512",
+        ],
+    );
     let (mut f, _, _) = Ftp::connect(srv.addr);
     f.login("alice", ALICE_PASS);
     // NUL inside a command line: the line is refused before any path use.
@@ -138,9 +214,14 @@ fn cr_lf_nul_in_names_and_overlong_lines_are_refused() {
     f.send_raw(b"NO");
     f.send_raw(b"OP\r\n");
     assert_eq!(f.reply().0, 200);
-    let names: Vec<_> = std::fs::read_dir(&t.root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&t.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert!(
-        names.iter().all(|n| !n.to_string_lossy().contains(['\r', '\n', '\0'])),
+        names
+            .iter()
+            .all(|n| !n.to_string_lossy().contains(['\r', '\n', '\0'])),
         "a name with CR/LF/NUL was created: {names:?}"
     );
 }

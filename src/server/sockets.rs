@@ -60,6 +60,10 @@ pub fn passive_listener(
         let port = lo + ((u32::from(cursor.wrapping_sub(lo)) + 1) % span) as u16;
         *cursor = port;
         let fd = new_socket(ip)?;
+        // A finished transfer leaves its server side in TIME_WAIT on this
+        // port; without SO_REUSEADDR the port is lost for a minute after each
+        // transfer. (Linux still refuses a port another socket listens on.)
+        setsockopt(&fd, sockopt::ReuseAddr, &true)?;
         match bind_to(&fd, SocketAddr::new(ip, port)) {
             Ok(()) => {
                 listen(&fd, Backlog::new(4).unwrap_or(Backlog::MAXCONN))?;

@@ -33,7 +33,8 @@ impl Tree {
     /// `outside/dir/`; world-readable so a `--run-as` server can serve it.
     pub fn new(tag: &str) -> Tree {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let base = std::env::temp_dir().join(format!("ringftpd-attack-{tag}-{}-{n}", std::process::id()));
+        let base =
+            std::env::temp_dir().join(format!("ringftpd-attack-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let root = base.join("root");
         let outside = base.join("outside");
@@ -45,7 +46,11 @@ impl Tree {
         for d in [&base, &root, &root.join("pub"), &outside] {
             chmod(d, 0o755);
         }
-        Tree { base, root, outside }
+        Tree {
+            base,
+            root,
+            outside,
+        }
     }
 
     /// A users file with `alice` (all permissions, home = the root).
@@ -79,7 +84,11 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>) {
         if m.is_dir() {
             walk(&e.path(), out);
         }
-        let content = if m.is_file() { std::fs::read(e.path()).unwrap() } else { Vec::new() };
+        let content = if m.is_file() {
+            std::fs::read(e.path()).unwrap()
+        } else {
+            Vec::new()
+        };
         out.push((e.path(), content, m.modified().unwrap()));
     }
 }
@@ -97,7 +106,12 @@ pub fn hash_of(pass: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{pass}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{pass}\n").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -119,7 +133,9 @@ impl Server {
     /// Like [`Server::start`] through `sh -c 'ulimit -n N; exec ringftpd …'`.
     pub fn start_with_fd_limit(root: &Path, nofile: u32, extra: &[&str]) -> Server {
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\"")).arg(env!("CARGO_BIN_EXE_ringftpd"));
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_ringftpd"));
         Self::start_with(cmd, root, extra)
     }
 
@@ -134,7 +150,9 @@ impl Server {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let addr = line
             .split_whitespace()
             .nth(3)
@@ -150,7 +168,9 @@ impl Server {
 
     /// Open file descriptors of the server process.
     pub fn fd_count(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map(|d| d.count()).unwrap_or(0)
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 }
 
@@ -164,11 +184,20 @@ impl Drop for Server {
 /// A TCP connection from `src` (port 0) to `dst`.
 pub fn connect_from(src: IpAddr, dst: SocketAddr) -> std::io::Result<TcpStream> {
     use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
-    let IpAddr::V4(ip) = src else { panic!("IPv4 only") };
-    let fd: OwnedFd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    let IpAddr::V4(ip) = src else {
+        panic!("IPv4 only")
+    };
+    let fd: OwnedFd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
     let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
     bind(raw, &SockaddrIn::from(std::net::SocketAddrV4::new(ip, 0)))?;
-    let SocketAddr::V4(d) = dst else { panic!("IPv4 only") };
+    let SocketAddr::V4(d) = dst else {
+        panic!("IPv4 only")
+    };
     connect(raw, &SockaddrIn::from(d))?;
     let s = TcpStream::from(fd);
     s.set_read_timeout(Some(READ_TIMEOUT))?;
@@ -192,7 +221,12 @@ impl Ftp {
 
     pub fn connect_from(src: IpAddr, addr: SocketAddr) -> (Ftp, u16, String) {
         let s = connect_from(src, addr).unwrap();
-        let mut f = Ftp { r: BufReader::new(s.try_clone().unwrap()), w: s, src, transcript: String::new() };
+        let mut f = Ftp {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+            src,
+            transcript: String::new(),
+        };
         let (c, t) = f.reply();
         (f, c, t)
     }
@@ -287,8 +321,14 @@ impl Ftp {
 
 /// `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2).` → address.
 pub fn pasv_addr(text: &str) -> SocketAddr {
-    let inner = text.split(['(', ')']).nth(1).unwrap_or_else(|| panic!("bad 227: {text:?}"));
-    let n: Vec<u16> = inner.split(',').map(|x| x.trim().parse().unwrap()).collect();
+    let inner = text
+        .split(['(', ')'])
+        .nth(1)
+        .unwrap_or_else(|| panic!("bad 227: {text:?}"));
+    let n: Vec<u16> = inner
+        .split(',')
+        .map(|x| x.trim().parse().unwrap())
+        .collect();
     let ip = std::net::Ipv4Addr::new(n[0] as u8, n[1] as u8, n[2] as u8, n[3] as u8);
     SocketAddr::new(ip.into(), n[4] * 256 + n[5])
 }
