@@ -158,13 +158,11 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     });
     let (listeners, addrs) =
         bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
-    if let Some(user) = &cfg.args.run_as {
-        privdrop::drop_to(user, &shared.root).map_err(StartError::Config)?;
-    }
     let pool = pool::Pool::start(cfg.args.helper_threads);
     let stop = Arc::new(AtomicBool::new(false));
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+    let (go_tx, go_rx) = crossbeam_channel::unbounded::<()>();
     let mut threads = Vec::new();
     let mut wakers = Vec::new();
     for (k, ls) in listeners.into_iter().enumerate() {
@@ -186,6 +184,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             jobs: pool.sender(),
             stop: stop.clone(),
             pasv_slice: cfg.pasv_slice(k),
+            go: go_rx.clone(),
         };
         let core = if cores.is_empty() {
             None
@@ -206,16 +205,29 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
+                drop(go_tx);
                 running.stop();
                 return Err(StartError::Runtime(e));
             }
             Err(_) => {
+                drop(go_tx);
                 running.stop();
                 return Err(StartError::Runtime(
                     "a worker exited during start-up".into(),
                 ));
             }
         }
+    }
+    // The rings were set up (and their buffers pinned) with root's rights;
+    // now give them up, before any worker accepts a connection.
+    let dropped = match &cfg.args.run_as {
+        Some(user) => privdrop::drop_to(user, &running.shared.root),
+        None => Ok(()),
+    };
+    drop(go_tx);
+    if let Err(e) = dropped {
+        running.stop();
+        return Err(StartError::Config(e));
     }
     Ok(running)
 }

@@ -4,6 +4,11 @@
 //! (after setuid the others are no longer allowed). All through nix's safe
 //! wrappers; glibc applies set*id to every thread, and we call it before any
 //! worker or helper thread starts anyway.
+//!
+//! The drop happens once every worker's ring is up but before any worker
+//! accepts: the rings' pinned buffers were registered with root's
+//! CAP_IPC_LOCK, so the new user's RLIMIT_MEMLOCK does not have to cover
+//! them, and no connection is ever served as root.
 
 use nix::unistd::{setgid, setgroups, setuid, Gid, Uid, User};
 
@@ -19,7 +24,8 @@ pub fn lookup(name: &str) -> Result<User, String> {
     }
 }
 
-/// Switches the process to `name`, then checks that `root` is still readable.
+/// Switches the process (every thread) to `name`, then checks that `root`
+/// is still readable.
 pub fn drop_to(name: &str, root: &Root) -> Result<(), String> {
     let user = lookup(name)?;
     if !Uid::effective().is_root() {

@@ -91,6 +91,9 @@ pub struct WorkerInit {
     pub jobs: Sender<Job>,
     pub stop: Arc<AtomicBool>,
     pub pasv_slice: (u16, u16),
+    /// Closed by `start` once every ring is up and `--run-as` is done; the
+    /// worker starts accepting only then.
+    pub go: Receiver<()>,
 }
 
 /// A worker thread's state.
@@ -362,9 +365,12 @@ pub fn spawn(
             if let Some(core) = core {
                 core_affinity::set_for_current(core);
             }
+            let go = init.go.clone();
             match Worker::new(init) {
                 Ok(w) => {
                     let _ = ready.send(Ok(()));
+                    // Serve nothing before start-up is over (privileges dropped).
+                    let _ = go.recv();
                     w.run();
                 }
                 Err(e) => {
