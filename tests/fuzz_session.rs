@@ -38,10 +38,11 @@ enum Step {
 }
 
 const VERBS: &[&str] = &[
-    "USER", "PASS", "ACCT", "CWD", "CDUP", "XCUP", "REIN", "QUIT", "PORT", "PASV", "EPRT", "EPSV", "TYPE", "STRU",
-    "MODE", "RETR", "STOR", "STOU", "APPE", "ALLO", "REST", "RNFR", "RNTO", "ABOR", "DELE", "RMD", "XRMD", "MKD",
-    "XMKD", "PWD", "XPWD", "LIST", "NLST", "MLSD", "MLST", "SITE", "SYST", "STAT", "HELP", "NOOP", "FEAT", "OPTS",
-    "SIZE", "MDTM", "MFMT", "HOST", "HASH", "SMNT", "XYZZY",
+    "USER", "PASS", "ACCT", "CWD", "CDUP", "XCUP", "REIN", "QUIT", "PORT", "PASV", "EPRT", "EPSV",
+    "TYPE", "STRU", "MODE", "RETR", "STOR", "STOU", "APPE", "ALLO", "REST", "RNFR", "RNTO", "ABOR",
+    "DELE", "RMD", "XRMD", "MKD", "XMKD", "PWD", "XPWD", "LIST", "NLST", "MLSD", "MLST", "SITE",
+    "SYST", "STAT", "HELP", "NOOP", "FEAT", "OPTS", "SIZE", "MDTM", "MFMT", "HOST", "HASH", "SMNT",
+    "XYZZY",
 ];
 
 const ARGS: &[&str] = &[
@@ -105,15 +106,38 @@ fn step() -> impl Strategy<Value = Step> {
 
 /// The server's answer `n` to `a`, or `None` for actions without one.
 fn answer(a: &Action, n: u8) -> Option<Event> {
-    let file = FileInfo { name: "f".into(), kind: FileKind::File, size: 3, mtime_secs: 0, mode: 0o644, nlink: 1 };
-    let dir = FileInfo { kind: FileKind::Dir, ..file.clone() };
-    let errs = [FsError::NotFound, FsError::PermissionDenied, FsError::AlreadyExists, FsError::NoSpace];
+    let file = FileInfo {
+        name: "f".into(),
+        kind: FileKind::File,
+        size: 3,
+        mtime_secs: 0,
+        mode: 0o644,
+        nlink: 1,
+    };
+    let dir = FileInfo {
+        kind: FileKind::Dir,
+        ..file.clone()
+    };
+    let errs = [
+        FsError::NotFound,
+        FsError::PermissionDenied,
+        FsError::AlreadyExists,
+        FsError::NoSpace,
+    ];
     let err = errs[usize::from(n) % errs.len()];
     Some(match a {
         Action::Login { .. } => Event::Login(match n % 3 {
             0 => None,
-            1 => Some(LoginOk { user: "alice".into(), anonymous: false, perms: Perms::ALL }),
-            _ => Some(LoginOk { user: "anonymous".into(), anonymous: true, perms: Perms::READ_ONLY }),
+            1 => Some(LoginOk {
+                user: "alice".into(),
+                anonymous: false,
+                perms: Perms::ALL,
+            }),
+            _ => Some(LoginOk {
+                user: "anonymous".into(),
+                anonymous: true,
+                perms: Perms::READ_ONLY,
+            }),
         }),
         Action::Fs(_) => Event::Fs(match n % 4 {
             0 => Err(err),
@@ -121,16 +145,21 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
             2 => Ok(FsOk::Info(dir)),
             _ => Ok(FsOk::Done),
         }),
-        Action::OpenPassive => Event::PassiveOpened((n % 2 == 0).then_some(50_000 + u16::from(n))),
+        Action::OpenPassive => {
+            Event::PassiveOpened(n.is_multiple_of(2).then_some(50_000 + u16::from(n)))
+        }
         Action::Transfer(_) => match n % 4 {
-            0 => Event::TransferReady { size: Some(u64::from(n)), name: None },
+            0 => Event::TransferReady {
+                size: Some(u64::from(n)),
+                name: None,
+            },
             1 => Event::TransferDone(Ok(u64::from(n))),
             2 => Event::TransferDone(Err(TransferError::DataConnection)),
             _ => Event::TransferDone(Err(TransferError::Fs(err))),
         },
         Action::QueryProgress => Event::Progress(u64::from(n)),
         Action::Abort => Event::TransferDone(Err(TransferError::Aborted)),
-        Action::SelectHost(_) => Event::HostSelected((n % 2 == 0).then(|| "hi".to_string())),
+        Action::SelectHost(_) => Event::HostSelected(n.is_multiple_of(2).then(|| "hi".to_string())),
         Action::ClosePassive | Action::Close => return None,
     })
 }
@@ -143,7 +172,9 @@ fn paths_of(a: &Action) -> Vec<&VPath> {
         ) => vec![p],
         Action::Fs(FsOp::SetMtime { path, .. } | FsOp::Chmod { path, .. }) => vec![path],
         Action::Transfer(t) => match &t.kind {
-            TransferKind::Retr { path, .. } | TransferKind::Store { path, .. } | TransferKind::List { path, .. } => {
+            TransferKind::Retr { path, .. }
+            | TransferKind::Store { path, .. }
+            | TransferKind::List { path, .. } => {
                 vec![path]
             }
         },
@@ -152,10 +183,17 @@ fn paths_of(a: &Action) -> Vec<&VPath> {
 }
 
 fn check_output(out: &[u8]) {
-    assert!(out.ends_with(b"\r\n"), "reply without CRLF: {:?}", String::from_utf8_lossy(out));
+    assert!(
+        out.ends_with(b"\r\n"),
+        "reply without CRLF: {:?}",
+        String::from_utf8_lossy(out)
+    );
     for l in out.split(|&b| b == b'\n') {
         let l = l.strip_suffix(b"\r").unwrap_or(l);
-        assert!(!l.contains(&b'\r') && !l.contains(&0), "bare CR or NUL in a reply: {l:?}");
+        assert!(
+            !l.contains(&b'\r') && !l.contains(&0),
+            "bare CR or NUL in a reply: {l:?}"
+        );
     }
 }
 
@@ -163,7 +201,10 @@ fn check_output(out: &[u8]) {
 fn run(steps: &[Step], cfg: SessionConfig) {
     let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let local: SocketAddr = "127.0.0.1:2121".parse().unwrap();
-    let mut now = Now { mono: Instant::now(), unix_secs: 1_700_000_000 };
+    let mut now = Now {
+        mono: Instant::now(),
+        unix_secs: 1_700_000_000,
+    };
     let mut s = Session::new(Arc::new(cfg), peer, local, now);
     let mut pending: Vec<Action> = Vec::new();
     let mut closed_seen = false;
@@ -187,7 +228,10 @@ fn run(steps: &[Step], cfg: SessionConfig) {
         }
         while let Some(a) = s.poll_action() {
             for p in paths_of(&a) {
-                assert!(p.as_str().starts_with('/') && !p.as_str().split('/').any(|c| c == ".."), "{p:?}");
+                assert!(
+                    p.as_str().starts_with('/') && !p.as_str().split('/').any(|c| c == ".."),
+                    "{p:?}"
+                );
             }
             if a == Action::Close {
                 closed_seen = true;
@@ -195,7 +239,10 @@ fn run(steps: &[Step], cfg: SessionConfig) {
             pending.push(a);
         }
         if let Some(out) = s.take_output() {
-            assert!(!closed_seen || out.is_empty() || s.is_closing(), "output after close");
+            assert!(
+                !closed_seen || out.is_empty() || s.is_closing(),
+                "output after close"
+            );
             check_output(&out);
         }
     }
