@@ -30,6 +30,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(w) = cfg.ephemeral_overlap_warning() {
+        eprintln!("ringftpd: {w}");
+    }
     let sigs = server::block_signals();
     let (workers, root, pasv, retr) = (
         cfg.workers,

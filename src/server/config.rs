@@ -33,7 +33,7 @@ pub struct Args {
     pub cores: Option<usize>,
     /// Passive data port range LOW-HIGH, split into one slice per worker.
     /// Keep it outside the ephemeral range (net.ipv4.ip_local_port_range).
-    #[arg(long = "pasv-ports", default_value = "50000-50999", value_parser = parse_range)]
+    #[arg(long = "pasv-ports", default_value = "61000-61999", value_parser = parse_range)]
     pub pasv_ports: (u16, u16),
     /// IPv4 address announced in 227 replies (for NAT); default: the control connection's local address.
     #[arg(long = "pasv-address")]
@@ -73,14 +73,15 @@ pub struct Args {
     pub helper_threads: usize,
     /// Registered receive buffers per worker for uploads (pinned memory:
     /// count × size). More concurrent uploads than this wait for a free one.
-    #[arg(long = "upload-buffers-count", default_value_t = 32)]
+    #[arg(long = "upload-buffers-count", default_value_t = 16)]
     pub upload_buffers_count: u16,
     /// Size of each registered upload buffer in bytes.
     #[arg(long = "upload-buffer-size-bytes", default_value_t = 256 * 1024)]
     pub upload_buffer_size_bytes: u32,
-    /// Provided receive buffers per worker for control connections (4 KiB each);
-    /// an idle session holds none.
-    #[arg(long = "control-buffers-count", default_value_t = 1024)]
+    /// Provided receive buffers per worker for control connections (2 KiB
+    /// each); an idle session holds none, a busy one only while a receive is
+    /// being handled.
+    #[arg(long = "control-buffers-count", default_value_t = 512)]
     pub control_buffers_count: u16,
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
@@ -129,7 +130,7 @@ pub struct Args {
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
     let (lo, hi) = s
         .split_once('-')
-        .ok_or("expected LOW-HIGH, e.g. 50000-50999")?;
+        .ok_or("expected LOW-HIGH, e.g. 61000-61999")?;
     let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port '{lo}'"))?;
     let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port '{hi}'"))?;
     if lo < 1024 || hi < lo {
@@ -192,6 +193,20 @@ impl ServerConfig {
             args,
             root,
             workers,
+        })
+    }
+
+    /// A warning when the passive range overlaps the kernel's ephemeral range
+    /// (outgoing connections could take passive ports, and the reverse).
+    pub fn ephemeral_overlap_warning(&self) -> Option<String> {
+        let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+        let mut it = text
+            .split_whitespace()
+            .filter_map(|w| w.parse::<u16>().ok());
+        let (elo, ehi) = (it.next()?, it.next()?);
+        let (lo, hi) = self.args.pasv_ports;
+        (lo <= ehi && elo <= hi).then(|| {
+            format!("warning: --pasv-ports {lo}-{hi} overlaps the ephemeral range {elo}-{ehi} (net.ipv4.ip_local_port_range); choose ports outside it")
         })
     }
 

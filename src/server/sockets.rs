@@ -60,9 +60,9 @@ pub fn passive_listener(
         let port = lo + ((u32::from(cursor.wrapping_sub(lo)) + 1) % span) as u16;
         *cursor = port;
         let fd = new_socket(ip)?;
-        // A finished transfer leaves its server side in TIME_WAIT on this
-        // port; without SO_REUSEADDR the port is lost for a minute after each
-        // transfer. (Linux still refuses a port another socket listens on.)
+        // A port whose last data connection sits in TIME_WAIT may be bound
+        // again (without this a busy range runs dry for 60 s); a port with a
+        // live listener still fails with EADDRINUSE.
         setsockopt(&fd, sockopt::ReuseAddr, &true)?;
         match bind_to(&fd, SocketAddr::new(ip, port)) {
             Ok(()) => {

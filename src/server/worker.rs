@@ -117,6 +117,7 @@ impl Worker {
             fixed_bufs_count: a.upload_buffers_count,
             fixed_buf_size_bytes: a.upload_buffer_size_bytes,
             provided_bufs_count: a.control_buffers_count,
+            provided_buf_size_bytes: 2048,
             ..RingConfig::default()
         };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
@@ -273,6 +274,9 @@ impl Worker {
             return;
         }
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::TcpNoDelay, &true);
+        // Clients send ABOR's line ending as TCP urgent data (RFC 959 §4.1.3
+        // Synch); inline it so the line still ends.
+        let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::OobInline, &true);
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
         let entry = self.conns.vacant_entry();
         let index = entry.key();

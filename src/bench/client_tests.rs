@@ -1,0 +1,216 @@
+use super::*;
+use std::net::Ipv4Addr;
+
+fn client(mode: Mode) -> Client {
+    Client::new(ClientConfig {
+        user: "anonymous".into(),
+        pass: "bench@".into(),
+        mode,
+        server_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    })
+}
+
+fn sent(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds `reply` and returns the actions.
+fn feed(c: &mut Client, reply: &str) -> Vec<Action> {
+    let mut out = Vec::new();
+    c.received(reply.as_bytes(), &mut out);
+    out
+}
+
+fn logged_in(mode: Mode) -> Client {
+    let mut c = client(mode);
+    c.connected();
+    assert_eq!(
+        sent(&feed(&mut c, "220-multi\r\n220 hi\r\n")),
+        ["USER anonymous\r\n"]
+    );
+    assert_eq!(sent(&feed(&mut c, "331 pass\r\n")), ["PASS bench@\r\n"]);
+    let out = feed(&mut c, "230 ok\r\n");
+    assert!(out.contains(&Action::Mark(Mark::LoggedIn)));
+    assert_eq!(sent(&out), ["TYPE I\r\n"]);
+    assert_eq!(feed(&mut c, "200 binary\r\n"), vec![Action::Ready]);
+    assert!(c.is_ready());
+    c
+}
+
+fn retr(path: &str) -> Job {
+    Job {
+        kind: Kind::Retr,
+        path: path.into(),
+        size_bytes: 0,
+        check_size: false,
+    }
+}
+
+#[test]
+fn pasv_retr_then_quit() {
+    let mut c = logged_in(Mode::Pasv);
+    let mut out = Vec::new();
+    c.start(retr("/1g.bin"), &mut out);
+    assert_eq!(sent(&out), ["PASV\r\n"]);
+    let out = feed(&mut c, "227 Entering Passive Mode (127,0,0,1,199,56).\r\n");
+    assert!(out.contains(&Action::Connect("127.0.0.1:51000".parse().unwrap())));
+    // RETR goes out only once the data connection is up.
+    assert!(sent(&out).is_empty());
+    let mut out = Vec::new();
+    c.data_connected(&mut out);
+    assert_eq!(sent(&out), ["RETR /1g.bin\r\n"]);
+    assert!(feed(&mut c, "150 opening\r\n").is_empty());
+    // Final reply before the data EOF: not done until both.
+    assert!(feed(&mut c, "226 done\r\n").is_empty());
+    let mut out = Vec::new();
+    c.data_finished(&mut out);
+    assert_eq!(out, vec![Action::Done, Action::Ready]);
+    let mut out = Vec::new();
+    c.quit(&mut out);
+    assert_eq!(sent(&out), ["QUIT\r\n"]);
+    assert_eq!(feed(&mut c, "221 bye\r\n"), vec![Action::Closed(None)]);
+}
+
+#[test]
+fn epsv_uses_control_peer() {
+    let mut c = logged_in(Mode::Epsv);
+    let mut out = Vec::new();
+    c.start(retr("x"), &mut out);
+    assert_eq!(sent(&out), ["EPSV\r\n"]);
+    let out = feed(&mut c, "229 Entering Extended Passive Mode (|||40001|)\r\n");
+    assert!(out.contains(&Action::Connect("127.0.0.1:40001".parse().unwrap())));
+}
+
+#[test]
+fn port_and_eprt_send_command_after_200() {
+    for (mode, cmd) in [
+        (Mode::Port, "PORT 127,0,0,1,195,80\r\n"),
+        (Mode::Eprt, "EPRT |1|127.0.0.1|50000|\r\n"),
+    ] {
+        let mut c = logged_in(mode);
+        let mut out = Vec::new();
+        c.start(retr("f"), &mut out);
+        assert_eq!(out, vec![Action::Listen]);
+        let mut out = Vec::new();
+        c.listening("127.0.0.1:50000".parse().unwrap(), &mut out);
+        assert_eq!(sent(&out), [cmd]);
+        assert_eq!(sent(&feed(&mut c, "200 ok\r\n")), ["RETR f\r\n"]);
+        feed(&mut c, "150 ok\r\n");
+        let mut out = Vec::new();
+        c.data_connected(&mut out);
+        c.data_finished(&mut out);
+        assert!(out.is_empty());
+        assert_eq!(
+            feed(&mut c, "226 ok\r\n"),
+            vec![Action::Done, Action::Ready]
+        );
+    }
+}
+
+#[test]
+fn stor_uploads_after_preliminary_and_checks_size() {
+    let mut c = logged_in(Mode::Pasv);
+    let mut out = Vec::new();
+    let job = Job {
+        kind: Kind::Stor,
+        path: "up/a".into(),
+        size_bytes: 10,
+        check_size: true,
+    };
+    c.start(job, &mut out);
+    feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
+    let mut out = Vec::new();
+    c.data_connected(&mut out);
+    assert_eq!(sent(&out), ["STOR up/a\r\n"]);
+    assert!(!out.contains(&Action::Upload));
+    assert_eq!(feed(&mut c, "150 go\r\n"), vec![Action::Upload]);
+    let mut out = Vec::new();
+    c.data_finished(&mut out);
+    assert!(out.is_empty());
+    assert_eq!(sent(&feed(&mut c, "226 ok\r\n")), ["SIZE up/a\r\n"]);
+    assert_eq!(
+        feed(&mut c, "213 10\r\n"),
+        vec![Action::Done, Action::Ready]
+    );
+}
+
+#[test]
+fn stor_size_mismatch_fails() {
+    let mut c = logged_in(Mode::Pasv);
+    let job = Job {
+        kind: Kind::Stor,
+        path: "a".into(),
+        size_bytes: 10,
+        check_size: true,
+    };
+    c.start(job, &mut Vec::new());
+    feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
+    c.data_connected(&mut Vec::new());
+    feed(&mut c, "150 go\r\n");
+    c.data_finished(&mut Vec::new());
+    feed(&mut c, "226 ok\r\n");
+    assert_eq!(
+        feed(&mut c, "213 9\r\n"),
+        vec![Action::Closed(Some(Failure::SizeMismatch))]
+    );
+}
+
+#[test]
+fn error_codes_and_garbage_close_the_session() {
+    let mut c = client(Mode::Pasv);
+    c.connected();
+    assert_eq!(
+        feed(&mut c, "421 busy\r\n"),
+        vec![Action::Closed(Some(Failure::Code(421)))]
+    );
+    // Nothing more happens after close.
+    assert!(feed(&mut c, "220 late\r\n").is_empty());
+
+    let mut c = logged_in(Mode::Pasv);
+    c.start(retr("missing"), &mut Vec::new());
+    assert_eq!(
+        feed(&mut c, "227 no address\r\n"),
+        vec![Action::Closed(Some(Failure::Protocol))]
+    );
+
+    let mut c = logged_in(Mode::Pasv);
+    c.start(retr("missing"), &mut Vec::new());
+    feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
+    c.data_connected(&mut Vec::new());
+    assert_eq!(
+        feed(&mut c, "550 no such file\r\n"),
+        vec![Action::Closed(Some(Failure::Code(550)))]
+    );
+
+    let mut c = logged_in(Mode::Pasv);
+    assert_eq!(
+        feed(&mut c, "garbage\r\n"),
+        vec![Action::Closed(Some(Failure::Protocol))]
+    );
+    let mut c = logged_in(Mode::Pasv);
+    let mut out = Vec::new();
+    c.eof(&mut out);
+    assert_eq!(out, vec![Action::Closed(Some(Failure::Eof))]);
+}
+
+#[test]
+fn login_without_password_and_noop() {
+    let mut c = client(Mode::Epsv);
+    c.connected();
+    feed(&mut c, "220 hi\r\n");
+    assert_eq!(
+        sent(&feed(&mut c, "230 no password needed\r\n")),
+        ["TYPE I\r\n"]
+    );
+    feed(&mut c, "200 ok\r\n");
+    let mut out = Vec::new();
+    c.noop(&mut out);
+    assert_eq!(sent(&out), ["NOOP\r\n"]);
+    assert_eq!(feed(&mut c, "200 ok\r\n"), vec![Action::Ready]);
+}
