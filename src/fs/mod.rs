@@ -11,9 +11,11 @@
 //! never on a core's thread. errno is mapped to [`FsError`] in [`errno`], the
 //! only table of its kind.
 
+mod dir_stream;
 mod errno;
 mod root;
 
+pub use dir_stream::DirStream;
 pub use errno::fs_error_from_errno;
 pub use root::{Root, WriteMode};
 

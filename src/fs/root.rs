@@ -46,7 +46,7 @@ pub struct Root {
 const EAGAIN_RETRIES: usize = 8;
 
 /// The root-relative form of a virtual path: `a/b`, or `.` for `/`.
-fn rel(p: &VPath) -> &str {
+pub(super) fn rel(p: &VPath) -> &str {
     match p.as_str().trim_start_matches('/') {
         "" => ".",
         r => r,
@@ -76,7 +76,7 @@ fn kind_of(st: &FileStat) -> FileKind {
     }
 }
 
-fn info_from_stat(name: &str, st: &FileStat) -> FileInfo {
+pub(super) fn info_from_stat(name: &str, st: &FileStat) -> FileInfo {
     FileInfo {
         name: name.to_string(),
         kind: kind_of(st),
@@ -122,7 +122,7 @@ impl Root {
     }
 
     /// Resolves `rel` beneath the root fd, as if the root were `/`.
-    fn open_at(&self, rel: &str, flags: OFlag, mode: Mode) -> Result<OwnedFd, FsError> {
+    pub(super) fn open_at(&self, rel: &str, flags: OFlag, mode: Mode) -> Result<OwnedFd, FsError> {
         if rel.contains('\0') {
             return Err(FsError::InvalidName);
         }

@@ -213,6 +213,8 @@ pub enum Command {
     Mfmt(i64, String),
     /// HASH path (RFC draft-bryan-ftpext-hash).
     Hash(String),
+    /// XSHA256/XSHA1/XMD5/XCRC path [start [end]]: the raw argument.
+    XHash(super::hash::HashAlgo, String),
     /// A verb this server does not implement (upper-cased), for a 502.
     Unknown(String),
 }
@@ -357,9 +359,23 @@ fn special_command(verb: &str, arg: Option<&str>) -> Option<Result<Command, Pars
         // RFC 3659 §5: REST <SP> decimal marker.
         "REST" => trimmed.and_then(parse_u64).map(Command::Rest),
         "MFMT" => arg.and_then(parse_mfmt),
+        "XSHA256" | "XSHA1" | "XSHA" | "XMD5" | "XCRC" => {
+            arg.map(|a| Command::XHash(x_hash_algo(verb), a.to_string()))
+        }
         _ => return None,
     };
     Some(cmd.ok_or_else(|| bad(verb)))
+}
+
+/// The algorithm an X-hash verb names (de-facto commands of many servers).
+fn x_hash_algo(verb: &str) -> super::hash::HashAlgo {
+    use super::hash::HashAlgo;
+    match verb {
+        "XSHA1" | "XSHA" => HashAlgo::Sha1,
+        "XMD5" => HashAlgo::Md5,
+        "XCRC" => HashAlgo::Crc32,
+        _ => HashAlgo::Sha256,
+    }
 }
 
 /// RFC 2428 §3: EPSV, EPSV <net-prt>, or EPSV ALL.
@@ -555,9 +571,19 @@ mod tests {
         assert_eq!(p("XMKD d"), Ok(Command::Mkd("d".into())));
         assert_eq!(p("XRMD d"), Ok(Command::Rmd("d".into())));
         assert_eq!(p("XMKD"), bad("XMKD"));
-        for v in ["XSHA256 f", "XMD5 f", "XCRC f"] {
-            assert!(matches!(p(v), Ok(Command::Unknown(_))));
-        }
+        // De-facto hash commands: the raw argument is kept for the session.
+        use crate::proto::hash::HashAlgo;
+        assert_eq!(
+            p("XSHA256 f 0 9"),
+            Ok(Command::XHash(HashAlgo::Sha256, "f 0 9".into()))
+        );
+        assert_eq!(
+            p("xmd5 a b"),
+            Ok(Command::XHash(HashAlgo::Md5, "a b".into()))
+        );
+        assert_eq!(p("XCRC f"), Ok(Command::XHash(HashAlgo::Crc32, "f".into())));
+        assert_eq!(p("XSHA1 f"), Ok(Command::XHash(HashAlgo::Sha1, "f".into())));
+        assert_eq!(p("XCRC"), bad("XCRC"));
     }
 
     #[test]

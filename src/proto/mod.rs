@@ -9,6 +9,7 @@
 //! - [`addr`]: PORT/PASV (RFC 959) and EPRT/EPSV (RFC 2428) arguments.
 //! - [`listing`]: LIST, NLST, MLSD/MLST (RFC 3659) and MDTM formats.
 //! - [`ascii`]: TYPE A line-ending conversion, streaming.
+//! - [`hash`]: HASH algorithm names (draft-bryan-ftpext-hash).
 //! - [`error`]: the filesystem error set and its one table to reply codes.
 //! - [`perms`]: what a logged-in user may do.
 //! - [`session`]: the per-connection state machine.
@@ -18,6 +19,7 @@ pub mod addr;
 pub mod ascii;
 pub mod command;
 pub mod error;
+pub mod hash;
 pub mod listing;
 pub mod path;
 pub mod perms;

@@ -164,7 +164,12 @@ impl Conn {
                 let tag = self.next_tag();
                 self.wait_seq = tag.seq;
                 let max = ctx.shared.args.list_entries_max;
-                ctx.submit_job(tag, Box::new(move || jobs::fs_op(&root, op, max)));
+                let again = super::bulk::Resubmit {
+                    jobs: ctx.jobs.clone(),
+                    route: ctx.route.clone(),
+                    tag,
+                };
+                ctx.submit_job(tag, super::bulk::work_for(root, op, max, again));
             }
             Action::OpenPassive => self.open_passive(ctx),
             Action::ClosePassive => self.close_passive(ctx),
@@ -335,6 +340,7 @@ impl Conn {
             JobOutput::Fs(r) if seq == self.wait_seq => {
                 self.session.handle_event(Event::Fs(r), now)
             }
+            JobOutput::ListMore(r) => self.on_list_more(ctx, seq, r),
             JobOutput::OpenRead(_) | JobOutput::OpenWrite(_) | JobOutput::Listing(_) => {
                 self.on_transfer_opened(ctx, seq, out)
             }

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use super::listing_stream::ListSpec;
 use super::pool::JobOutput;
 use crate::auth::AuthPolicy;
-use crate::fs::{FileKind, Root, WriteMode};
-use crate::proto::listing;
+use crate::fs::{Root, WriteMode};
 use crate::proto::path::VPath;
-use crate::proto::session::{FsOk, FsOp, ListFormat, LoginOk, StoreMode};
+use crate::proto::session::{FsOk, FsOp, LoginOk, StoreMode};
 
 /// Checks a login and opens the user's root.
 pub fn login(policy: &AuthPolicy, server_root: &Arc<Root>, user: &str, pass: &str) -> JobOutput {
@@ -54,6 +54,16 @@ pub fn fs_op(root: &Root, op: FsOp, entries_max: usize) -> JobOutput {
         FsOp::Rename { from, to } => root.rename(&from, &to).map(|_| FsOk::Done),
         FsOp::SetMtime { path, unix_secs } => root.set_mtime(&path, unix_secs).map(|_| FsOk::Done),
         FsOp::Chmod { path, mode } => root.chmod(&path, mode).map(|_| FsOk::Done),
+        // Normally stepped by `bulk`; whole here when called directly.
+        FsOp::Hash {
+            path,
+            algo,
+            start,
+            end,
+        } => super::checksum::HashTask::open(root, &path, algo, start, end)
+            .and_then(|t| super::bulk::run_to_end(Box::new(t))),
+        FsOp::Copy { from, to } => super::copy::CopyTask::open(root, &from, &to)
+            .and_then(|t| super::bulk::run_to_end(Box::new(t))),
     };
     JobOutput::Fs(r)
 }
@@ -101,55 +111,12 @@ fn open_unique(
     Err(last)
 }
 
-/// What a listing shows, from a LIST/NLST/MLSD transfer.
-pub struct ListSpec {
-    pub path: VPath,
-    pub format: ListFormat,
-    pub glob: Option<String>,
-    pub show_hidden: bool,
-    pub can_write: bool,
-    pub entries_max: usize,
-    pub now_unix: i64,
+/// Opens a listing and formats its first chunk (see [`super::listing_stream`]).
+pub fn listing(root: &Root, spec: ListSpec) -> JobOutput {
+    JobOutput::Listing(super::listing_stream::first_chunk(root, spec))
 }
 
-/// Reads and formats a listing into one buffer.
-pub fn listing(root: &Root, spec: &ListSpec) -> JobOutput {
-    JobOutput::Listing(listing_bytes(root, spec))
-}
-
-fn listing_bytes(root: &Root, spec: &ListSpec) -> Result<Vec<u8>, crate::fs::FsError> {
-    let info = root.stat(&spec.path)?;
-    let mut out = Vec::new();
-    if info.kind != FileKind::Dir {
-        if spec.format == ListFormat::Machine {
-            return Err(crate::fs::FsError::NotADirectory);
-        }
-        let mut one = info;
-        one.name = spec.path.file_name().unwrap_or("").to_string();
-        format_entry(spec, &one, &mut out);
-        return Ok(out);
-    }
-    let (entries, _truncated) = root.read_dir(&spec.path, spec.entries_max)?;
-    for e in &entries {
-        let hidden = e.name.starts_with('.') && !spec.show_hidden;
-        let matches = spec
-            .glob
-            .as_deref()
-            .is_none_or(|g| listing::glob_match(g, &e.name));
-        if !hidden && matches && listing::is_listable_name(&e.name) {
-            format_entry(spec, e, &mut out);
-        }
-    }
-    Ok(out)
-}
-
-fn format_entry(spec: &ListSpec, e: &crate::fs::FileInfo, out: &mut Vec<u8>) {
-    match spec.format {
-        ListFormat::Long => listing::format_list_line(e, spec.now_unix, out),
-        ListFormat::Names => listing::format_nlst_line(&e.name, out),
-        ListFormat::Machine => {
-            listing::format_mlsx(e, spec.can_write, out);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
+/// The next chunk of a listing.
+pub fn listing_more(cursor: Box<super::listing_stream::ListCursor>) -> JobOutput {
+    JobOutput::ListMore(super::listing_stream::next_chunk(cursor))
 }

@@ -5,17 +5,23 @@
 //! - [`config`]: flags and their checks.
 //! - [`worker`]: the per-core event loop.
 //! - [`conn`]: one control connection: session actions carried out.
-//! - [`transfer`]: the data path of one transfer.
-//! - [`jobs`] / [`pool`]: blocking work off the cores.
+//! - [`transfer`]: the data path of one transfer; [`listing_stream`]: listings
+//!   in bounded chunks.
+//! - [`jobs`] / [`pool`]: blocking work off the cores; [`bulk`] runs the long
+//!   ones ([`checksum`], [`copy`]) in steps.
 //! - [`sockets`]: listener and data-socket set-up.
 //! - [`token`]: what a completion is for.
 
+mod bulk;
+mod checksum;
 pub mod config;
 mod conn;
+mod copy;
 mod guard;
 mod hardening;
 mod jobs;
 pub mod limits;
+mod listing_stream;
 mod pool;
 mod privdrop;
 mod sockets;

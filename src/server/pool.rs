@@ -32,7 +32,12 @@ pub enum JobOutput {
     Fs(Result<crate::proto::session::FsOk, crate::fs::FsError>),
     OpenRead(Result<(OwnedFd, u64), crate::fs::FsError>),
     OpenWrite(Result<(OwnedFd, Option<String>), crate::fs::FsError>),
-    Listing(Result<Vec<u8>, crate::fs::FsError>),
+    /// A listing's first chunk (it opens the transfer).
+    Listing(Result<super::listing_stream::ListChunk, crate::fs::FsError>),
+    /// A later chunk of a listing.
+    ListMore(Result<super::listing_stream::ListChunk, crate::fs::FsError>),
+    /// A stepped job queued its next step; nothing to tell the worker.
+    Continued,
 }
 
 /// A worker's return address: its channel and its eventfd.
@@ -70,7 +75,9 @@ impl Pool {
                     .spawn(move || {
                         for job in rx {
                             let out = (job.work)();
-                            job.reply.deliver(job.tag, out);
+                            if !matches!(out, JobOutput::Continued) {
+                                job.reply.deliver(job.tag, out);
+                            }
                         }
                     })
                     .expect("spawning a helper thread at start-up")

@@ -20,7 +20,8 @@ use nix::errno::Errno;
 
 use super::config::RetrPath;
 use super::conn::Conn;
-use super::jobs::{self, ListSpec};
+use super::jobs;
+use super::listing_stream::{ListChunk, ListCursor, ListSpec};
 use super::pool::JobOutput;
 use super::token::Purpose;
 use super::worker::{reclaim, Ctx};
@@ -43,9 +44,17 @@ enum Stage {
 
 /// What the transfer moves.
 enum Body {
-    Retr { end: u64 },
+    Retr {
+        end: u64,
+    },
     Store,
-    List { data: Vec<u8> },
+    /// The chunk being sent, the cursor for the rest, and the sequence number
+    /// of the chunk requested from the helper pool, if one is.
+    List {
+        data: Vec<u8>,
+        more: Option<Box<ListCursor>>,
+        waiting: Option<u64>,
+    },
 }
 
 /// One running transfer.
@@ -148,7 +157,7 @@ impl Conn {
                     entries_max: ctx.shared.args.list_entries_max,
                     now_unix: ctx.now().unix_secs,
                 };
-                Box::new(move || jobs::listing(&root, &spec))
+                Box::new(move || jobs::listing(&root, spec))
             }
         };
         ctx.submit_job(tag, work);
@@ -172,7 +181,14 @@ impl Conn {
                 x.file = Some(std::rc::Rc::new(fd));
                 (Body::Store, None, name)
             }
-            JobOutput::Listing(Ok(data)) => (Body::List { data }, None, None),
+            JobOutput::Listing(Ok(c)) => {
+                let body = Body::List {
+                    data: c.data,
+                    more: c.more,
+                    waiting: None,
+                };
+                (body, None, None)
+            }
             JobOutput::OpenRead(Err(e))
             | JobOutput::OpenWrite(Err(e))
             | JobOutput::Listing(Err(e)) => {
@@ -351,17 +367,61 @@ impl Conn {
     fn list_step(&mut self, ctx: &mut Ctx) {
         let Some(x) = self.xfer.as_mut() else { return };
         let Some(sock) = x.sock.clone() else { return };
-        let Some(Body::List { data }) = x.body.as_mut() else {
+        let Some(Body::List { data, more, .. }) = x.body.as_mut() else {
             return;
         };
         if x.offset as usize >= data.len() {
-            return self.finish_ok(ctx);
+            return match more.take() {
+                Some(cursor) => self.request_list_chunk(ctx, cursor),
+                None => self.finish_ok(ctx),
+            };
         }
         let data = std::mem::take(data);
         let offset = x.offset as usize;
         let t = self.token(Purpose::DataIo);
         let op = ctx.ring.send_from(&sock, data, offset, t);
         self.set_op(op);
+    }
+
+    /// Asks the helper pool for the listing's next chunk (the worker never
+    /// reads the directory itself).
+    fn request_list_chunk(&mut self, ctx: &mut Ctx, cursor: Box<ListCursor>) {
+        let tag = self.next_tag();
+        if let Some(Body::List { waiting, .. }) = self.xfer.as_mut().and_then(|x| x.body.as_mut()) {
+            *waiting = Some(tag.seq);
+        }
+        ctx.submit_job(tag, Box::new(move || jobs::listing_more(cursor)));
+    }
+
+    /// The helper formatted the next chunk of the listing.
+    pub fn on_list_more(
+        &mut self,
+        ctx: &mut Ctx,
+        seq: u64,
+        r: Result<ListChunk, crate::fs::FsError>,
+    ) {
+        let Some(x) = self.xfer.as_mut() else { return };
+        let Some(Body::List {
+            data,
+            more,
+            waiting,
+        }) = x.body.as_mut()
+        else {
+            return;
+        };
+        if *waiting != Some(seq) {
+            return;
+        }
+        *waiting = None;
+        match r {
+            Ok(chunk) => {
+                *data = chunk.data;
+                *more = chunk.more;
+                x.offset = 0;
+                self.list_step(ctx);
+            }
+            Err(e) => self.finish(ctx, Err(TransferError::Read(e))),
+        }
     }
 
     fn store_step(&mut self, ctx: &mut Ctx) {
@@ -509,7 +569,7 @@ impl Conn {
         x.bytes += n as u64;
         x.last_progress = Instant::now();
         match x.body.as_mut() {
-            Some(Body::List { data: slot }) => {
+            Some(Body::List { data: slot, .. }) => {
                 x.offset += n as u64;
                 *slot = data;
                 self.list_step(ctx);

@@ -112,7 +112,8 @@ impl Session {
             Command::Nlst(a) => self.cmd_list(a, super::ListFormat::Names),
             Command::Mlsd(a) => self.cmd_list(a, super::ListFormat::Machine),
             Command::Abor => self.cmd_abor(),
-            Command::Hash(_) => self.reply(502, "HASH not implemented."),
+            Command::Hash(p) => self.cmd_hash(&p),
+            Command::XHash(algo, arg) => self.cmd_xhash(algo, &arg),
             Command::Unknown(_) => self.reply(502, "Command not implemented."),
         }
         let _ = now;

@@ -5,7 +5,7 @@
 //! (the directory and anything below), they may only create new files directly
 //! in it with STOR or STOU: the upload opens with O_CREAT|O_EXCL, so an existing
 //! name (file, symlink or directory) is never overwritten (550). Listing,
-//! reading back, SIZE/MDTM/MLST/STAT, APPE, REST+STOR, RNFR/RNTO, DELE,
+//! reading back, SIZE/MDTM/MLST/STAT/HASH, SITE CPFR/CPTO, APPE, REST+STOR, RNFR/RNTO, DELE,
 //! MKD/RMD, MFMT and SITE CHMOD there all get 550 (vsftpd's "chown uploads",
 //! proftpd's `<Limit READ>` on an incoming directory serve the same purpose).
 
@@ -137,6 +137,8 @@ mod tests {
             "MLSD /incoming",
             "RETR /incoming/x",
             "SIZE /incoming/x",
+            "HASH /incoming/x",
+            "SITE CPFR /incoming/x",
             "MDTM /incoming/x",
             "MLST /incoming/x",
             "STAT /incoming",

@@ -30,7 +30,7 @@ impl Session {
         }
     }
 
-    fn fs(&mut self, op: FsOp, purpose: FsPurpose) {
+    pub(super) fn fs(&mut self, op: FsOp, purpose: FsPurpose) {
         self.actions.push_back(Action::Fs(op));
         self.wait(Wait::Fs(purpose));
     }
@@ -117,7 +117,9 @@ impl Session {
         let arg = words.next().unwrap_or("");
         match sub.as_str() {
             "CHMOD" => self.site_chmod(arg),
-            "HELP" => self.reply(214, "SITE commands: CHMOD HELP"),
+            "CPFR" => self.site_cpfr(arg),
+            "CPTO" => self.site_cpto(arg),
+            "HELP" => self.reply(214, "SITE commands: CHMOD CPFR CPTO HELP"),
             _ => self.reply(504, "Unknown SITE command."),
         }
     }
@@ -153,6 +155,7 @@ impl Session {
                 self.on_entries(purpose, &entries, truncated, now)
             }
             Ok(FsOk::Done) => self.on_done(purpose),
+            Ok(FsOk::Hash(h)) => self.on_hash(purpose, h),
         }
     }
 
@@ -189,6 +192,7 @@ impl Session {
             FsPurpose::StatPath(p) => {
                 self.stat_listing(&p, std::slice::from_ref(&info), false, now)
             }
+            FsPurpose::Cpfr(p) => self.on_cpfr(p, &info),
             other => self.fs_failed(&other, FsError::Io(0)),
         }
     }
@@ -211,6 +215,7 @@ impl Session {
                 self.reply(213, &text);
             }
             FsPurpose::Chmod => self.reply(200, "SITE CHMOD command ok."),
+            FsPurpose::Cpto => self.reply(250, "Copy successful."),
             other => self.fs_failed(&other, FsError::Io(0)),
         }
     }

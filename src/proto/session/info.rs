@@ -17,11 +17,13 @@ const FEATURES: &[&str] = &[
 ];
 
 /// Commands listed by HELP.
-const COMMANDS: &str = "ABOR ACCT ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
+const COMMANDS: &str = "ABOR ACCT ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HASH HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCRC XCUP XCWD XMD5 XMKD XPWD XRMD XSHA1 XSHA256";
 
 impl Session {
     pub(super) fn cmd_feat(&mut self) {
-        let body: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        let mut body: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        // draft-bryan-ftpext-hash-02 §3.1; kept in FEAT's sorted order.
+        body.insert(2, crate::proto::hash::HashAlgo::feat_line(self.hash_algo));
         let mut out = std::mem::take(&mut self.out);
         crate::proto::reply::encode_block_into(211, "Features:", &body, "End", &mut out);
         self.out = out;
@@ -49,6 +51,7 @@ impl Session {
             "UTF8" => self.reply(501, "UTF8 cannot be turned off."),
             // RFC 3659 §7.9: the server answers with the facts it will show.
             "MLST" => self.reply(200, "MLST OPTS type;size;modify;perm;"),
+            "HASH" => self.opts_hash(&value),
             _ => self.reply(501, "Option not understood."),
         }
     }

@@ -73,6 +73,8 @@ impl Session {
         self.cwd = VPath::root();
         self.ascii = false;
         self.rest = 0;
+        self.copy_from = None;
+        self.hash_algo = Default::default();
         self.epsv_all = false;
         self.host_selected = false;
         if self.data != DataSetup::None {

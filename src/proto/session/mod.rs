@@ -18,10 +18,14 @@ mod data;
 mod dispatch;
 mod dropbox;
 mod files;
+mod hash;
 mod info;
 mod login;
+mod site;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_more;
 mod throttle;
 mod types;
 
@@ -109,6 +113,13 @@ enum FsPurpose {
     Rnto,
     Mfmt(VPath, i64),
     Chmod,
+    /// HASH (`x: false`) or an X-alias (`x: true`); `shown` is the path as sent.
+    Hash {
+        shown: String,
+        x: bool,
+    },
+    Cpfr(VPath),
+    Cpto,
 }
 
 /// The running transfer.
@@ -155,6 +166,10 @@ pub struct Session {
     ascii: bool,
     rest: u64,
     rename_from: Option<VPath>,
+    /// SITE CPFR's source, kept until SITE CPTO or REIN.
+    copy_from: Option<VPath>,
+    /// Selected with OPTS HASH.
+    hash_algo: crate::proto::hash::HashAlgo,
     epsv_all: bool,
     host_selected: bool,
     login_failures: u32,
@@ -187,6 +202,8 @@ impl Session {
             ascii: false,
             rest: 0,
             rename_from: None,
+            copy_from: None,
+            hash_algo: Default::default(),
             epsv_all: false,
             host_selected: false,
             login_failures: 0,

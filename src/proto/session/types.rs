@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::proto::error::FsError;
+use crate::proto::hash::HashAlgo;
 use crate::proto::listing::FileInfo;
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
@@ -41,6 +42,33 @@ pub enum FsOp {
         path: VPath,
         mode: u32,
     },
+    /// HASH and its X-aliases: hash bytes `start..end` (`end` exclusive;
+    /// `None`: to the end of the file) of a regular file, off the core.
+    /// Answer: `FsOk::Hash`.
+    Hash {
+        path: VPath,
+        algo: HashAlgo,
+        start: u64,
+        end: Option<u64>,
+    },
+    /// SITE CPTO: copy regular file `from` to `to` (created or truncated),
+    /// both inside the root. Answer: `FsOk::Done`.
+    Copy {
+        from: VPath,
+        to: VPath,
+    },
+}
+
+/// The answer to [`FsOp::Hash`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashDone {
+    pub algo: HashAlgo,
+    /// First byte hashed.
+    pub start: u64,
+    /// One past the last byte hashed (never beyond the file's end).
+    pub end: u64,
+    /// Lower-case hex digest.
+    pub hex: String,
 }
 
 /// A successful [`FsOp`].
@@ -52,6 +80,8 @@ pub enum FsOk {
     Info(FileInfo),
     /// ReadDir: the entries and whether the list was cut at the limit.
     Entries(Vec<FileInfo>, bool),
+    /// Hash.
+    Hash(HashDone),
 }
 
 /// Listing format on the data connection.

@@ -1,0 +1,389 @@
+//! Session scripts for HASH / OPTS HASH / X-hash aliases, SITE CPFR/CPTO, the
+//! RFC 775 aliases, ACCT/ALLO/SMNT and odd names: no sockets, exact codes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::*;
+use crate::proto::error::FsError;
+use crate::proto::hash::HashAlgo;
+use crate::proto::listing::{FileInfo, FileKind};
+use crate::proto::perms::Perms;
+
+struct Script {
+    s: Session,
+    now: Now,
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn vp(s: &str) -> VPath {
+    VPath::root().resolve(s).unwrap()
+}
+
+fn info(kind: FileKind) -> FileInfo {
+    FileInfo {
+        name: "x".into(),
+        kind,
+        size: 10,
+        mtime_secs: 1_700_000_000,
+        mode: 0o644,
+        nlink: 1,
+    }
+}
+
+impl Script {
+    fn logged_in(perms: Perms) -> Script {
+        let now = Now {
+            mono: Instant::now(),
+            unix_secs: 1_700_000_000,
+        };
+        let cfg = Arc::new(SessionConfig::default());
+        let mut s = Script {
+            s: Session::new(cfg, addr("127.0.0.1:40000"), addr("127.0.0.1:2121"), now),
+            now,
+        };
+        s.out();
+        s.send("USER u");
+        s.send("PASS p");
+        assert!(matches!(s.action(), Some(Action::Login { .. })));
+        let ok = LoginOk {
+            user: "u".into(),
+            anonymous: false,
+            perms,
+        };
+        assert!(s.event(Event::Login(Some(ok))).starts_with("230"));
+        s
+    }
+
+    fn send(&mut self, line: &str) -> String {
+        self.s
+            .handle_input(format!("{line}\r\n").as_bytes(), self.now);
+        self.out()
+    }
+
+    fn out(&mut self) -> String {
+        self.s
+            .take_output()
+            .map(|o| String::from_utf8(o).unwrap())
+            .unwrap_or_default()
+    }
+
+    fn event(&mut self, ev: Event) -> String {
+        self.s.handle_event(ev, self.now);
+        self.out()
+    }
+
+    fn action(&mut self) -> Option<Action> {
+        self.s.poll_action()
+    }
+
+    fn expect(&mut self, line: &str, code: &str) -> String {
+        let r = self.send(line);
+        assert!(r.starts_with(code), "{line:?}: expected {code}, got {r:?}");
+        r
+    }
+
+    /// Sends `line`, checks it asks for `op`, answers `r`; returns the reply.
+    fn fs(&mut self, line: &str, op: FsOp, r: Result<FsOk, FsError>) -> String {
+        assert_eq!(self.send(line), "", "{line}: no reply before the fs answer");
+        assert_eq!(self.action(), Some(Action::Fs(op)), "{line}");
+        self.event(Event::Fs(r))
+    }
+}
+
+fn done(algo: HashAlgo, start: u64, end: u64, hex: &str) -> Result<FsOk, FsError> {
+    Ok(FsOk::Hash(HashDone {
+        algo,
+        start,
+        end,
+        hex: hex.into(),
+    }))
+}
+
+#[test]
+fn hash_default_sha256_whole_file() {
+    // draft-bryan-ftpext-hash-02 §3: 213 <algo> <start>-<end> <hex> <path>.
+    let mut s = Script::logged_in(Perms::READ_ONLY);
+    let op = FsOp::Hash {
+        path: vp("/a b.iso"),
+        algo: HashAlgo::Sha256,
+        start: 0,
+        end: None,
+    };
+    let r = s.fs("HASH a b.iso", op, done(HashAlgo::Sha256, 0, 50, "ab12"));
+    assert_eq!(r, "213 SHA-256 0-49 ab12 a b.iso\r\n");
+}
+
+#[test]
+fn opts_hash_selects_lists_and_marks_feat() {
+    let mut s = Script::logged_in(Perms::READ_ONLY);
+    assert_eq!(s.send("OPTS HASH"), "200 SHA-256\r\n");
+    assert_eq!(s.send("OPTS HASH md5"), "200 MD5\r\n");
+    assert_eq!(s.send("OPTS HASH"), "200 MD5\r\n");
+    s.expect("OPTS HASH SHA-512", "504");
+    let feat = s.send("FEAT");
+    assert!(
+        feat.contains("\r\n HASH SHA-256;SHA-1;MD5*;CRC32\r\n"),
+        "{feat}"
+    );
+    let op = FsOp::Hash {
+        path: vp("/f"),
+        algo: HashAlgo::Md5,
+        start: 0,
+        end: None,
+    };
+    assert!(s
+        .fs("HASH f", op, done(HashAlgo::Md5, 0, 3, "00"))
+        .starts_with("213 MD5 0-2 00 f"));
+}
+
+#[test]
+fn hash_honours_rest_once_and_maps_errors() {
+    let mut s = Script::logged_in(Perms::READ_ONLY);
+    s.expect("REST 100", "350");
+    let op = FsOp::Hash {
+        path: vp("/f"),
+        algo: HashAlgo::Sha256,
+        start: 100,
+        end: None,
+    };
+    assert!(s
+        .fs("HASH f", op, done(HashAlgo::Sha256, 100, 200, "aa"))
+        .starts_with("213 SHA-256 100-199 aa f"));
+    // REST was used up: the next HASH starts at 0, and a missing file is 550.
+    let op = FsOp::Hash {
+        path: vp("/g"),
+        algo: HashAlgo::Sha256,
+        start: 0,
+        end: None,
+    };
+    assert!(s
+        .fs("HASH g", op, Err(FsError::NotFound))
+        .starts_with("550"));
+    let op = FsOp::Hash {
+        path: vp("/d"),
+        algo: HashAlgo::Sha256,
+        start: 0,
+        end: None,
+    };
+    assert!(s
+        .fs("HASH d", op, Err(FsError::IsADirectory))
+        .starts_with("550"));
+    let op = FsOp::Hash {
+        path: vp("/b"),
+        algo: HashAlgo::Sha256,
+        start: 0,
+        end: None,
+    };
+    assert!(s.fs("HASH b", op, Err(FsError::Busy)).starts_with("450"));
+    s.expect("HASH", "501");
+}
+
+#[test]
+fn hash_needs_read_permission_and_login() {
+    let mut s = Script::logged_in(Perms::LIST);
+    s.expect("HASH f", "550");
+    s.expect("XCRC f", "550");
+    assert_eq!(s.action(), None);
+    let mut fresh = Script::logged_in(Perms::READ_ONLY);
+    fresh.expect("REIN", "220");
+    fresh.expect("HASH f", "530");
+    fresh.expect("XMD5 f", "530");
+}
+
+#[test]
+fn x_hash_aliases_reply_hex_only() {
+    let mut s = Script::logged_in(Perms::READ_ONLY);
+    for (verb, algo) in [
+        ("XSHA256", HashAlgo::Sha256),
+        ("XSHA1", HashAlgo::Sha1),
+        ("XMD5", HashAlgo::Md5),
+        ("XCRC", HashAlgo::Crc32),
+    ] {
+        let op = FsOp::Hash {
+            path: vp("/f"),
+            algo,
+            start: 0,
+            end: None,
+        };
+        assert_eq!(
+            s.fs(&format!("{verb} f"), op, done(algo, 0, 9, "beef")),
+            "213 beef\r\n"
+        );
+    }
+    // A range: start and end (exclusive) offsets after the path.
+    let op = FsOp::Hash {
+        path: vp("/my file"),
+        algo: HashAlgo::Crc32,
+        start: 5,
+        end: Some(9),
+    };
+    assert_eq!(
+        s.fs("XCRC my file 5 9", op, done(HashAlgo::Crc32, 5, 9, "01")),
+        "213 01\r\n"
+    );
+    let op = FsOp::Hash {
+        path: vp("/q 1"),
+        algo: HashAlgo::Md5,
+        start: 0,
+        end: Some(4),
+    };
+    assert_eq!(
+        s.fs("XMD5 \"q 1\" 0 4", op, done(HashAlgo::Md5, 0, 4, "02")),
+        "213 02\r\n"
+    );
+    s.expect("XCRC f 9 5", "501");
+    s.expect("XCRC \"f\" 1", "501");
+}
+
+#[test]
+fn site_cpfr_cpto_copy_within_the_root() {
+    let mut s = Script::logged_in(Perms::ALL);
+    s.expect("SITE CPTO b", "503");
+    let r = s.fs(
+        "SITE CPFR a",
+        FsOp::Stat(vp("/a")),
+        Ok(FsOk::Info(info(FileKind::File))),
+    );
+    assert!(r.starts_with("350"), "{r}");
+    s.expect("NOOP", "200"); // the source is kept until CPTO (ProFTPD mod_copy)
+    let op = FsOp::Copy {
+        from: vp("/a"),
+        to: vp("/dir/b c"),
+    };
+    assert_eq!(
+        s.fs("SITE CPTO dir/b c", op, Ok(FsOk::Done)),
+        "250 Copy successful.\r\n"
+    );
+    s.expect("SITE CPTO again", "503");
+    // Errors: missing source, a directory, the same name, a failed copy.
+    assert!(s
+        .fs(
+            "SITE CPFR nope",
+            FsOp::Stat(vp("/nope")),
+            Err(FsError::NotFound)
+        )
+        .starts_with("550"));
+    assert!(s
+        .fs(
+            "SITE CPFR d",
+            FsOp::Stat(vp("/d")),
+            Ok(FsOk::Info(info(FileKind::Dir)))
+        )
+        .starts_with("550"));
+    assert!(s
+        .fs(
+            "SITE CPFR a",
+            FsOp::Stat(vp("/a")),
+            Ok(FsOk::Info(info(FileKind::File)))
+        )
+        .starts_with("350"));
+    s.expect("SITE CPTO /a", "553");
+    let op = FsOp::Copy {
+        from: vp("/a"),
+        to: vp("/full"),
+    };
+    assert!(s
+        .fs("SITE CPTO full", op, Err(FsError::NoSpace))
+        .starts_with("452"));
+    s.expect("SITE CPFR", "501");
+    let h = s.expect("SITE HELP", "214");
+    assert!(h.contains("CPFR CPTO"), "{h}");
+}
+
+#[test]
+fn site_copy_needs_read_write_and_copy_rights() {
+    let mut s = Script::logged_in(Perms::READ_ONLY);
+    s.expect("SITE CPFR a", "550");
+    let mut s = Script::logged_in(Perms::READ.with(Perms::COPY));
+    assert!(s
+        .fs(
+            "SITE CPFR a",
+            FsOp::Stat(vp("/a")),
+            Ok(FsOk::Info(info(FileKind::File)))
+        )
+        .starts_with("350"));
+    s.expect("SITE CPTO b", "550"); // no WRITE
+    assert_eq!(s.action(), None);
+    let mut s = Script::logged_in(Perms::ALL);
+    assert!(s
+        .fs(
+            "SITE CPFR a",
+            FsOp::Stat(vp("/a")),
+            Ok(FsOk::Info(info(FileKind::File)))
+        )
+        .starts_with("350"));
+    s.expect("REIN", "220"); // REIN forgets the source
+    s.send("USER u");
+    s.send("PASS p");
+    s.action();
+    let ok = LoginOk {
+        user: "u".into(),
+        anonymous: false,
+        perms: Perms::ALL,
+    };
+    s.event(Event::Login(Some(ok)));
+    s.expect("SITE CPTO b", "503");
+}
+
+#[test]
+fn rfc775_aliases_acct_allo_smnt() {
+    let mut s = Script::logged_in(Perms::ALL);
+    s.expect("ACCT billing", "202");
+    s.expect("ALLO 1000", "202");
+    s.expect("ALLO", "202");
+    s.expect("SMNT /mnt", "502");
+    assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
+    let r = s.fs(
+        "XCWD pub",
+        FsOp::Stat(vp("/pub")),
+        Ok(FsOk::Info(info(FileKind::Dir))),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    s.expect("XCUP", "250");
+    assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
+    assert!(s
+        .fs("XMKD new dir", FsOp::Mkdir(vp("/new dir")), Ok(FsOk::Done))
+        .starts_with("257 \"/new dir\""));
+    assert!(s
+        .fs("XRMD new dir", FsOp::Rmdir(vp("/new dir")), Ok(FsOk::Done))
+        .starts_with("250"));
+    let help = s.expect("HELP", "214");
+    for v in ["HASH", "XCRC", "XMD5", "XSHA1", "XSHA256", "XPWD"] {
+        assert!(help.contains(v), "HELP lacks {v}");
+    }
+}
+
+#[test]
+fn odd_names_pass_through_and_control_bytes_are_refused() {
+    let mut s = Script::logged_in(Perms::ALL);
+    // Leading dash, UTF-8, spaces (leading ones too: RFC 959 §5.3.1 has one SP).
+    for (arg, path) in [
+        ("-rf", "/-rf"),
+        ("Grüße 日本.txt", "/Grüße 日本.txt"),
+        ("  two", "/  two"),
+    ] {
+        assert!(s
+            .fs(
+                &format!("DELE {arg}"),
+                FsOp::Delete(vp(path)),
+                Ok(FsOk::Done)
+            )
+            .starts_with("250"));
+    }
+    // NUL and a lone CR inside a line are refused before anything runs.
+    s.s.handle_input(b"DELE a\0b\r\nMKD a\rb\r\n", s.now);
+    assert_eq!(
+        s.out(),
+        "501 Invalid character in command.\r\n501 Invalid character in command.\r\n"
+    );
+    assert_eq!(s.action(), None);
+    // A reply quoting a name never gains a line: 257 doubles quotes only.
+    assert!(s
+        .fs("MKD a\"b", FsOp::Mkdir(vp("/a\"b")), Ok(FsOk::Done))
+        .starts_with("257 \"/a\"\"b\" created."));
+}
