@@ -26,6 +26,14 @@ fn main() {
         "ringftpd",
         "--root",
         root_s,
+        // A load test comes from one address: per-address limits and
+        // command pacing off (docs/security.md).
+        "--sessions-per-ip-max",
+        "0",
+        "--connections-per-ip-per-sec-max",
+        "0",
+        "--commands-per-sec-max",
+        "0",
         "--listen",
         "127.0.0.1:0",
         "--pasv-ports",

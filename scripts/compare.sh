@@ -84,7 +84,8 @@ start_ringftpd() {
   echo "bench:$(echo bench | "$RINGFTPD" passwd):$ROOT:all" > "$users"
   : > "$LAB/ringftpd.log"
   "$RINGFTPD" --root "$ROOT" --listen "127.0.0.1:${PORT[$name]}" --pasv-ports 61000-61999 \
-    --retr-path "$path" --users "$users" --sessions-max 5000 > "$LAB/ringftpd.log" 2>&1 &
+    --retr-path "$path" --users "$users" --sessions-max 5000 \
+    --sessions-per-ip-max 0 --connections-per-ip-per-sec-max 0 --commands-per-sec-max 0 > "$LAB/ringftpd.log" 2>&1 &
   SPID=$!
   cg_attach "$name" "$SPID"
   for _ in $(seq 50); do grep -q listening "$LAB/ringftpd.log" && return 0; sleep 0.1; done

@@ -31,6 +31,10 @@ pub enum AnonMode {
     Off,
     /// List and download only.
     ReadOnly,
+    /// Read-only, plus create-only uploads into this directory (relative to
+    /// the root), which anonymous may not list or read; the session enforces
+    /// it (`proto::session` drop-box).
+    DropBox(crate::proto::path::VPath),
 }
 
 /// What a successful login grants.
@@ -81,7 +85,7 @@ impl AuthPolicy {
         if Self::is_anonymous_name(user) {
             return match self.anonymous {
                 AnonMode::Off => Err(AuthError::UnknownUser),
-                AnonMode::ReadOnly => Ok(Grant {
+                AnonMode::ReadOnly | AnonMode::DropBox(_) => Ok(Grant {
                     user: "anonymous".to_string(),
                     anonymous: true,
                     home: self.root.clone(),

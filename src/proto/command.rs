@@ -119,6 +119,11 @@ impl LineBuffer {
         self.ready.pop_front()
     }
 
+    /// Complete lines (and overlong-line reports) not yet taken (for back-pressure).
+    pub fn ready_lines(&self) -> usize {
+        self.ready.len()
+    }
+
     /// Bytes of an incomplete line held (for limits and tests).
     pub fn pending_bytes(&self) -> usize {
         self.line.len()

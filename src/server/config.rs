@@ -94,6 +94,39 @@ pub struct Args {
     /// Log each session and transfer to stderr.
     #[arg(long)]
     pub verbose: bool,
+    // --- Access control and hardening (docs/security.md) ---
+    /// Milliseconds a failed login's 530 is held back (the worker keeps serving others).
+    #[arg(long = "login-fail-delay-ms", default_value_t = 1000)]
+    pub login_fail_delay_ms: u64,
+    /// Failed logins from one address within --ban-window-secs before it is banned (0: never).
+    #[arg(long = "ban-after-failures", default_value_t = 10)]
+    pub ban_after_failures: u32,
+    /// Window in seconds in which failed logins from one address are counted.
+    #[arg(long = "ban-window-secs", default_value_t = 600)]
+    pub ban_window_secs: u64,
+    /// Seconds a banned address gets 421 at the greeting.
+    #[arg(long = "ban-secs", default_value_t = 600)]
+    pub ban_secs: u64,
+    /// Control sessions per client address (all workers) before 421 at the greeting (0: no limit).
+    #[arg(long = "sessions-per-ip-max", default_value_t = 50)]
+    pub sessions_per_ip_max: u32,
+    /// New control connections per client address per second before 421 (0: no limit).
+    #[arg(long = "connections-per-ip-per-sec-max", default_value_t = 20)]
+    pub connections_per_ip_per_sec_max: u32,
+    /// Seconds from the greeting to a successful login before 421 and close (0: off).
+    #[arg(long = "login-timeout-secs", default_value_t = 60)]
+    pub login_timeout_secs: u64,
+    /// Command lines run per second per session; more wait for the next second (0: off).
+    #[arg(long = "commands-per-sec-max", default_value_t = 100)]
+    pub commands_per_sec_max: u32,
+    /// Anonymous drop-box: a directory (relative to --root) where anonymous users
+    /// may upload new files but not list, read, overwrite, rename or delete.
+    #[arg(long = "anon-dropbox")]
+    pub anon_dropbox: Option<String>,
+    /// After binding the listeners and opening the root, switch to this user
+    /// (and its group); needs a root start. The root must be readable by USER.
+    #[arg(long = "run-as")]
+    pub run_as: Option<String>,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -157,6 +190,7 @@ impl ServerConfig {
         if args.retr_chunk_bytes < 4096 {
             return Err("--retr-chunk-bytes: at least 4096".to_string());
         }
+        super::hardening::check_args(&args, &root)?;
         Ok(ServerConfig {
             args,
             root,

@@ -22,6 +22,8 @@ pub struct Passive {
     pub listener: Option<SharedFd>,
     pub accept_op: Option<OpId>,
     pub accepted: Option<SharedFd>,
+    /// When it was opened (an unused listener expires, see `guard.rs`).
+    pub opened_at: std::time::Instant,
 }
 
 /// One control connection.
@@ -114,9 +116,11 @@ impl Conn {
         if self.close_after_flush && !self.send_in_flight && self.send_backlog.is_empty() {
             return self.close(ctx);
         }
+        let wants = self.session.wants_input();
         if self.recv_op.is_none()
             && !self.close_after_flush
             && self.send_backlog.len() < SEND_BACKLOG_MAX_BYTES
+            && wants
         {
             if let Some(fd) = self.ctrl.clone() {
                 let t = self.token(Purpose::CtrlRecv);
@@ -195,10 +199,12 @@ impl Conn {
                 let fd: SharedFd = std::rc::Rc::new(fd);
                 let t = self.token(Purpose::PasvAccept);
                 let op = ctx.ring.accept_multishot(&fd, t);
+                let opened_at = std::time::Instant::now();
                 self.pasv = Some(Passive {
                     listener: Some(fd),
                     accept_op: Some(op),
                     accepted: None,
+                    opened_at,
                 });
                 self.session
                     .handle_event(Event::PassiveOpened(Some(port)), now);
@@ -236,6 +242,7 @@ impl Conn {
             Purpose::CtrlSend => self.on_sent(ctx, c.kind),
             Purpose::PasvAccept => self.on_pasv_accept(ctx, c),
             Purpose::DataConnect | Purpose::DataIo => self.on_data(ctx, purpose, c),
+            Purpose::LoginDelay => self.on_login_delay(ctx, c),
             _ => reclaim(ctx, c.kind),
         }
         if !self.closed {
@@ -325,6 +332,8 @@ impl Conn {
                 });
                 if let Some(ok) = &ok {
                     ctx.log(format_args!("{} logged in as {}", self.peer, ok.user));
+                } else if self.login_refused(ctx) {
+                    return; // answered when the delay ends
                 }
                 self.session.handle_event(Event::Login(ok), now);
             }
@@ -347,6 +356,7 @@ impl Conn {
         }
         self.session.handle_tick(now);
         self.check_transfer_deadlines(ctx, now);
+        self.expire_unused_passive(ctx, now.mono);
         self.pump(ctx);
     }
 

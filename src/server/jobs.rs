@@ -81,6 +81,9 @@ pub fn open_write(root: &Root, p: &VPath, mode: StoreMode, unique_seed: u64) -> 
         StoreMode::Append => root.open_write(p, WriteMode::Append).map(|fd| (fd, None)),
         StoreMode::At(n) => root.open_write(p, WriteMode::At(n)).map(|fd| (fd, None)),
         StoreMode::Unique => open_unique(root, p, unique_seed),
+        StoreMode::CreateNew => root
+            .open_write(p, WriteMode::CreateNew)
+            .map(|fd| (fd, None)),
     };
     JobOutput::OpenWrite(r)
 }

@@ -17,9 +17,13 @@ mod checksum;
 pub mod config;
 mod conn;
 mod copy;
+mod guard;
+mod hardening;
 mod jobs;
+pub mod limits;
 mod listing_stream;
 mod pool;
+mod privdrop;
 mod sockets;
 mod token;
 mod transfer;
@@ -30,7 +34,7 @@ pub use config::{Args, RetrPath, ServerConfig};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use nix::sys::signal::{SigSet, Signal};
 
@@ -44,6 +48,8 @@ pub struct Shared {
     pub root: Arc<Root>,
     pub session_cfg: Arc<SessionConfig>,
     policy: RwLock<Arc<AuthPolicy>>,
+    /// Per-address admission and bans, for every worker (see [`limits`]).
+    pub ips: Mutex<limits::IpTable>,
 }
 
 impl Shared {
@@ -90,10 +96,10 @@ fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String
         )),
         None => None,
     };
-    let anonymous = if args.no_anonymous {
-        AnonMode::Off
-    } else {
-        AnonMode::ReadOnly
+    let anonymous = match (&args.no_anonymous, &args.anon_dropbox) {
+        (true, _) => AnonMode::Off,
+        (false, Some(d)) => AnonMode::DropBox(hardening::dropbox_vpath(d)?),
+        (false, None) => AnonMode::ReadOnly,
     };
     Ok(AuthPolicy {
         anonymous,
@@ -139,12 +145,22 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         login_failures_max: cfg.args.login_failures_max,
         deferred_commands_max: 16,
         pasv_address: cfg.args.pasv_address,
+        login_timeout_secs: cfg.args.login_timeout_secs,
+        commands_per_sec_max: cfg.args.commands_per_sec_max,
+        anon_dropbox: cfg
+            .args
+            .anon_dropbox
+            .as_deref()
+            .map(hardening::dropbox_vpath)
+            .transpose()
+            .map_err(StartError::Config)?,
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
         root: Arc::new(root),
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
+        ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
     });
     let (listeners, addrs) =
         bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
@@ -152,6 +168,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     let stop = Arc::new(AtomicBool::new(false));
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+    let (go_tx, go_rx) = crossbeam_channel::unbounded::<()>();
     let mut threads = Vec::new();
     let mut wakers = Vec::new();
     for (k, ls) in listeners.into_iter().enumerate() {
@@ -173,6 +190,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             jobs: pool.sender(),
             stop: stop.clone(),
             pasv_slice: cfg.pasv_slice(k),
+            go: go_rx.clone(),
         };
         let core = if cores.is_empty() {
             None
@@ -193,16 +211,29 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
+                drop(go_tx);
                 running.stop();
                 return Err(StartError::Runtime(e));
             }
             Err(_) => {
+                drop(go_tx);
                 running.stop();
                 return Err(StartError::Runtime(
                     "a worker exited during start-up".into(),
                 ));
             }
         }
+    }
+    // The rings were set up (and their buffers pinned) with root's rights;
+    // now give them up, before any worker accepts a connection.
+    let dropped = match &cfg.args.run_as {
+        Some(user) => privdrop::drop_to(user, &running.shared.root),
+        None => Ok(()),
+    };
+    drop(go_tx);
+    if let Err(e) = dropped {
+        running.stop();
+        return Err(StartError::Config(e));
     }
     Ok(running)
 }

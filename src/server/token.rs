@@ -19,6 +19,8 @@ pub enum Purpose {
     DataIo = 6,
     /// The worker's eventfd (helper results, stop).
     Wake = 7,
+    /// The delay before a failed login's answer (`guard.rs`).
+    LoginDelay = 8,
 }
 
 const GEN_MASK: u32 = 0x00ff_ffff;
@@ -38,6 +40,7 @@ pub fn unpack(t: u64) -> Option<(Purpose, usize, u32)> {
         5 => Purpose::DataConnect,
         6 => Purpose::DataIo,
         7 => Purpose::Wake,
+        8 => Purpose::LoginDelay,
         _ => return None,
     };
     Some((p, (t >> 32) as usize, ((t >> 8) as u32) & GEN_MASK))

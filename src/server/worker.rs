@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender};
+use nix::errno::Errno;
 use slab::Slab;
 
 use super::conn::Conn;
@@ -90,6 +91,9 @@ pub struct WorkerInit {
     pub jobs: Sender<Job>,
     pub stop: Arc<AtomicBool>,
     pub pasv_slice: (u16, u16),
+    /// Closed by `start` once every ring is up and `--run-as` is done; the
+    /// worker starts accepting only then.
+    pub go: Receiver<()>,
 }
 
 /// A worker thread's state.
@@ -101,6 +105,8 @@ pub struct Worker {
     results: Receiver<(JobTag, JobOutput)>,
     wake: SharedFd,
     stop: Arc<AtomicBool>,
+    /// Listeners whose accept failed for lack of fds/memory; re-armed at the next tick.
+    accept_paused: Vec<usize>,
 }
 
 impl Worker {
@@ -139,6 +145,7 @@ impl Worker {
             results,
             wake: Rc::new(init.wake_read),
             stop: init.stop,
+            accept_paused: Vec::new(),
         })
     }
 
@@ -198,6 +205,9 @@ impl Worker {
     fn after(&mut self, index: usize) {
         if self.conns.get(index).is_some_and(|c| c.is_finished()) {
             let conn = self.conns.remove(index);
+            if let Ok(mut t) = self.ctx.shared.ips.lock() {
+                t.release(conn.peer.ip());
+            }
             self.ctx.log(format_args!("{} closed", conn.peer));
         }
         self.serve_buf_waiters();
@@ -218,6 +228,19 @@ impl Worker {
 
     fn on_accept(&mut self, index: usize, c: Completion) {
         if !c.more && !self.stop.load(Ordering::Relaxed) {
+            if let CompletionKind::Accept(Err(
+                e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::ENOBUFS),
+            )) = &c.kind
+            {
+                // Re-arming now would fail at once and spin: wait for the next
+                // tick (the connection waits in the backlog meanwhile).
+                eprintln!(
+                    "ringftpd[w{}]: accept: {e}; pausing this listener for a second",
+                    self.ctx.id
+                );
+                self.accept_paused.push(index);
+                return;
+            }
             // Multishot ended (error or overflow): re-arm so the listener keeps serving.
             if let Some(l) = self.listeners.get(index) {
                 self.ctx
@@ -236,6 +259,18 @@ impl Worker {
         };
         if self.conns.len() >= self.ctx.shared.args.sessions_max {
             refuse(&fd, b"421 Too many connections; try again later.\r\n");
+            return;
+        }
+        let admitted = self
+            .ctx
+            .shared
+            .ips
+            .lock()
+            .ok()
+            .map(|mut t| t.admit(peer.ip(), Instant::now()));
+        if let Some(Err(why)) = admitted {
+            self.ctx.log(format_args!("{peer} refused: {why:?}"));
+            refuse(&fd, why.reply());
             return;
         }
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::TcpNoDelay, &true);
@@ -285,6 +320,16 @@ impl Worker {
 
     fn tick(&mut self) {
         let now = self.ctx.now();
+        for i in std::mem::take(&mut self.accept_paused) {
+            if let Some(l) = self.listeners.get(i) {
+                self.ctx
+                    .ring
+                    .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+            }
+        }
+        if let Ok(mut t) = self.ctx.shared.ips.lock() {
+            t.prune(now.mono);
+        }
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             if let Some(conn) = self.conns.get_mut(k) {
@@ -324,9 +369,12 @@ pub fn spawn(
             if let Some(core) = core {
                 core_affinity::set_for_current(core);
             }
+            let go = init.go.clone();
             match Worker::new(init) {
                 Ok(w) => {
                     let _ = ready.send(Ok(()));
+                    // Serve nothing before start-up is over (privileges dropped).
+                    let _ = go.recv();
                     w.run();
                 }
                 Err(e) => {

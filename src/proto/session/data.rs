@@ -160,7 +160,7 @@ impl Session {
         let Some(path) = self.resolve(arg) else {
             return;
         };
-        if self.permit(Perms::READ) {
+        if self.permit_at(&path, Perms::READ) {
             let label = path.as_str().to_string();
             self.start_transfer(TransferKind::Retr { path, offset }, label, false);
         }
@@ -173,10 +173,11 @@ impl Session {
         };
         let (mode, perm) = match (append, rest) {
             (true, _) => (StoreMode::Append, Perms::APPEND),
+            (false, 0) if self.store_creates_only(&path) => (StoreMode::CreateNew, Perms::WRITE),
             (false, 0) => (StoreMode::Truncate, Perms::WRITE),
             (false, n) => (StoreMode::At(n), Perms::WRITE.with(Perms::APPEND)),
         };
-        if self.permit(perm) {
+        if self.permit_at(&path, perm) {
             let label = path.as_str().to_string();
             self.start_transfer(TransferKind::Store { path, mode }, label, true);
         }
@@ -185,7 +186,11 @@ impl Session {
     /// STOU: the server picks a unique name in the working directory.
     pub(super) fn cmd_stou(&mut self) {
         self.rest = 0;
-        if self.permit(Perms::WRITE) {
+        let probe = self
+            .cwd
+            .resolve("stou")
+            .unwrap_or_else(|_| self.cwd.clone());
+        if self.permit_at(&probe, Perms::WRITE) {
             let path = self.cwd.clone();
             self.start_transfer(
                 TransferKind::Store {
@@ -201,9 +206,6 @@ impl Session {
     /// LIST/NLST take `ls`-style options (`-a`, `-l`, `-la`) before the path,
     /// and a glob in the last component; MLSD takes a plain path.
     pub(super) fn cmd_list(&mut self, arg: Option<String>, format: ListFormat) {
-        if !self.permit(Perms::LIST) {
-            return;
-        }
         let (show_hidden, rest) = match format {
             ListFormat::Machine => (true, arg.unwrap_or_default()),
             _ => split_list_options(arg.as_deref().unwrap_or("")),
@@ -215,6 +217,9 @@ impl Session {
         let Some(path) = self.resolve(&dir_arg) else {
             return;
         };
+        if !self.permit_at(&path, Perms::LIST) {
+            return;
+        }
         let can_write = self.can_write();
         let label = path.as_str().to_string();
         let kind = TransferKind::List {

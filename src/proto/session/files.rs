@@ -44,7 +44,7 @@ impl Session {
         purpose: fn(VPath) -> FsPurpose,
     ) {
         if let Some(p) = self.resolve(arg) {
-            if self.permit(perm) {
+            if self.permit_at(&p, perm) {
                 self.fs(op(p.clone()), purpose(p));
             }
         }
@@ -90,7 +90,7 @@ impl Session {
             return self.reply(503, "RNFR required first.");
         };
         if let Some(to) = self.resolve(arg) {
-            if self.permit(Perms::RENAME) {
+            if self.permit_at(&to, Perms::RENAME) {
                 self.fs(FsOp::Rename { from, to }, FsPurpose::Rnto);
             }
         }
@@ -98,7 +98,7 @@ impl Session {
 
     pub(super) fn cmd_mfmt(&mut self, unix_secs: i64, arg: &str) {
         if let Some(p) = self.resolve(arg) {
-            if self.permit(Perms::CHMOD) {
+            if self.permit_at(&p, Perms::CHMOD) {
                 self.fs(
                     FsOp::SetMtime {
                         path: p.clone(),
@@ -132,7 +132,7 @@ impl Session {
             return self.reply(501, "Usage: SITE CHMOD <octal mode up to 777> <path>");
         };
         if let Some(p) = self.resolve(path) {
-            if self.permit(Perms::CHMOD) {
+            if self.permit_at(&p, Perms::CHMOD) {
                 self.fs(FsOp::Chmod { path: p, mode }, FsPurpose::Chmod);
             }
         }

@@ -36,7 +36,7 @@ impl Session {
         let Some(path) = self.resolve(arg) else {
             return;
         };
-        if self.permit(Perms::READ) {
+        if self.permit_at(&path, Perms::READ) {
             let purpose = FsPurpose::Hash {
                 shown: arg.to_string(),
                 x,

@@ -16,6 +16,7 @@
 
 mod data;
 mod dispatch;
+mod dropbox;
 mod files;
 mod hash;
 mod info;
@@ -25,8 +26,10 @@ mod site;
 mod tests;
 #[cfg(test)]
 mod tests_more;
+mod throttle;
 mod types;
 
+pub use throttle::PENDING_LINES_MAX;
 pub use types::*;
 
 use std::collections::VecDeque;
@@ -52,6 +55,12 @@ pub struct SessionConfig {
     /// Address announced in 227 replies (NAT); default: the control
     /// connection's local address.
     pub pasv_address: Option<Ipv4Addr>,
+    /// Time from the greeting to a successful login before 421 and close (0: off).
+    pub login_timeout_secs: u64,
+    /// Command lines run per second; more wait for the next second (0: off).
+    pub commands_per_sec_max: u32,
+    /// Anonymous drop-box directory: upload-only, create-only (see `dropbox`).
+    pub anon_dropbox: Option<VPath>,
 }
 
 impl Default for SessionConfig {
@@ -63,6 +72,9 @@ impl Default for SessionConfig {
             login_failures_max: 3,
             deferred_commands_max: 16,
             pasv_address: None,
+            login_timeout_secs: 60,
+            commands_per_sec_max: 100,
+            anon_dropbox: None,
         }
     }
 }
@@ -163,6 +175,8 @@ pub struct Session {
     login_failures: u32,
     last_activity: std::time::Instant,
     closing: bool,
+    created: std::time::Instant,
+    budget: throttle::CommandBudget,
 }
 
 impl Session {
@@ -195,6 +209,8 @@ impl Session {
             login_failures: 0,
             last_activity: now.mono,
             closing: false,
+            created: now.mono,
+            budget: throttle::CommandBudget::new(now.mono),
             cfg,
         };
         let greeting = s.cfg.greeting.clone();
@@ -233,7 +249,10 @@ impl Session {
     /// Checks the idle timeout; a session idle too long (and not transferring)
     /// gets 421 and is closed.
     pub fn handle_tick(&mut self, now: Now) {
-        if self.closing || matches!(self.busy, Busy::Transferring(_)) {
+        if self.closing
+            || matches!(self.busy, Busy::Transferring(_))
+            || self.check_login_timeout(now)
+        {
             return;
         }
         let idle = now.mono.saturating_duration_since(self.last_activity);
@@ -241,6 +260,8 @@ impl Session {
             self.reply(421, "Timeout: closing control connection.");
             self.close();
         }
+        // Lines held back by the commands-per-second limit run now.
+        self.run(now);
     }
 
     /// Tells the session the client closed the control connection; a running
@@ -297,6 +318,11 @@ impl Session {
                     continue;
                 }
                 Busy::Idle => {}
+            }
+            if self.deferred.is_empty() && self.lines.ready_lines() == 0
+                || !self.take_command_budget(now)
+            {
+                return;
             }
             let line = match self.deferred.pop_front() {
                 Some(l) => l,

@@ -17,7 +17,7 @@ impl Session {
             return self.reply(501, "Usage: SITE CPFR <path>");
         }
         let Some(p) = self.resolve(arg) else { return };
-        if self.permit(Perms::READ.with(Perms::COPY)) {
+        if self.permit_at(&p, Perms::READ.with(Perms::COPY)) {
             self.fs(FsOp::Stat(p.clone()), FsPurpose::Cpfr(p));
         }
     }
@@ -41,7 +41,7 @@ impl Session {
         if to == from {
             return self.reply(553, "Source and destination are the same file.");
         }
-        if self.permit(Perms::WRITE.with(Perms::COPY)) {
+        if self.permit_at(&to, Perms::WRITE.with(Perms::COPY)) {
             self.copy_from = None;
             self.fs(FsOp::Copy { from, to }, FsPurpose::Cpto);
         }

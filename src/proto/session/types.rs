@@ -107,6 +107,9 @@ pub enum StoreMode {
     /// STOU: a new unique name in the given directory (the server picks it
     /// and reports it in [`Event::TransferReady`]).
     Unique,
+    /// STOR into the anonymous drop-box: create a new file, never overwrite
+    /// (O_CREAT|O_EXCL; an existing name gets 550).
+    CreateNew,
 }
 
 /// Where the data connection comes from.

@@ -1,0 +1,286 @@
+//! Per-address admission: bans after repeated failed logins, sessions per
+//! address, and new connections per address per second (proftpd's
+//! `MaxConnectionsPerHost`, `MaxConnectionRate` and mod_ban, vsftpd's
+//! `max_per_ip`). Checked at accept, before the greeting: a refused
+//! connection gets one 421 line naming the limit and is closed.
+//!
+//! One table for the whole process, behind a mutex. SO_REUSEPORT spreads one
+//! client's connections over the workers by a hash of the 4-tuple, so a table
+//! per worker would let an address have `workers × limit` sessions and
+//! `workers × N` failed logins before a ban. The lock is taken once per
+//! accept, close and failed login (never per command or per byte) and does
+//! O(1) work, so it costs nothing next to the accept itself.
+//!
+//! Memory: an entry lives while its address has sessions, failures in the
+//! window, a ban, or a connection in the current second; [`IpTable::prune`]
+//! drops the rest. At most [`IP_TABLE_ENTRIES_MAX`] addresses are tracked; past
+//! that, new addresses are admitted untracked (the global `--sessions-max`
+//! still bounds them) and the event is logged once.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Addresses tracked at most.
+pub const IP_TABLE_ENTRIES_MAX: usize = 100_000;
+
+/// The per-address limits, from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct IpLimits {
+    pub sessions_per_ip_max: u32,
+    pub connections_per_ip_per_sec_max: u32,
+    pub ban_after_failures: u32,
+    pub ban_window_secs: u64,
+    pub ban_secs: u64,
+}
+
+/// Why a connection was refused at the greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The address is banned after repeated failed logins.
+    Banned,
+    /// The address has `sessions_per_ip_max` sessions already.
+    SessionsPerIp,
+    /// The address opened too many connections this second.
+    ConnectionRate,
+}
+
+impl Refusal {
+    /// The one line sent before closing (RFC 959 §4.2: 421 service not available).
+    pub fn reply(self) -> &'static [u8] {
+        match self {
+            Refusal::Banned => {
+                b"421 Too many failed logins from your address; try again later.\r\n"
+            }
+            Refusal::SessionsPerIp => b"421 Too many connections from your address.\r\n",
+            Refusal::ConnectionRate => b"421 Connecting too fast from your address; slow down.\r\n",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct IpState {
+    sessions: u32,
+    rate_window: Option<Instant>,
+    rate_count: u32,
+    failures: VecDeque<Instant>,
+    banned_until: Option<Instant>,
+}
+
+impl IpState {
+    fn idle(&self, now: Instant) -> bool {
+        self.sessions == 0
+            && self.failures.is_empty()
+            && self.banned_until.is_none_or(|t| t <= now)
+            && self
+                .rate_window
+                .is_none_or(|w| now.saturating_duration_since(w) >= Duration::from_secs(1))
+    }
+}
+
+/// Per-address state of the whole server.
+#[derive(Debug)]
+pub struct IpTable {
+    limits: IpLimits,
+    ips: HashMap<IpAddr, IpState>,
+    last_prune: Option<Instant>,
+    overflow_logged: bool,
+}
+
+impl IpTable {
+    pub fn new(limits: IpLimits) -> IpTable {
+        IpTable {
+            limits,
+            ips: HashMap::new(),
+            last_prune: None,
+            overflow_logged: false,
+        }
+    }
+
+    /// A new connection from `ip`: counts it, and admits it (then it holds a
+    /// session until [`IpTable::release`]) or says why not.
+    pub fn admit(&mut self, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
+        let ip = ip.to_canonical();
+        if !self.ips.contains_key(&ip) && self.ips.len() >= IP_TABLE_ENTRIES_MAX {
+            if !self.overflow_logged {
+                eprintln!("ringftpd: {IP_TABLE_ENTRIES_MAX} client addresses tracked; new ones are not limited per address");
+                self.overflow_logged = true;
+            }
+            return Ok(());
+        }
+        let l = self.limits;
+        let st = self.ips.entry(ip).or_default();
+        if st.banned_until.is_some_and(|t| t > now) {
+            return Err(Refusal::Banned);
+        }
+        match st.rate_window {
+            Some(w) if now.saturating_duration_since(w) < Duration::from_secs(1) => {
+                st.rate_count += 1
+            }
+            _ => {
+                st.rate_window = Some(now);
+                st.rate_count = 1;
+            }
+        }
+        if l.connections_per_ip_per_sec_max > 0 && st.rate_count > l.connections_per_ip_per_sec_max
+        {
+            return Err(Refusal::ConnectionRate);
+        }
+        if l.sessions_per_ip_max > 0 && st.sessions >= l.sessions_per_ip_max {
+            return Err(Refusal::SessionsPerIp);
+        }
+        st.sessions += 1;
+        Ok(())
+    }
+
+    /// A session admitted by [`IpTable::admit`] ended.
+    pub fn release(&mut self, ip: IpAddr) {
+        if let Some(st) = self.ips.get_mut(&ip.to_canonical()) {
+            st.sessions = st.sessions.saturating_sub(1);
+        }
+    }
+
+    /// A failed login from `ip`; returns true when it just got banned.
+    pub fn login_failed(&mut self, ip: IpAddr, now: Instant) -> bool {
+        let l = self.limits;
+        if l.ban_after_failures == 0 {
+            return false;
+        }
+        let Some(st) = self.ips.get_mut(&ip.to_canonical()) else {
+            return false;
+        };
+        let window = Duration::from_secs(l.ban_window_secs);
+        while st
+            .failures
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= window)
+        {
+            st.failures.pop_front();
+        }
+        st.failures.push_back(now);
+        if st.failures.len() >= l.ban_after_failures as usize {
+            st.failures.clear();
+            st.banned_until = Some(now + Duration::from_secs(l.ban_secs));
+            return true;
+        }
+        false
+    }
+
+    /// Forgets idle addresses and expired failures; does the sweep at most
+    /// once a second whichever worker asks.
+    pub fn prune(&mut self, now: Instant) {
+        if self
+            .last_prune
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_prune = Some(now);
+        let window = Duration::from_secs(self.limits.ban_window_secs);
+        self.ips.retain(|_, st| {
+            while st
+                .failures
+                .front()
+                .is_some_and(|&t| now.saturating_duration_since(t) >= window)
+            {
+                st.failures.pop_front();
+            }
+            !st.idle(now)
+        });
+    }
+
+    /// Addresses tracked (for tests).
+    pub fn len(&self) -> usize {
+        self.ips.len()
+    }
+
+    /// True when no address is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.ips.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> IpLimits {
+        IpLimits {
+            sessions_per_ip_max: 2,
+            connections_per_ip_per_sec_max: 3,
+            ban_after_failures: 2,
+            ban_window_secs: 60,
+            ban_secs: 30,
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn sessions_per_ip_are_counted_across_release() {
+        let mut t = IpTable::new(limits());
+        let now = Instant::now();
+        assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
+        assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
+        assert_eq!(t.admit(ip("10.0.0.1"), now), Err(Refusal::SessionsPerIp));
+        assert_eq!(
+            t.admit(ip("10.0.0.2"), now),
+            Ok(()),
+            "other addresses are not affected"
+        );
+        t.release(ip("10.0.0.1"));
+        let later = now + Duration::from_secs(1);
+        assert_eq!(t.admit(ip("10.0.0.1"), later), Ok(()));
+    }
+
+    #[test]
+    fn connection_rate_resets_each_second() {
+        let mut t = IpTable::new(IpLimits {
+            sessions_per_ip_max: 0,
+            ..limits()
+        });
+        let now = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
+        }
+        assert_eq!(t.admit(ip("10.0.0.1"), now), Err(Refusal::ConnectionRate));
+        assert_eq!(
+            t.admit(ip("10.0.0.1"), now + Duration::from_secs(1)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn failures_ban_then_the_ban_expires() {
+        let mut t = IpTable::new(limits());
+        let now = Instant::now();
+        let a = ip("::ffff:10.0.0.1");
+        assert_eq!(t.admit(a, now), Ok(()));
+        assert!(!t.login_failed(a, now));
+        assert!(
+            t.login_failed(ip("10.0.0.1"), now),
+            "mapped and plain IPv4 are one address"
+        );
+        assert_eq!(
+            t.admit(a, now + Duration::from_secs(2)),
+            Err(Refusal::Banned)
+        );
+        t.release(a);
+        assert_eq!(t.admit(a, now + Duration::from_secs(31)), Ok(()));
+    }
+
+    #[test]
+    fn failures_outside_the_window_do_not_count_and_idle_entries_go() {
+        let mut t = IpTable::new(limits());
+        let now = Instant::now();
+        let a = ip("10.0.0.1");
+        t.admit(a, now).unwrap();
+        assert!(!t.login_failed(a, now));
+        assert!(!t.login_failed(a, now + Duration::from_secs(61)));
+        t.release(a);
+        t.prune(now + Duration::from_secs(200));
+        assert!(t.is_empty());
+    }
+}
