@@ -250,6 +250,39 @@ fn abor_mid_transfer_then_the_session_goes_on() {
 }
 
 #[test]
+fn abor_on_the_splice_path_leaves_no_stale_pipe() {
+    // An ABOR that lands while a linked file→pipe→socket splice is in flight
+    // leaves bytes in the pipe; the next transfer on that worker must neither
+    // hang on a full pipe nor send those bytes. One worker, so every transfer
+    // draws from the same pipe pool; many rounds, so ABOR lands at varied points.
+    let root = TempDir::new("abor-splice");
+    let sum = write_pattern_file(&root.join("big.bin"), 16 << 20, 9);
+    let opts = ServerOpts::new(PASV).retr_path("splice").cores(1);
+    let server = Server::start(root.path(), opts);
+    let mut f = Ftp::anonymous(server.port);
+    for round in 0..48usize {
+        let mode = Mode::ALL[round % Mode::ALL.len()];
+        let mut data = f.start(mode, "RETR big.bin");
+        let mut buf = vec![0u8; 4096 * (1 + round * 37 % 300)];
+        data.read_exact(&mut buf).expect("the start of the file");
+        f.send("ABOR");
+        let r = f.reply("ABOR");
+        assert!(r.code == 426 || r.code == 226, "round {round}: {r:?}");
+        if r.code == 426 {
+            assert_eq!(f.reply("ABOR (second reply)").code, 226, "round {round}");
+        }
+        drop(data);
+        let whole = f.download(mode, "RETR big.bin");
+        assert_eq!(
+            sha256_hex(&whole),
+            sum,
+            "round {round}: RETR after ABOR ({mode:?})"
+        );
+    }
+    f.quit();
+}
+
+#[test]
 fn type_a_converts_line_endings_both_ways() {
     // RFC 959 §3.1.1.1: TYPE A uses CRLF on the wire; the file keeps LF.
     let root = TempDir::new("typea");

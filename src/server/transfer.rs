@@ -746,7 +746,11 @@ impl Conn {
     /// Ends the transfer: closes the data socket and the file, tells the session.
     pub fn finish(&mut self, ctx: &mut Ctx, r: Result<u64, TransferError>) {
         if let Some(mut x) = self.xfer.take() {
-            if let Some(p) = x.pipe.take().filter(|_| x.pipe_fill == 0 && x.op.is_none()) {
+            // Only a pipe known to be empty goes back to the pool: after an
+            // abort or error the last splice's bytes were never counted, and a
+            // pipe holding them would block or corrupt the next transfer.
+            let drained = r.is_ok() && x.pipe_fill == 0 && x.op.is_none();
+            if let Some(p) = x.pipe.take().filter(|_| drained) {
                 ctx.pipes.push(p);
             }
             if let Some(op) = x.op.take() {
