@@ -107,6 +107,14 @@ pub struct Cli {
     /// Worker threads, one io_uring each; sessions are spread over them.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
+    /// Processes to split the sessions, the count and the rate over, each with
+    /// its own open-files limit (20,000 per process here) and `--workers`
+    /// threads; their results are merged into one report.
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// Internal: this process runs share K of P (`K/P`), started by `--processes`.
+    #[arg(long = "child-share", hide = true, value_parser = parse_share)]
+    pub child_share: Option<(usize, usize)>,
     /// Local addresses to connect from, `A-B` (IPv4 range) or a comma list;
     /// sessions take them round-robin, each with its own ephemeral port range.
     #[arg(long = "source-addrs", value_parser = parse_addrs)]
@@ -203,4 +211,15 @@ mod tests {
         assert!(parse_mix("foo=1").is_err());
         Cli::try_parse_from(["ringftp-bench", "--mode", "eprt", "--sink", "splice"]).unwrap();
     }
+}
+
+/// `K/P` with K < P.
+fn parse_share(s: &str) -> Result<(usize, usize), String> {
+    let (k, p) = s.split_once('/').ok_or("expected K/P")?;
+    let k: usize = k.parse().map_err(|_| "bad K")?;
+    let p: usize = p.parse().map_err(|_| "bad P")?;
+    if p == 0 || k >= p {
+        return Err("need K < P".into());
+    }
+    Ok((k, p))
 }

@@ -15,6 +15,7 @@ mod data;
 pub mod driver;
 mod net;
 pub mod plan;
+pub mod procs;
 pub mod procstat;
 pub mod reply;
 pub mod report;

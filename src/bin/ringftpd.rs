@@ -33,6 +33,7 @@ fn main() {
     if let Some(w) = cfg.ephemeral_overlap_warning() {
         eprintln!("ringftpd: {w}");
     }
+    ringftpd::engine::alloc::return_large_blocks_to_the_kernel();
     let sigs = server::block_signals();
     let (workers, root, pasv, retr) = (
         cfg.workers,

@@ -24,6 +24,7 @@
 //! shutdown), `submit.rs` (op builders), `complete.rs` (CQE handling),
 //! `pipe.rs` (splice pipe).
 
+pub mod alloc;
 mod bufs;
 mod complete;
 mod ops;
