@@ -192,6 +192,17 @@ pub fn parse_mix(s: &str) -> Result<[u32; 3], String> {
     Ok(w)
 }
 
+/// `K/P` with K < P.
+fn parse_share(s: &str) -> Result<(usize, usize), String> {
+    let (k, p) = s.split_once('/').ok_or("expected K/P")?;
+    let k: usize = k.parse().map_err(|_| "bad K")?;
+    let p: usize = p.parse().map_err(|_| "bad P")?;
+    if p == 0 || k >= p {
+        return Err("need K < P".into());
+    }
+    Ok((k, p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,15 +222,4 @@ mod tests {
         assert!(parse_mix("foo=1").is_err());
         Cli::try_parse_from(["ringftp-bench", "--mode", "eprt", "--sink", "splice"]).unwrap();
     }
-}
-
-/// `K/P` with K < P.
-fn parse_share(s: &str) -> Result<(usize, usize), String> {
-    let (k, p) = s.split_once('/').ok_or("expected K/P")?;
-    let k: usize = k.parse().map_err(|_| "bad K")?;
-    let p: usize = p.parse().map_err(|_| "bad P")?;
-    if p == 0 || k >= p {
-        return Err("need K < P".into());
-    }
-    Ok((k, p))
 }
