@@ -9,7 +9,7 @@
 //! - [`auth`]: anonymous policy, the users file, password hashes.
 //! - [`fs`]: root confinement with openat2, file and directory operations,
 //!   errno → [`proto::error::FsError`].
-//! - [`engine`]: io_uring rings and op lifecycle; the only module allowed raw kernel calls (see docs/unsafe.md).
+//! - [`engine`]: io_uring rings and op lifecycle; the only module allowed raw kernel calls; every such block is listed with its invariant in the docs folder.
 //! - [`server`]: one pinned worker per core driving sessions with engine
 //!   completions; listeners, passive-port slices, data channels, helper pool.
 //! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
