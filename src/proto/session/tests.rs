@@ -11,9 +11,9 @@ use crate::proto::error::FsError;
 use crate::proto::listing::{FileInfo, FileKind};
 use crate::proto::perms::Perms;
 
-struct Script {
-    s: Session,
-    now: Now,
+pub(super) struct Script {
+    pub(super) s: Session,
+    pub(super) now: Now,
 }
 
 fn peer() -> SocketAddr {
@@ -47,7 +47,7 @@ fn dir(name: &str) -> FileInfo {
 }
 
 impl Script {
-    fn with(cfg: SessionConfig, peer: SocketAddr, local: SocketAddr) -> Script {
+    pub(super) fn with(cfg: SessionConfig, peer: SocketAddr, local: SocketAddr) -> Script {
         let now = Now {
             mono: Instant::now(),
             unix_secs: 1_700_000_000,
@@ -62,40 +62,40 @@ impl Script {
         Script { s, now }
     }
 
-    fn new() -> Script {
+    pub(super) fn new() -> Script {
         Script::with(SessionConfig::default(), peer(), local())
     }
 
     /// Sends a line; returns all reply text produced.
-    fn send(&mut self, line: &str) -> String {
+    pub(super) fn send(&mut self, line: &str) -> String {
         self.s
             .handle_input(format!("{line}\r\n").as_bytes(), self.now);
         self.out()
     }
 
-    fn out(&mut self) -> String {
+    pub(super) fn out(&mut self) -> String {
         self.s
             .take_output()
             .map(|o| String::from_utf8(o).unwrap())
             .unwrap_or_default()
     }
 
-    fn event(&mut self, ev: Event) -> String {
+    pub(super) fn event(&mut self, ev: Event) -> String {
         self.s.handle_event(ev, self.now);
         self.out()
     }
 
-    fn action(&mut self) -> Option<Action> {
+    pub(super) fn action(&mut self) -> Option<Action> {
         self.s.poll_action()
     }
 
-    fn expect_code(&mut self, line: &str, code: &str) -> String {
+    pub(super) fn expect_code(&mut self, line: &str, code: &str) -> String {
         let r = self.send(line);
         assert!(r.starts_with(code), "{line:?}: expected {code}, got {r:?}");
         r
     }
 
-    fn login_as(&mut self, user: &str, perms: Perms) {
+    pub(super) fn login_as(&mut self, user: &str, perms: Perms) {
         self.expect_code(&format!("USER {user}"), "331");
         assert_eq!(self.send("PASS secret"), "");
         assert!(matches!(self.action(), Some(Action::Login { .. })));
@@ -108,25 +108,25 @@ impl Script {
         assert!(r.starts_with("230"), "{r}");
     }
 
-    fn anon() -> Script {
+    pub(super) fn anon() -> Script {
         let mut s = Script::new();
         s.login_as("anonymous", Perms::READ_ONLY);
         s
     }
 
-    fn writer() -> Script {
+    pub(super) fn writer() -> Script {
         let mut s = Script::new();
         s.login_as("alice", Perms::ALL);
         s
     }
 
     /// Answers an expected Fs action with `r`; returns the reply.
-    fn fs(&mut self, expect: FsOp, r: Result<FsOk, FsError>) -> String {
+    pub(super) fn fs(&mut self, expect: FsOp, r: Result<FsOk, FsError>) -> String {
         assert_eq!(self.action(), Some(Action::Fs(expect)));
         self.event(Event::Fs(r))
     }
 
-    fn pasv(&mut self, port: u16) {
+    pub(super) fn pasv(&mut self, port: u16) {
         assert_eq!(self.send("PASV"), "");
         assert_eq!(self.action(), Some(Action::OpenPassive));
         let r = self.event(Event::PassiveOpened(Some(port)));
@@ -137,7 +137,7 @@ impl Script {
     }
 }
 
-fn vp(s: &str) -> VPath {
+pub(super) fn vp(s: &str) -> VPath {
     VPath::root().resolve(s).unwrap()
 }
 

@@ -1,28 +1,12 @@
 //! Session scripts for HASH / OPTS HASH / X-hash aliases, SITE CPFR/CPTO, the
 //! RFC 775 aliases, ACCT/ALLO/SMNT and odd names: no sockets, exact codes.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
-
+use super::tests::{vp, Script};
 use super::*;
 use crate::proto::error::FsError;
 use crate::proto::hash::HashAlgo;
 use crate::proto::listing::{FileInfo, FileKind};
 use crate::proto::perms::Perms;
-
-struct Script {
-    s: Session,
-    now: Now,
-}
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
-fn vp(s: &str) -> VPath {
-    VPath::root().resolve(s).unwrap()
-}
 
 fn info(kind: FileKind) -> FileInfo {
     FileInfo {
@@ -35,63 +19,23 @@ fn info(kind: FileKind) -> FileInfo {
     }
 }
 
+/// What these scripts add to the harness of `tests.rs`.
 impl Script {
+    /// A named user with `perms`, logged in.
     fn logged_in(perms: Perms) -> Script {
-        let now = Now {
-            mono: Instant::now(),
-            unix_secs: 1_700_000_000,
-        };
-        let cfg = Arc::new(SessionConfig::default());
-        let mut s = Script {
-            s: Session::new(cfg, addr("127.0.0.1:40000"), addr("127.0.0.1:2121"), now),
-            now,
-        };
-        s.out();
-        s.send("USER u");
-        s.send("PASS p");
-        assert!(matches!(s.action(), Some(Action::Login { .. })));
-        let ok = LoginOk {
-            user: "u".into(),
-            anonymous: false,
-            perms,
-        };
-        assert!(s.event(Event::Login(Some(ok))).starts_with("230"));
+        let mut s = Script::new();
+        s.login_as("u", perms);
         s
     }
 
-    fn send(&mut self, line: &str) -> String {
-        self.s
-            .handle_input(format!("{line}\r\n").as_bytes(), self.now);
-        self.out()
-    }
-
-    fn out(&mut self) -> String {
-        self.s
-            .take_output()
-            .map(|o| String::from_utf8(o).unwrap())
-            .unwrap_or_default()
-    }
-
-    fn event(&mut self, ev: Event) -> String {
-        self.s.handle_event(ev, self.now);
-        self.out()
-    }
-
-    fn action(&mut self) -> Option<Action> {
-        self.s.poll_action()
-    }
-
     fn expect(&mut self, line: &str, code: &str) -> String {
-        let r = self.send(line);
-        assert!(r.starts_with(code), "{line:?}: expected {code}, got {r:?}");
-        r
+        self.expect_code(line, code)
     }
 
     /// Sends `line`, checks it asks for `op`, answers `r`; returns the reply.
-    fn fs(&mut self, line: &str, op: FsOp, r: Result<FsOk, FsError>) -> String {
+    fn fs_cmd(&mut self, line: &str, op: FsOp, r: Result<FsOk, FsError>) -> String {
         assert_eq!(self.send(line), "", "{line}: no reply before the fs answer");
-        assert_eq!(self.action(), Some(Action::Fs(op)), "{line}");
-        self.event(Event::Fs(r))
+        self.fs(op, r)
     }
 }
 
@@ -114,7 +58,7 @@ fn hash_default_sha256_whole_file() {
         start: 0,
         end: None,
     };
-    let r = s.fs("HASH a b.iso", op, done(HashAlgo::Sha256, 0, 50, "ab12"));
+    let r = s.fs_cmd("HASH a b.iso", op, done(HashAlgo::Sha256, 0, 50, "ab12"));
     assert_eq!(r, "213 SHA-256 0-49 ab12 a b.iso\r\n");
 }
 
@@ -137,7 +81,7 @@ fn opts_hash_selects_lists_and_marks_feat() {
         end: None,
     };
     assert!(s
-        .fs("HASH f", op, done(HashAlgo::Md5, 0, 3, "00"))
+        .fs_cmd("HASH f", op, done(HashAlgo::Md5, 0, 3, "00"))
         .starts_with("213 MD5 0-2 00 f"));
 }
 
@@ -152,7 +96,7 @@ fn hash_honours_rest_once_and_maps_errors() {
         end: None,
     };
     assert!(s
-        .fs("HASH f", op, done(HashAlgo::Sha256, 100, 200, "aa"))
+        .fs_cmd("HASH f", op, done(HashAlgo::Sha256, 100, 200, "aa"))
         .starts_with("213 SHA-256 100-199 aa f"));
     // REST was used up: the next HASH starts at 0, and a missing file is 550.
     let op = FsOp::Hash {
@@ -162,7 +106,7 @@ fn hash_honours_rest_once_and_maps_errors() {
         end: None,
     };
     assert!(s
-        .fs("HASH g", op, Err(FsError::NotFound))
+        .fs_cmd("HASH g", op, Err(FsError::NotFound))
         .starts_with("550"));
     let op = FsOp::Hash {
         path: vp("/d"),
@@ -171,7 +115,7 @@ fn hash_honours_rest_once_and_maps_errors() {
         end: None,
     };
     assert!(s
-        .fs("HASH d", op, Err(FsError::IsADirectory))
+        .fs_cmd("HASH d", op, Err(FsError::IsADirectory))
         .starts_with("550"));
     let op = FsOp::Hash {
         path: vp("/b"),
@@ -179,7 +123,9 @@ fn hash_honours_rest_once_and_maps_errors() {
         start: 0,
         end: None,
     };
-    assert!(s.fs("HASH b", op, Err(FsError::Busy)).starts_with("450"));
+    assert!(s
+        .fs_cmd("HASH b", op, Err(FsError::Busy))
+        .starts_with("450"));
     s.expect("HASH", "501");
 }
 
@@ -211,7 +157,7 @@ fn x_hash_aliases_reply_hex_only() {
             end: None,
         };
         assert_eq!(
-            s.fs(&format!("{verb} f"), op, done(algo, 0, 9, "beef")),
+            s.fs_cmd(&format!("{verb} f"), op, done(algo, 0, 9, "beef")),
             "213 beef\r\n"
         );
     }
@@ -223,7 +169,7 @@ fn x_hash_aliases_reply_hex_only() {
         end: Some(9),
     };
     assert_eq!(
-        s.fs("XCRC my file 5 9", op, done(HashAlgo::Crc32, 5, 9, "01")),
+        s.fs_cmd("XCRC my file 5 9", op, done(HashAlgo::Crc32, 5, 9, "01")),
         "213 01\r\n"
     );
     let op = FsOp::Hash {
@@ -233,7 +179,7 @@ fn x_hash_aliases_reply_hex_only() {
         end: Some(4),
     };
     assert_eq!(
-        s.fs("XMD5 \"q 1\" 0 4", op, done(HashAlgo::Md5, 0, 4, "02")),
+        s.fs_cmd("XMD5 \"q 1\" 0 4", op, done(HashAlgo::Md5, 0, 4, "02")),
         "213 02\r\n"
     );
     s.expect("XCRC f 9 5", "501");
@@ -244,7 +190,7 @@ fn x_hash_aliases_reply_hex_only() {
 fn site_cpfr_cpto_copy_within_the_root() {
     let mut s = Script::logged_in(Perms::ALL);
     s.expect("SITE CPTO b", "503");
-    let r = s.fs(
+    let r = s.fs_cmd(
         "SITE CPFR a",
         FsOp::Stat(vp("/a")),
         Ok(FsOk::Info(info(FileKind::File))),
@@ -256,27 +202,27 @@ fn site_cpfr_cpto_copy_within_the_root() {
         to: vp("/dir/b c"),
     };
     assert_eq!(
-        s.fs("SITE CPTO dir/b c", op, Ok(FsOk::Done)),
+        s.fs_cmd("SITE CPTO dir/b c", op, Ok(FsOk::Done)),
         "250 Copy successful.\r\n"
     );
     s.expect("SITE CPTO again", "503");
     // Errors: missing source, a directory, the same name, a failed copy.
     assert!(s
-        .fs(
+        .fs_cmd(
             "SITE CPFR nope",
             FsOp::Stat(vp("/nope")),
             Err(FsError::NotFound)
         )
         .starts_with("550"));
     assert!(s
-        .fs(
+        .fs_cmd(
             "SITE CPFR d",
             FsOp::Stat(vp("/d")),
             Ok(FsOk::Info(info(FileKind::Dir)))
         )
         .starts_with("550"));
     assert!(s
-        .fs(
+        .fs_cmd(
             "SITE CPFR a",
             FsOp::Stat(vp("/a")),
             Ok(FsOk::Info(info(FileKind::File)))
@@ -288,7 +234,7 @@ fn site_cpfr_cpto_copy_within_the_root() {
         to: vp("/full"),
     };
     assert!(s
-        .fs("SITE CPTO full", op, Err(FsError::NoSpace))
+        .fs_cmd("SITE CPTO full", op, Err(FsError::NoSpace))
         .starts_with("452"));
     s.expect("SITE CPFR", "501");
     let h = s.expect("SITE HELP", "214");
@@ -301,7 +247,7 @@ fn site_copy_needs_read_write_and_copy_rights() {
     s.expect("SITE CPFR a", "550");
     let mut s = Script::logged_in(Perms::READ.with(Perms::COPY));
     assert!(s
-        .fs(
+        .fs_cmd(
             "SITE CPFR a",
             FsOp::Stat(vp("/a")),
             Ok(FsOk::Info(info(FileKind::File)))
@@ -311,7 +257,7 @@ fn site_copy_needs_read_write_and_copy_rights() {
     assert_eq!(s.action(), None);
     let mut s = Script::logged_in(Perms::ALL);
     assert!(s
-        .fs(
+        .fs_cmd(
             "SITE CPFR a",
             FsOp::Stat(vp("/a")),
             Ok(FsOk::Info(info(FileKind::File)))
@@ -338,7 +284,7 @@ fn rfc775_aliases_acct_allo_smnt() {
     s.expect("ALLO", "202");
     s.expect("SMNT /mnt", "502");
     assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
-    let r = s.fs(
+    let r = s.fs_cmd(
         "XCWD pub",
         FsOp::Stat(vp("/pub")),
         Ok(FsOk::Info(info(FileKind::Dir))),
@@ -347,10 +293,10 @@ fn rfc775_aliases_acct_allo_smnt() {
     s.expect("XCUP", "250");
     assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
     assert!(s
-        .fs("XMKD new dir", FsOp::Mkdir(vp("/new dir")), Ok(FsOk::Done))
+        .fs_cmd("XMKD new dir", FsOp::Mkdir(vp("/new dir")), Ok(FsOk::Done))
         .starts_with("257 \"/new dir\""));
     assert!(s
-        .fs("XRMD new dir", FsOp::Rmdir(vp("/new dir")), Ok(FsOk::Done))
+        .fs_cmd("XRMD new dir", FsOp::Rmdir(vp("/new dir")), Ok(FsOk::Done))
         .starts_with("250"));
     let help = s.expect("HELP", "214");
     for v in ["HASH", "XCRC", "XMD5", "XSHA1", "XSHA256", "XPWD"] {
@@ -368,7 +314,7 @@ fn odd_names_pass_through_and_control_bytes_are_refused() {
         ("  two", "/  two"),
     ] {
         assert!(s
-            .fs(
+            .fs_cmd(
                 &format!("DELE {arg}"),
                 FsOp::Delete(vp(path)),
                 Ok(FsOk::Done)
@@ -384,6 +330,6 @@ fn odd_names_pass_through_and_control_bytes_are_refused() {
     assert_eq!(s.action(), None);
     // A reply quoting a name never gains a line: 257 doubles quotes only.
     assert!(s
-        .fs("MKD a\"b", FsOp::Mkdir(vp("/a\"b")), Ok(FsOk::Done))
+        .fs_cmd("MKD a\"b", FsOp::Mkdir(vp("/a\"b")), Ok(FsOk::Done))
         .starts_with("257 \"/a\"\"b\" created."));
 }
