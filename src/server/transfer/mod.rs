@@ -3,16 +3,19 @@
 //! 1. A helper opens the file (or formats the listing); the session answers 150.
 //! 2. The data connection comes from the passive listener or an active connect.
 //! 3. Bytes move:
-//!    - RETR binary: `--retr-path splice` links file→pipe→socket splices in the
+//!    - RETR binary ([`download`]): `--retr-path splice` links file→pipe→socket splices in the
 //!      ring; `sendfile` calls sendfile(2) on the non-blocking socket and waits
 //!      for POLLOUT in the ring when the socket is full.
 //!    - RETR TYPE A: read into a buffer, LF→CRLF, send.
-//!    - STOR: receive into a registered buffer, write it to the file at its
+//!    - STOR ([`upload`]): receive into a registered buffer, write it to the file at its
 //!      offset with WRITE_FIXED (TYPE A: CRLF→LF in place first).
 //!    - LIST/NLST/MLSD: the formatted buffer is sent.
 //! 4. The data socket closes and the session answers 226 (or 425/426/451).
 //!
 //! One data op is in flight at a time, so ABOR cancels exactly that op.
+
+mod download;
+mod upload;
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +28,7 @@ use super::listing_stream::{ListChunk, ListCursor, ListSpec};
 use super::pool::JobOutput;
 use super::token::Purpose;
 use super::worker::{reclaim, Ctx};
-use crate::engine::{Completion, CompletionKind, FixedBuf, OpId, Pipe, SharedFd};
+use crate::engine::{Completion, CompletionKind, OpId, Pipe, SharedFd};
 use crate::proto::ascii::{FromNetwork, ToNetwork};
 use crate::proto::session::{DataEndpoint, Event, Now, Transfer, TransferError, TransferKind};
 
@@ -268,102 +271,6 @@ impl Conn {
         }
     }
 
-    fn splice_step(&mut self, ctx: &mut Ctx) {
-        let chunk = ctx.shared.args.retr_chunk_bytes;
-        let Some(x) = self.xfer.as_mut() else { return };
-        let (Some(file), Some(sock), Some(Body::Retr { end })) =
-            (x.file.clone(), x.sock.clone(), x.body.as_ref())
-        else {
-            return;
-        };
-        let end = *end;
-        if x.pipe.is_none() {
-            x.pipe = ctx.pipes.pop().or_else(|| Pipe::new(PIPE_SIZE_BYTES).ok());
-        }
-        let Some(pipe) = x.pipe.take() else {
-            return self.finish(
-                ctx,
-                Err(TransferError::Read(crate::fs::FsError::TooManyOpenFiles)),
-            );
-        };
-        let fill = x.pipe_fill;
-        let want = (end.saturating_sub(x.offset))
-            .min(u64::from(chunk))
-            .min(PIPE_SIZE_BYTES as u64) as u32;
-        let offset = x.offset;
-        if fill == 0 && want == 0 {
-            x.pipe = Some(pipe);
-            return self.finish_ok(ctx);
-        }
-        let t = self.token(Purpose::DataIo);
-        let op = if fill > 0 {
-            ctx.ring.splice_out(&pipe, &sock, fill, t)
-        } else {
-            ctx.ring.splice_pair(&file, offset, &pipe, &sock, want, t)
-        };
-        if let Some(x) = self.xfer.as_mut() {
-            x.pipe = Some(pipe);
-        }
-        self.set_op(op);
-    }
-
-    fn sendfile_step(&mut self, ctx: &mut Ctx) {
-        let budget = u64::from(ctx.shared.args.retr_chunk_bytes);
-        let Some(x) = self.xfer.as_mut() else { return };
-        let (Some(file), Some(sock), Some(Body::Retr { end })) =
-            (x.file.clone(), x.sock.clone(), x.body.as_ref())
-        else {
-            return;
-        };
-        let end = *end;
-        let mut moved = 0u64;
-        loop {
-            let want = end.saturating_sub(x.offset).min(budget - moved);
-            if x.offset >= end {
-                return self.finish_ok(ctx);
-            }
-            if want == 0 {
-                break; // budget used: yield to other sessions, resume on POLLOUT
-            }
-            let mut off = x.offset as i64;
-            match nix::sys::sendfile::sendfile64(&*sock, &*file, Some(&mut off), want as usize) {
-                Ok(0) => return self.finish_ok(ctx), // the file shrank
-                Ok(n) => {
-                    x.offset += n as u64;
-                    x.bytes += n as u64;
-                    moved += n as u64;
-                    x.last_progress = Instant::now();
-                }
-                Err(Errno::EAGAIN) => break,
-                Err(Errno::EINTR) => continue,
-                Err(e) => return self.finish(ctx, Err(net_or_read_error(e))),
-            }
-        }
-        self.wait_writable(ctx);
-    }
-
-    /// Resumes the transfer's step once the data socket has room.
-    fn wait_writable(&mut self, ctx: &mut Ctx) {
-        let Some(sock) = self.xfer.as_ref().and_then(|x| x.sock.clone()) else {
-            return;
-        };
-        let t = self.token(Purpose::DataIo);
-        let op = ctx.ring.poll_once(&sock, libc::POLLOUT as u32, t);
-        self.set_op(op);
-    }
-
-    fn retr_ascii_step(&mut self, ctx: &mut Ctx) {
-        let Some(x) = self.xfer.as_mut() else { return };
-        let Some(file) = x.file.clone() else { return };
-        let mut buf = x.vec.take().unwrap_or_default();
-        buf.clear();
-        buf.reserve(ASCII_CHUNK_BYTES);
-        let offset = x.offset;
-        let t = self.token(Purpose::DataIo);
-        let op = ctx.ring.read_into(&file, buf, offset, t);
-        self.set_op(op);
-    }
-
     fn list_step(&mut self, ctx: &mut Ctx) {
         let Some(x) = self.xfer.as_mut() else { return };
         let Some(sock) = x.sock.clone() else { return };
@@ -424,32 +331,6 @@ impl Conn {
         }
     }
 
-    fn store_step(&mut self, ctx: &mut Ctx) {
-        match ctx.ring.take_fixed_buf() {
-            Some(buf) => self.store_with_buf(ctx, buf),
-            None => ctx.buf_waiters.push_back((self.index, self.gen)),
-        }
-    }
-
-    /// Receives the next upload chunk into `buf`.
-    pub fn store_with_buf(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
-        let Some(sock) = self
-            .xfer
-            .as_ref()
-            .filter(|x| !x.aborting)
-            .and_then(|x| x.sock.clone())
-        else {
-            ctx.give_buf(buf);
-            if self.xfer.as_ref().is_some_and(|x| x.aborting) {
-                self.finish(ctx, Err(TransferError::Aborted));
-            }
-            return;
-        };
-        let t = self.token(Purpose::DataIo);
-        let op = ctx.ring.recv_fixed(&sock, buf, t);
-        self.set_op(op);
-    }
-
     /// Completions of data ops.
     pub fn on_data(&mut self, ctx: &mut Ctx, purpose: Purpose, c: Completion) {
         let current = self.xfer.as_ref().is_some_and(|x| x.op == Some(c.op));
@@ -499,67 +380,6 @@ impl Conn {
         }
     }
 
-    fn on_splice(
-        &mut self,
-        ctx: &mut Ctx,
-        into: Result<usize, Errno>,
-        out: Option<Result<usize, Errno>>,
-    ) {
-        let Some(x) = self.xfer.as_mut() else { return };
-        match into {
-            Ok(n) => {
-                x.offset += n as u64;
-                x.pipe_fill += n as u32;
-                if n == 0 && x.pipe_fill == 0 {
-                    // EOF before the size seen at open: the file shrank.
-                    return self.finish_ok(ctx);
-                }
-            }
-            Err(e) => {
-                return self.finish(
-                    ctx,
-                    Err(TransferError::Read(crate::fs::fs_error_from_errno(e))),
-                )
-            }
-        }
-        match out {
-            Some(Ok(m)) => {
-                x.pipe_fill = x.pipe_fill.saturating_sub(m as u32);
-                x.bytes += m as u64;
-                x.last_progress = Instant::now();
-            }
-            Some(Err(Errno::ECANCELED)) | None => {}
-            // The socket is full (it is non-blocking, and a splice is not
-            // poll-driven by the ring): wait for room, then drain the pipe.
-            Some(Err(Errno::EAGAIN)) => return self.wait_writable(ctx),
-            Some(Err(e)) => return self.finish(ctx, Err(net_or_read_error(e))),
-        }
-        self.splice_step(ctx);
-    }
-
-    fn on_ascii_read(&mut self, ctx: &mut Ctx, r: Result<usize, Errno>, buf: Vec<u8>) {
-        let n = match r {
-            Ok(0) => return self.finish_ok(ctx),
-            Ok(n) => n,
-            Err(e) => {
-                return self.finish(
-                    ctx,
-                    Err(TransferError::Read(crate::fs::fs_error_from_errno(e))),
-                )
-            }
-        };
-        let Some(x) = self.xfer.as_mut() else { return };
-        x.offset += n as u64;
-        let mut out = std::mem::take(&mut ctx.scratch);
-        out.clear();
-        x.to_net.convert(&buf[..n], &mut out);
-        ctx.scratch = buf;
-        let Some(sock) = x.sock.clone() else { return };
-        let t = self.token(Purpose::DataIo);
-        let op = ctx.ring.send(&sock, out, t);
-        self.set_op(op);
-    }
-
     fn on_data_sent(&mut self, ctx: &mut Ctx, r: Result<usize, Errno>, data: Vec<u8>) {
         let n = match r {
             Ok(n) => n,
@@ -586,95 +406,6 @@ impl Conn {
                 self.retr_ascii_step(ctx);
             }
         }
-    }
-
-    fn on_store_recv(&mut self, ctx: &mut Ctx, r: Result<usize, Errno>, mut buf: FixedBuf) {
-        let n = match r {
-            Ok(n) => n,
-            Err(_) => {
-                ctx.give_buf(buf);
-                return self.finish(ctx, Err(TransferError::ConnectionLost));
-            }
-        };
-        let Some(x) = self.xfer.as_mut() else {
-            return ctx.give_buf(buf);
-        };
-        x.bytes += n as u64;
-        x.last_progress = Instant::now();
-        let mut len = n;
-        if x.ascii {
-            let mut out = std::mem::take(&mut ctx.scratch);
-            out.clear();
-            if n == 0 {
-                x.from_net.finish(&mut out);
-            } else {
-                x.from_net.convert(buf.bytes(n), &mut out);
-            }
-            buf.bytes_mut()[..out.len()].copy_from_slice(&out);
-            len = out.len();
-            ctx.scratch = out;
-        }
-        if n == 0 {
-            x.eof = true;
-        }
-        if len == 0 {
-            ctx.give_buf(buf);
-            return if n == 0 {
-                self.finish_ok(ctx)
-            } else {
-                self.store_step(ctx)
-            };
-        }
-        x.pending = len;
-        self.write_pending(ctx, buf);
-    }
-
-    fn write_pending(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
-        let Some(x) = self.xfer.as_mut() else {
-            return ctx.give_buf(buf);
-        };
-        let Some(file) = x.file.clone() else {
-            return ctx.give_buf(buf);
-        };
-        let (len, offset) = (x.pending, x.offset);
-        let t = self.token(Purpose::DataIo);
-        let op = ctx.ring.write_fixed(&file, buf, len, offset, t);
-        self.set_op(op);
-    }
-
-    fn on_store_written(&mut self, ctx: &mut Ctx, r: Result<usize, Errno>, mut buf: FixedBuf) {
-        let w = match r {
-            Ok(0) => Err(Errno::ENOSPC),
-            Ok(w) => Ok(w),
-            Err(e) => Err(e),
-        };
-        let w = match w {
-            Ok(w) => w,
-            Err(e) => {
-                ctx.give_buf(buf);
-                return self.finish(
-                    ctx,
-                    Err(TransferError::Write(crate::fs::fs_error_from_errno(e))),
-                );
-            }
-        };
-        let Some(x) = self.xfer.as_mut() else {
-            return ctx.give_buf(buf);
-        };
-        x.offset += w as u64;
-        if w < x.pending {
-            // Short write: move the rest to the front and write it.
-            let pending = x.pending;
-            buf.bytes_mut().copy_within(w..pending, 0);
-            x.pending = pending - w;
-            return self.write_pending(ctx, buf);
-        }
-        x.pending = 0;
-        if x.eof {
-            ctx.give_buf(buf);
-            return self.finish_ok(ctx);
-        }
-        self.store_with_buf(ctx, buf);
     }
 
     /// ABOR: cancel the op in flight; its completion finishes the transfer.
