@@ -148,19 +148,21 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
         Action::OpenPassive => {
             Event::PassiveOpened(n.is_multiple_of(2).then_some(50_000 + u16::from(n)))
         }
-        Action::Transfer(_) => match n % 4 {
+        Action::Transfer(_) => match n % 6 {
             0 => Event::TransferReady {
                 size: Some(u64::from(n)),
                 name: None,
             },
             1 => Event::TransferDone(Ok(u64::from(n))),
             2 => Event::TransferDone(Err(TransferError::DataConnection)),
+            3 => Event::TransferDone(Err(TransferError::SourceChanged)),
+            4 => Event::TransferDone(Err(TransferError::RestartBeyondEnd)),
             _ => Event::TransferDone(Err(TransferError::Fs(err))),
         },
         Action::QueryProgress => Event::Progress(u64::from(n)),
         Action::Abort => Event::TransferDone(Err(TransferError::Aborted)),
         Action::SelectHost(_) => Event::HostSelected(n.is_multiple_of(2).then(|| "hi".to_string())),
-        Action::ClosePassive | Action::Close => return None,
+        Action::ClosePassive | Action::Close | Action::CancelFs => return None,
     })
 }
 

@@ -56,9 +56,11 @@ impl Ring {
         OpId(ud)
     }
 
-    /// Receives up to `buf.capacity()` bytes from a socket into a registered buffer.
-    pub fn recv_fixed(&mut self, fd: &SharedFd, buf: FixedBuf, token: Token) -> OpId {
-        let (ptr, len, index) = (buf.ptr(), sqe_len(buf.capacity()), buf.index());
+    /// Receives up to `len` bytes (at most `buf.capacity()`) from a socket
+    /// into the start of a registered buffer.
+    pub fn recv_fixed(&mut self, fd: &SharedFd, buf: FixedBuf, len: usize, token: Token) -> OpId {
+        let (ptr, index) = (buf.ptr(), buf.index());
+        let len = sqe_len(len.min(buf.capacity()));
         let ud = self.ops.insert(token, hold(&[fd]), OpState::RecvFixed(buf));
         // Offset 0: sockets have no position (READ_FIXED ignores it there).
         let sqe = opcode::ReadFixed::new(fd_of(fd), ptr, len, index)

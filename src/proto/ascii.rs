@@ -1,6 +1,11 @@
 //! TYPE A (RFC 959 §3.1.1.1): the network form ends lines with CRLF.
 //! Both converters are streaming: a CR at the end of one chunk and the LF at
 //! the start of the next are handled as one line ending.
+//!
+//! Output bounds, for callers that convert into fixed buffers:
+//! [`ToNetwork::convert`] writes at most [`ToNetwork::max_output`] bytes, and
+//! [`FromNetwork::convert`] at most [`FromNetwork::max_output`] (one more
+//! than its input: the CR held back from the previous chunk comes out first).
 
 /// File → network: bare LF becomes CRLF; an existing CRLF is kept as is.
 #[derive(Debug, Default)]
@@ -10,6 +15,12 @@ pub struct ToNetwork {
 }
 
 impl ToNetwork {
+    /// The most bytes one [`ToNetwork::convert`] of `input_len` bytes writes
+    /// (every byte an LF that becomes CRLF).
+    pub const fn max_output(input_len: usize) -> usize {
+        input_len.saturating_mul(2)
+    }
+
     /// Converts `input`, appending to `out`.
     pub fn convert(&mut self, input: &[u8], out: &mut Vec<u8>) {
         // RFC 959 §3.1.1.1: end-of-line in NVT-ASCII is CRLF.
@@ -44,6 +55,12 @@ pub struct FromNetwork {
 }
 
 impl FromNetwork {
+    /// The most bytes one [`FromNetwork::convert`] (or `finish`) of
+    /// `input_len` bytes writes: the input, plus a CR held from the chunk before.
+    pub const fn max_output(input_len: usize) -> usize {
+        input_len.saturating_add(1)
+    }
+
     /// Converts `input`, appending to `out`. A trailing CR is held back until
     /// the next chunk (or [`FromNetwork::finish`]).
     pub fn convert(&mut self, input: &[u8], out: &mut Vec<u8>) {
@@ -153,6 +170,89 @@ mod tests {
         assert_eq!(out, b"x");
         c.finish(&mut out);
         assert_eq!(out, b"x\r");
+    }
+
+    /// Bytes made mostly of CR and LF, so every arrangement of line ends
+    /// (lone CR, lone LF, CRLF, CR CR LF, …) occurs at every offset.
+    fn line_end_heavy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'a')], 0..64)
+    }
+
+    /// Cuts `data` at the given (sorted, deduplicated) points.
+    fn cut<'a>(data: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
+        let mut cuts: Vec<usize> = points.iter().map(|p| p % (data.len() + 1)).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for c in cuts.into_iter().chain([data.len()]) {
+            out.push(&data[start..c]);
+            start = c;
+        }
+        out
+    }
+
+    /// Every input over {CR, LF, a} up to 7 bytes, cut at every pair of
+    /// points: each step's output within its bound, the result cut-independent.
+    #[test]
+    fn every_step_fits_its_bound_exhaustively() {
+        for len in 0..=7u32 {
+            for code in 0..3usize.pow(len) {
+                let data: Vec<u8> = (0..len)
+                    .map(|i| [b'\r', b'\n', b'a'][code / 3usize.pow(i) % 3])
+                    .collect();
+                let (want_from, want_to) = (from_net(&[&data]), to_net(&[&data]));
+                for i in 0..=data.len() {
+                    for j in i..=data.len() {
+                        let chunks = [&data[..i], &data[i..j], &data[j..]];
+                        let (mut from, mut to) = (FromNetwork::default(), ToNetwork::default());
+                        let (mut got_from, mut got_to) = (Vec::new(), Vec::new());
+                        for ch in chunks {
+                            let before = (got_from.len(), got_to.len());
+                            from.convert(ch, &mut got_from);
+                            to.convert(ch, &mut got_to);
+                            assert!(got_from.len() - before.0 <= FromNetwork::max_output(ch.len()));
+                            assert!(got_to.len() - before.1 <= ToNetwork::max_output(ch.len()));
+                        }
+                        from.finish(&mut got_from);
+                        assert_eq!(got_from, want_from, "{data:?} cut {i} {j}");
+                        assert_eq!(got_to, want_to, "{data:?} cut {i} {j}");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// RFC 959 §3.1.1.1 both ways: every step's output fits the bound a
+        /// fixed buffer is sized by, and the result does not depend on the cuts.
+        #[test]
+        fn every_step_fits_its_bound_for_every_split(
+            data in line_end_heavy(),
+            points in proptest::collection::vec(0usize..1000, 0..8),
+        ) {
+            let chunks = cut(&data, &points);
+            let mut from = FromNetwork::default();
+            let mut to = ToNetwork::default();
+            let (mut all_from, mut all_to) = (Vec::new(), Vec::new());
+            for ch in &chunks {
+                let mut step = Vec::new();
+                from.convert(ch, &mut step);
+                proptest::prop_assert!(step.len() <= FromNetwork::max_output(ch.len()));
+                all_from.extend_from_slice(&step);
+                step.clear();
+                to.convert(ch, &mut step);
+                proptest::prop_assert!(step.len() <= ToNetwork::max_output(ch.len()));
+                all_to.extend_from_slice(&step);
+            }
+            let mut tail = Vec::new();
+            from.finish(&mut tail);
+            proptest::prop_assert!(tail.len() <= FromNetwork::max_output(0));
+            all_from.extend_from_slice(&tail);
+            proptest::prop_assert_eq!(all_from, from_net(&[&data]));
+            proptest::prop_assert_eq!(all_to, to_net(&[&data]));
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 pub mod addr;
 pub mod ascii;
+pub mod bucket;
 pub mod command;
 pub mod error;
 pub mod hash;

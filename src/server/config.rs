@@ -98,27 +98,42 @@ pub struct Args {
     /// Milliseconds a failed login's 530 is held back (the worker keeps serving others).
     #[arg(long = "login-fail-delay-ms", default_value_t = 1000)]
     pub login_fail_delay_ms: u64,
-    /// Failed logins from one address within --ban-window-secs before it is banned (0: never).
+    /// Failed logins from one address that get it banned: the burst of a
+    /// token bucket that forgives --ban-after-failures per --ban-window-secs
+    /// (10 per 600 s: one a minute) (0: never ban).
     #[arg(long = "ban-after-failures", default_value_t = 10)]
     pub ban_after_failures: u32,
-    /// Window in seconds in which failed logins from one address are counted.
+    /// Seconds over which --ban-after-failures failed logins are forgiven.
     #[arg(long = "ban-window-secs", default_value_t = 600)]
     pub ban_window_secs: u64,
     /// Seconds a banned address gets 421 at the greeting.
     #[arg(long = "ban-secs", default_value_t = 600)]
     pub ban_secs: u64,
-    /// Control sessions per client address (all workers) before 421 at the greeting (0: no limit).
-    #[arg(long = "sessions-per-ip-max", default_value_t = 50)]
+    /// Control sessions per client address (all workers) before 421 at the
+    /// greeting (0: no limit). High enough for a mirror client's parallel
+    /// connections (lftp --parallel=50, rclone --transfers 32) and an office
+    /// behind one NAT address.
+    #[arg(long = "sessions-per-ip-max", default_value_t = 128)]
     pub sessions_per_ip_max: u32,
-    /// New control connections per client address per second before 421 (0: no limit).
+    /// New control connections per client address per second, sustained,
+    /// before 421 (0: no limit). A token bucket: see --connections-per-ip-burst.
     #[arg(long = "connections-per-ip-per-sec-max", default_value_t = 20)]
     pub connections_per_ip_per_sec_max: u32,
+    /// New control connections one address may open at once before the
+    /// sustained rate applies (the bucket size).
+    #[arg(long = "connections-per-ip-burst", default_value_t = 200)]
+    pub connections_per_ip_burst: u32,
     /// Seconds from the greeting to a successful login before 421 and close (0: off).
     #[arg(long = "login-timeout-secs", default_value_t = 60)]
     pub login_timeout_secs: u64,
-    /// Command lines run per second per session; more wait for the next second (0: off).
-    #[arg(long = "commands-per-sec-max", default_value_t = 100)]
+    /// Command lines run per second per session, sustained; beyond the burst
+    /// lines wait for tokens, nothing is refused (0: off).
+    #[arg(long = "commands-per-sec-max", default_value_t = 1000)]
     pub commands_per_sec_max: u32,
+    /// Command lines one session may run at once before the sustained rate
+    /// applies (the bucket size).
+    #[arg(long = "commands-burst", default_value_t = 2000)]
+    pub commands_burst: u32,
     /// Anonymous drop-box: a directory (relative to --root) where anonymous users
     /// may upload new files but not list, read, overwrite, rename or delete.
     #[arg(long = "anon-dropbox")]
@@ -127,6 +142,10 @@ pub struct Args {
     /// (and its group); needs a root start. The root must be readable by USER.
     #[arg(long = "run-as")]
     pub run_as: Option<String>,
+    /// Test hook, hidden: the worker that accepts its Nth control connection
+    /// panics, so tests can check that a worker's death ends the process.
+    #[arg(long = "test-panic-after-accepts", hide = true)]
+    pub test_panic_after_accepts: Option<u64>,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {

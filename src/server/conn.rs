@@ -46,6 +46,8 @@ pub struct Conn {
     pub ops: u32,
     seq: u64,
     wait_seq: u64,
+    /// Stops the running stepped job (HASH, SITE CPTO), if any.
+    job_cancel: Option<super::bulk::Cancel>,
 }
 
 impl Conn {
@@ -77,6 +79,7 @@ impl Conn {
             ops: 0,
             seq: 0,
             wait_seq: 0,
+            job_cancel: None,
         }
     }
 
@@ -164,10 +167,13 @@ impl Conn {
                 let tag = self.next_tag();
                 self.wait_seq = tag.seq;
                 let max = ctx.shared.args.list_entries_max;
+                let cancel = super::bulk::Cancel::default();
+                self.job_cancel = Some(cancel.clone());
                 let again = super::bulk::Resubmit {
                     jobs: ctx.jobs.clone(),
                     route: ctx.route.clone(),
                     tag,
+                    cancel,
                 };
                 ctx.submit_job(tag, super::bulk::work_for(root, op, max, again));
             }
@@ -180,6 +186,7 @@ impl Conn {
                 self.session.handle_event(Event::Progress(n), now);
             }
             Action::Abort => self.abort_transfer(ctx),
+            Action::CancelFs => self.cancel_job(),
             Action::SelectHost(_) => {
                 // One host: every name selects the same root (RFC 7151 §3.2 allows it).
                 let now = ctx.now();
@@ -338,6 +345,7 @@ impl Conn {
                 self.session.handle_event(Event::Login(ok), now);
             }
             JobOutput::Fs(r) if seq == self.wait_seq => {
+                self.job_cancel = None;
                 self.session.handle_event(Event::Fs(r), now)
             }
             JobOutput::ListMore(r) => self.on_list_more(ctx, seq, r),
@@ -366,12 +374,21 @@ impl Conn {
         self.pump(ctx);
     }
 
+    /// Stops the running stepped job; its answer, if one still comes, is dropped.
+    fn cancel_job(&mut self) {
+        if let Some(c) = self.job_cancel.take() {
+            c.cancel();
+        }
+        self.wait_seq = 0;
+    }
+
     /// Closes everything; the slot is freed once all ops have completed.
     pub fn close(&mut self, ctx: &mut Ctx) {
         if self.closed {
             return;
         }
         self.closed = true;
+        self.cancel_job();
         if let Some(op) = self.recv_op.take() {
             ctx.ring.cancel(op);
         }

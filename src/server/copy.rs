@@ -5,6 +5,7 @@
 
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 
@@ -21,6 +22,9 @@ const FALLBACK_BYTES: usize = 256 * 1024;
 pub struct CopyTask {
     src: std::fs::File,
     dst: std::fs::File,
+    /// Where the target is, to remove a partial copy when cancelled.
+    root: Arc<Root>,
+    to: VPath,
     pos: u64,
     size: u64,
     /// copy_file_range was refused (EXDEV, EINVAL, …): copy by hand.
@@ -30,7 +34,7 @@ pub struct CopyTask {
 impl CopyTask {
     /// Opens both ends. The target is created or truncated, but only after
     /// checking it is not the source itself (a hard link or a symlink to it).
-    pub fn open(root: &Root, from: &VPath, to: &VPath) -> Result<CopyTask, FsError> {
+    pub fn open(root: &Arc<Root>, from: &VPath, to: &VPath) -> Result<CopyTask, FsError> {
         let (src, info) = root.open_read(from)?;
         let dst = root.open_write(to, WriteMode::At(0))?;
         let (src, dst) = (std::fs::File::from(src), std::fs::File::from(dst));
@@ -45,6 +49,8 @@ impl CopyTask {
         Ok(CopyTask {
             src,
             dst,
+            root: Arc::clone(root),
+            to: to.clone(),
             pos: 0,
             size: info.size,
             fallback: false,
@@ -109,5 +115,10 @@ impl Stepped for CopyTask {
             self.pos += n as u64;
         }
         Ok((self.pos >= self.size).then_some(FsOk::Done))
+    }
+
+    fn cancelled(&mut self) {
+        // A partial copy would pass for the whole file.
+        let _ = self.root.unlink(&self.to);
     }
 }

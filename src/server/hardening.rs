@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::limits::IpLimits;
 use super::Args;
+use crate::proto::bucket::Rate;
 use crate::proto::path::VPath;
 
 /// Checks the hardening flags against each other and the machine.
@@ -34,6 +35,17 @@ pub fn check_args(args: &Args, root: &Path) -> Result<(), String> {
             return Err(format!("--run-as {name}: needs a root start"));
         }
     }
+    if args.connections_per_ip_per_sec_max > 0 && args.connections_per_ip_burst == 0 {
+        return Err(
+            "--connections-per-ip-burst must be at least 1 (or --connections-per-ip-per-sec-max 0)"
+                .to_string(),
+        );
+    }
+    if args.commands_per_sec_max > 0 && args.commands_burst == 0 {
+        return Err(
+            "--commands-burst must be at least 1 (or --commands-per-sec-max 0)".to_string(),
+        );
+    }
     if args.ban_after_failures > 0 && (args.ban_window_secs == 0 || args.ban_secs == 0) {
         return Err(
             "--ban-window-secs and --ban-secs must be at least 1 (or --ban-after-failures 0)"
@@ -58,9 +70,11 @@ pub fn dropbox_vpath(dir: &str) -> Result<VPath, String> {
 pub fn ip_limits(args: &Args) -> IpLimits {
     IpLimits {
         sessions_per_ip_max: args.sessions_per_ip_max,
-        connections_per_ip_per_sec_max: args.connections_per_ip_per_sec_max,
-        ban_after_failures: args.ban_after_failures,
-        ban_window_secs: args.ban_window_secs,
+        connections: Rate::per_sec(
+            args.connections_per_ip_per_sec_max,
+            args.connections_per_ip_burst,
+        ),
+        failures: Rate::per_window(args.ban_after_failures, args.ban_window_secs),
         ban_secs: args.ban_secs,
     }
 }

@@ -42,7 +42,7 @@ pub fn login(policy: &AuthPolicy, server_root: &Arc<Root>, user: &str, pass: &st
 }
 
 /// Runs one filesystem request.
-pub fn fs_op(root: &Root, op: FsOp, entries_max: usize) -> JobOutput {
+pub fn fs_op(root: &Arc<Root>, op: FsOp, entries_max: usize) -> JobOutput {
     let r = match op {
         FsOp::Stat(p) => root.stat(&p).map(FsOk::Info),
         FsOp::ReadDir(p) => root

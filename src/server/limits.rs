@@ -1,8 +1,13 @@
 //! Per-address admission: bans after repeated failed logins, sessions per
-//! address, and new connections per address per second (proftpd's
+//! address, and the rate of new connections per address (proftpd's
 //! `MaxConnectionsPerHost`, `MaxConnectionRate` and mod_ban, vsftpd's
 //! `max_per_ip`). Checked at accept, before the greeting: a refused
 //! connection gets one 421 line naming the limit and is closed.
+//!
+//! Both rates are token buckets ([`crate::proto::bucket`]): a mirror client
+//! opening 50 connections at once, or a user mistyping a password a few
+//! times, spends part of a burst and is not slowed; only an address that keeps
+//! going faster than the sustained rate is refused or banned.
 //!
 //! One table for the whole process, behind a mutex. SO_REUSEPORT spreads one
 //! client's connections over the workers by a hash of the 4-tuple, so a table
@@ -17,9 +22,11 @@
 //! that, new addresses are admitted untracked (the global `--sessions-max`
 //! still bounds them) and the event is logged once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use crate::proto::bucket::{Rate, TokenBucket};
 
 /// Addresses tracked at most.
 pub const IP_TABLE_ENTRIES_MAX: usize = 100_000;
@@ -27,10 +34,13 @@ pub const IP_TABLE_ENTRIES_MAX: usize = 100_000;
 /// The per-address limits, from the command line.
 #[derive(Debug, Clone, Copy)]
 pub struct IpLimits {
+    /// 0: no limit.
     pub sessions_per_ip_max: u32,
-    pub connections_per_ip_per_sec_max: u32,
-    pub ban_after_failures: u32,
-    pub ban_window_secs: u64,
+    /// New connections: sustained rate per second and burst (rate 0: no limit).
+    pub connections: Rate,
+    /// Failed logins before a ban: a burst of `ban_after_failures`, forgiven
+    /// at `ban_after_failures` per `ban_window_secs` (burst 0: never ban).
+    pub failures: Rate,
     pub ban_secs: u64,
 }
 
@@ -58,23 +68,28 @@ impl Refusal {
     }
 }
 
+/// What is remembered of one address. A bucket that is `None` is full.
 #[derive(Debug, Default)]
 struct IpState {
     sessions: u32,
-    rate_window: Option<Instant>,
-    rate_count: u32,
-    failures: VecDeque<Instant>,
+    connections: Option<TokenBucket>,
+    failures: Option<TokenBucket>,
     banned_until: Option<Instant>,
 }
 
+/// Takes a token from `slot` (a missing bucket is a full one).
+fn take(slot: &mut Option<TokenBucket>, rate: Rate, now: Instant) -> bool {
+    slot.get_or_insert_with(|| TokenBucket::full(rate, now))
+        .take(rate, now)
+}
+
 impl IpState {
-    fn idle(&self, now: Instant) -> bool {
+    fn idle(&self, l: &IpLimits, now: Instant) -> bool {
+        let full = |b: &Option<TokenBucket>, r| b.is_none_or(|b: TokenBucket| b.is_full(r, now));
         self.sessions == 0
-            && self.failures.is_empty()
             && self.banned_until.is_none_or(|t| t <= now)
-            && self
-                .rate_window
-                .is_none_or(|w| now.saturating_duration_since(w) >= Duration::from_secs(1))
+            && full(&self.connections, l.connections)
+            && full(&self.failures, l.failures)
     }
 }
 
@@ -113,17 +128,7 @@ impl IpTable {
         if st.banned_until.is_some_and(|t| t > now) {
             return Err(Refusal::Banned);
         }
-        match st.rate_window {
-            Some(w) if now.saturating_duration_since(w) < Duration::from_secs(1) => {
-                st.rate_count += 1
-            }
-            _ => {
-                st.rate_window = Some(now);
-                st.rate_count = 1;
-            }
-        }
-        if l.connections_per_ip_per_sec_max > 0 && st.rate_count > l.connections_per_ip_per_sec_max
-        {
+        if l.connections.tokens > 0 && !take(&mut st.connections, l.connections, now) {
             return Err(Refusal::ConnectionRate);
         }
         if l.sessions_per_ip_max > 0 && st.sessions >= l.sessions_per_ip_max {
@@ -140,53 +145,40 @@ impl IpTable {
         }
     }
 
-    /// A failed login from `ip`; returns true when it just got banned.
+    /// A failed login from `ip`; returns true when it just got banned (the
+    /// failure that emptied the bucket).
     pub fn login_failed(&mut self, ip: IpAddr, now: Instant) -> bool {
         let l = self.limits;
-        if l.ban_after_failures == 0 {
+        if l.failures.burst == 0 {
             return false;
         }
         let Some(st) = self.ips.get_mut(&ip.to_canonical()) else {
             return false;
         };
-        let window = Duration::from_secs(l.ban_window_secs);
-        while st
+        let taken = take(&mut st.failures, l.failures, now);
+        let left = st
             .failures
-            .front()
-            .is_some_and(|&t| now.saturating_duration_since(t) >= window)
-        {
-            st.failures.pop_front();
+            .is_some_and(|b| b.next_token_at(l.failures, now) == Some(now));
+        if taken && left {
+            return false;
         }
-        st.failures.push_back(now);
-        if st.failures.len() >= l.ban_after_failures as usize {
-            st.failures.clear();
-            st.banned_until = Some(now + Duration::from_secs(l.ban_secs));
-            return true;
-        }
-        false
+        st.failures = None;
+        st.banned_until = Some(now + std::time::Duration::from_secs(l.ban_secs));
+        true
     }
 
-    /// Forgets idle addresses and expired failures; does the sweep at most
+    /// Forgets addresses with nothing to remember; does the sweep at most
     /// once a second whichever worker asks.
     pub fn prune(&mut self, now: Instant) {
         if self
             .last_prune
-            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+            .is_some_and(|t| now.saturating_duration_since(t).as_secs() < 1)
         {
             return;
         }
         self.last_prune = Some(now);
-        let window = Duration::from_secs(self.limits.ban_window_secs);
-        self.ips.retain(|_, st| {
-            while st
-                .failures
-                .front()
-                .is_some_and(|&t| now.saturating_duration_since(t) >= window)
-            {
-                st.failures.pop_front();
-            }
-            !st.idle(now)
-        });
+        let l = self.limits;
+        self.ips.retain(|_, st| !st.idle(&l, now));
     }
 
     /// Addresses tracked (for tests).
@@ -204,12 +196,13 @@ impl IpTable {
 mod tests {
     use super::*;
 
+    use std::time::Duration;
+
     fn limits() -> IpLimits {
         IpLimits {
             sessions_per_ip_max: 2,
-            connections_per_ip_per_sec_max: 3,
-            ban_after_failures: 2,
-            ban_window_secs: 60,
+            connections: Rate::per_sec(3, 3),
+            failures: Rate::per_window(2, 60),
             ban_secs: 30,
         }
     }
@@ -236,19 +229,24 @@ mod tests {
     }
 
     #[test]
-    fn connection_rate_resets_each_second() {
+    fn connection_rate_is_a_burst_then_the_sustained_rate() {
         let mut t = IpTable::new(IpLimits {
             sessions_per_ip_max: 0,
+            connections: Rate::per_sec(10, 50),
             ..limits()
         });
         let now = Instant::now();
-        for _ in 0..3 {
-            assert_eq!(t.admit(ip("10.0.0.1"), now), Ok(()));
+        let a = ip("10.0.0.1");
+        for _ in 0..50 {
+            assert_eq!(t.admit(a, now), Ok(()), "the burst is admitted at once");
         }
-        assert_eq!(t.admit(ip("10.0.0.1"), now), Err(Refusal::ConnectionRate));
+        assert_eq!(t.admit(a, now), Err(Refusal::ConnectionRate));
+        assert_eq!(t.admit(ip("10.0.0.2"), now), Ok(()), "per address");
+        // 10 a second: one more every 100 ms.
+        assert_eq!(t.admit(a, now + Duration::from_millis(100)), Ok(()));
         assert_eq!(
-            t.admit(ip("10.0.0.1"), now + Duration::from_secs(1)),
-            Ok(())
+            t.admit(a, now + Duration::from_millis(100)),
+            Err(Refusal::ConnectionRate)
         );
     }
 
@@ -272,13 +270,16 @@ mod tests {
     }
 
     #[test]
-    fn failures_outside_the_window_do_not_count_and_idle_entries_go() {
+    fn slow_failures_are_forgiven_and_idle_entries_go() {
         let mut t = IpTable::new(limits());
         let now = Instant::now();
         let a = ip("10.0.0.1");
         t.admit(a, now).unwrap();
         assert!(!t.login_failed(a, now));
-        assert!(!t.login_failed(a, now + Duration::from_secs(61)));
+        // Two per 60 s: one is forgiven every 30 s.
+        assert!(!t.login_failed(a, now + Duration::from_secs(30)));
+        assert!(!t.login_failed(a, now + Duration::from_secs(60)));
+        assert!(t.login_failed(a, now + Duration::from_secs(61)));
         t.release(a);
         t.prune(now + Duration::from_secs(200));
         assert!(t.is_empty());

@@ -17,6 +17,7 @@ mod checksum;
 pub mod config;
 mod conn;
 mod copy;
+pub mod fatal;
 mod guard;
 mod hardening;
 mod jobs;
@@ -121,12 +122,13 @@ fn bind_listeners(
             sockets::control_listener(want, 1024).map_err(|e| format!("listen on {want}: {e}"))?;
         let addr = sockets::local_addr(&first)
             .ok_or_else(|| format!("listen on {want}: no local address"))?;
+        fatal::register_listener(&first);
         per_worker[0].push(first);
         for list in per_worker.iter_mut().skip(1) {
-            list.push(
-                sockets::control_listener(addr, 1024)
-                    .map_err(|e| format!("listen on {addr}: {e}"))?,
-            );
+            let l = sockets::control_listener(addr, 1024)
+                .map_err(|e| format!("listen on {addr}: {e}"))?;
+            fatal::register_listener(&l);
+            list.push(l);
         }
         actual.push(addr);
     }
@@ -135,6 +137,7 @@ fn bind_listeners(
 
 /// Starts the workers; returns once every ring is up (or the first error).
 pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
+    fatal::install_panic_hook();
     let root = Root::open(&cfg.root)
         .map_err(|e| StartError::Config(format!("root {}: {e}", cfg.root.display())))?;
     let policy = load_policy(&cfg.args, &cfg.root).map_err(StartError::Config)?;
@@ -147,6 +150,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         pasv_address: cfg.args.pasv_address,
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
+        commands_burst: cfg.args.commands_burst,
         anon_dropbox: cfg
             .args
             .anon_dropbox
@@ -252,6 +256,7 @@ impl Running {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        fatal::forget_listeners();
     }
 
     /// Re-reads the users file (SIGHUP); sessions keep the rights they logged in with.

@@ -107,6 +107,8 @@ pub struct Worker {
     stop: Arc<AtomicBool>,
     /// Listeners whose accept failed for lack of fds/memory; re-armed at the next tick.
     accept_paused: Vec<usize>,
+    /// Control connections accepted (for the hidden test hook).
+    accepted: u64,
 }
 
 impl Worker {
@@ -146,6 +148,7 @@ impl Worker {
             wake: Rc::new(init.wake_read),
             stop: init.stop,
             accept_paused: Vec::new(),
+            accepted: 0,
         })
     }
 
@@ -251,6 +254,10 @@ impl Worker {
         let CompletionKind::Accept(Ok(fd)) = c.kind else {
             return;
         };
+        self.accepted += 1;
+        if self.ctx.shared.args.test_panic_after_accepts == Some(self.accepted) {
+            panic!("--test-panic-after-accepts {} reached", self.accepted);
+        }
         let (Some(peer), Some(local)) = (
             super::sockets::peer_addr(&fd),
             super::sockets::local_addr(&fd),
@@ -370,12 +377,16 @@ pub fn spawn(
                 core_affinity::set_for_current(core);
             }
             let go = init.go.clone();
+            let (id, stop) = (init.id, init.stop.clone());
             match Worker::new(init) {
                 Ok(w) => {
                     let _ = ready.send(Ok(()));
                     // Serve nothing before start-up is over (privileges dropped).
                     let _ = go.recv();
                     w.run();
+                    if !stop.load(Ordering::SeqCst) {
+                        super::fatal::worker_ended_unexpectedly(id);
+                    }
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e));

@@ -447,6 +447,11 @@ impl Server {
         Server::start(root, ServerOpts::new(pasv_ports))
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
     /// `ftp://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("ftp://127.0.0.1:{}", self.port)

@@ -45,7 +45,7 @@ fn recv_fixed_then_write_fixed_to_file() {
     assert_eq!(buf.capacity(), 64 * 1024);
     let mut got = Vec::new();
     while got.len() < msg.len() {
-        let op = h.ring.recv_fixed(&server, buf, 1);
+        let op = h.ring.recv_fixed(&server, buf, usize::MAX, 1);
         let CompletionKind::RecvFixed(Ok(n), back) = h.wait(op).kind else {
             panic!()
         };

@@ -80,7 +80,7 @@ fn shutdown_with_ops_in_flight() {
     h.ring.accept_multishot(&lfd, 1);
     h.ring.recv_provided(&server, 2);
     let buf = h.ring.take_fixed_buf().unwrap();
-    h.ring.recv_fixed(&server2, buf, 3);
+    h.ring.recv_fixed(&server2, buf, usize::MAX, 3);
     h.ring.timeout(Duration::from_secs(60), 4);
     h.ring
         .read_into(&pipe.read, Vec::with_capacity(64), u64::MAX, 5);

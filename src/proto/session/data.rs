@@ -232,6 +232,18 @@ impl Session {
         self.start_transfer(kind, label, false);
     }
 
+    /// REST (RFC 3659 §5.3): the marker is a byte offset. Kernel file offsets
+    /// are signed 64-bit, so a marker above `i64::MAX` names no position in
+    /// any file: 501, and no marker is kept.
+    pub(super) fn cmd_rest(&mut self, n: u64) {
+        if i64::try_from(n).is_err() {
+            self.rest = 0;
+            return self.reply(501, "Restart position out of range.");
+        }
+        self.rest = n;
+        self.reply(350, &format!("Restart position accepted ({n})."));
+    }
+
     pub(super) fn cmd_abor(&mut self) {
         match &mut self.busy {
             Busy::Transferring(r) if !r.abort_requested => {
@@ -308,6 +320,13 @@ impl Session {
             }
             TransferError::Aborted => self.reply(426, "Transfer aborted."),
             TransferError::Stalled => self.reply(426, "Transfer stalled; aborted."),
+            TransferError::RestartBeyondEnd => {
+                self.reply(554, "Restart position beyond the end of the file.")
+            }
+            TransferError::SourceChanged => self.reply(
+                451,
+                "File changed size during the transfer; the data sent is incomplete.",
+            ),
             TransferError::Write(fe) | TransferError::Read(fe) => {
                 let code = match fe {
                     FsError::NoSpace => 452,

@@ -77,10 +77,7 @@ impl Session {
             Command::Type(t) => self.cmd_type(t),
             Command::Mode(m) => self.cmd_mode(m),
             Command::Stru(s) => self.cmd_stru(s),
-            Command::Rest(n) => {
-                self.rest = n;
-                self.reply(350, &format!("Restart position accepted ({n})."));
-            }
+            Command::Rest(n) => self.cmd_rest(n),
             Command::Pwd => {
                 let q = crate::proto::path::quote_257(self.cwd.as_str());
                 self.reply(257, &format!("{q} is the current directory"));
@@ -119,17 +116,62 @@ impl Session {
         let _ = now;
     }
 
+    /// The next complete line while busy; a too-long one is answered 500 here.
+    fn next_busy_line(&mut self) -> Option<Option<Vec<u8>>> {
+        match self.lines.next_line()? {
+            Err(LineTooLong) => {
+                self.reply(500, "Command line too long.");
+                Some(None)
+            }
+            Ok(l) => Some(Some(l)),
+        }
+    }
+
+    /// Holds a line for when the session is idle again (503 beyond the bound).
+    fn defer(&mut self, line: Vec<u8>, what: &str) {
+        if self.deferred.len() < self.cfg.deferred_commands_max {
+            self.deferred.push_back(line);
+        } else {
+            self.reply(503, &format!("{what} in progress; command ignored."));
+        }
+    }
+
+    /// While HASH or SITE CPTO runs: ABOR stops it (426, then 226), QUIT stops
+    /// it and closes, NOOP is answered; other lines wait. Returns false when
+    /// no complete line is buffered.
+    pub(super) fn run_during_long_job(&mut self) -> bool {
+        let Some(line) = self.next_busy_line() else {
+            return false;
+        };
+        let Some(line) = line else { return true };
+        match parse(&line) {
+            Ok(cmd @ (Command::Abor | Command::Quit)) => {
+                let what = match &self.busy {
+                    Busy::Waiting(super::Wait::Fs(super::FsPurpose::Cpto)) => "Copy",
+                    _ => "HASH",
+                };
+                self.actions.push_back(super::Action::CancelFs);
+                self.busy = Busy::Idle;
+                if cmd == Command::Quit {
+                    self.cmd_quit();
+                    return true;
+                }
+                self.reply(426, &format!("{what} aborted."));
+                self.reply(226, "ABOR successful.");
+            }
+            Ok(Command::Noop) => self.reply(200, "NOOP ok."),
+            _ => self.defer(line, "Command"),
+        }
+        true
+    }
+
     /// During a transfer: act on ABOR, STAT, NOOP and QUIT at once, hold the
     /// rest. Returns false when no complete line is buffered.
     pub(super) fn run_during_transfer(&mut self) -> bool {
-        let line = match self.lines.next_line() {
-            None => return false,
-            Some(Err(LineTooLong)) => {
-                self.reply(500, "Command line too long.");
-                return true;
-            }
-            Some(Ok(l)) => l,
+        let Some(line) = self.next_busy_line() else {
+            return false;
         };
+        let Some(line) = line else { return true };
         match parse(&line) {
             Ok(Command::Abor) => self.cmd_abor(),
             Ok(Command::Stat(None)) => self.query_progress(),
@@ -139,10 +181,7 @@ impl Session {
                     r.quit_requested = true;
                 }
             }
-            _ if self.deferred.len() < self.cfg.deferred_commands_max => {
-                self.deferred.push_back(line)
-            }
-            _ => self.reply(503, "Transfer in progress; command ignored."),
+            _ => self.defer(line, "Transfer"),
         }
         true
     }

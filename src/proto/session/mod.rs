@@ -57,8 +57,10 @@ pub struct SessionConfig {
     pub pasv_address: Option<Ipv4Addr>,
     /// Time from the greeting to a successful login before 421 and close (0: off).
     pub login_timeout_secs: u64,
-    /// Command lines run per second; more wait for the next second (0: off).
+    /// Command lines run per second, sustained (0: off); see `commands_burst`.
     pub commands_per_sec_max: u32,
+    /// Command lines that may run at once before the sustained rate applies.
+    pub commands_burst: u32,
     /// Anonymous drop-box directory: upload-only, create-only (see `dropbox`).
     pub anon_dropbox: Option<VPath>,
 }
@@ -73,7 +75,8 @@ impl Default for SessionConfig {
             deferred_commands_max: 16,
             pasv_address: None,
             login_timeout_secs: 60,
-            commands_per_sec_max: 100,
+            commands_per_sec_max: 1000,
+            commands_burst: 2000,
             anon_dropbox: None,
         }
     }
@@ -95,6 +98,13 @@ enum Wait {
     Fs(FsPurpose),
     Passive { extended: bool },
     Host,
+}
+
+impl Wait {
+    /// A long request (HASH, SITE CPTO) that ABOR, QUIT or a disconnect stops.
+    fn is_long_job(&self) -> bool {
+        matches!(self, Wait::Fs(FsPurpose::Hash { .. } | FsPurpose::Cpto))
+    }
 }
 
 /// Why a filesystem request was made (decides the reply).
@@ -176,7 +186,8 @@ pub struct Session {
     last_activity: std::time::Instant,
     closing: bool,
     created: std::time::Instant,
-    budget: throttle::CommandBudget,
+    /// Command lines this session may still run (see `throttle`).
+    budget: crate::proto::bucket::TokenBucket,
 }
 
 impl Session {
@@ -210,7 +221,7 @@ impl Session {
             last_activity: now.mono,
             closing: false,
             created: now.mono,
-            budget: throttle::CommandBudget::new(now.mono),
+            budget: crate::proto::bucket::TokenBucket::full(throttle::command_rate(&cfg), now.mono),
             cfg,
         };
         let greeting = s.cfg.greeting.clone();
@@ -267,8 +278,10 @@ impl Session {
     /// Tells the session the client closed the control connection; a running
     /// transfer is aborted.
     pub fn handle_closed(&mut self) {
-        if matches!(self.busy, Busy::Transferring(_)) {
-            self.actions.push_back(Action::Abort);
+        match &self.busy {
+            Busy::Transferring(_) => self.actions.push_back(Action::Abort),
+            Busy::Waiting(w) if w.is_long_job() => self.actions.push_back(Action::CancelFs),
+            _ => {}
         }
         self.actions.push_back(Action::ClosePassive);
         self.closing = true;
@@ -310,6 +323,12 @@ impl Session {
     fn run(&mut self, now: Now) {
         while !self.closing {
             match &self.busy {
+                Busy::Waiting(w) if w.is_long_job() => {
+                    if !self.run_during_long_job() {
+                        return;
+                    }
+                    continue;
+                }
                 Busy::Waiting(_) => return,
                 Busy::Transferring(_) => {
                     if !self.run_during_transfer() {

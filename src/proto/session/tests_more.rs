@@ -333,3 +333,93 @@ fn odd_names_pass_through_and_control_bytes_are_refused() {
         .fs_cmd("MKD a\"b", FsOp::Mkdir(vp("/a\"b")), Ok(FsOk::Done))
         .starts_with("257 \"/a\"\"b\" created."));
 }
+
+#[test]
+fn rest_beyond_any_file_offset_is_501_and_keeps_no_marker() {
+    // Kernel offsets are signed 64-bit (RFC 3659 §5.3 leaves the range to the server).
+    let mut s = Script::logged_in(Perms::ALL);
+    s.expect("REST 18446744073709551615", "501");
+    s.expect("REST 9223372036854775808", "501");
+    s.expect("REST 9223372036854775807", "350");
+    s.expect("REST 99999999999999999999", "501"); // not a u64 at all
+    s.expect("REST 5", "350");
+    s.expect("REST 18446744073709551615", "501");
+    // The refused REST cleared the earlier marker: HASH starts at 0.
+    let op = FsOp::Hash {
+        path: vp("/f"),
+        algo: HashAlgo::Sha256,
+        start: 0,
+        end: None,
+    };
+    assert!(s
+        .fs_cmd("HASH f", op, done(HashAlgo::Sha256, 0, 1, "aa"))
+        .starts_with("213"));
+}
+
+/// Starts HASH (or SITE CPTO) and leaves it running.
+fn start_long_job(copy: bool) -> Script {
+    let mut s = Script::logged_in(Perms::ALL);
+    if copy {
+        let r = s.fs_cmd(
+            "SITE CPFR a",
+            FsOp::Stat(vp("/a")),
+            Ok(FsOk::Info(info(FileKind::File))),
+        );
+        assert!(r.starts_with("350"), "{r}");
+        assert_eq!(s.send("SITE CPTO b"), "");
+        let want = FsOp::Copy {
+            from: vp("/a"),
+            to: vp("/b"),
+        };
+        assert_eq!(s.action(), Some(Action::Fs(want)));
+    } else {
+        assert_eq!(s.send("HASH big"), "");
+        assert!(matches!(s.action(), Some(Action::Fs(FsOp::Hash { .. }))));
+    }
+    s
+}
+
+#[test]
+fn abor_stops_a_running_hash_or_copy() {
+    for (copy, what) in [(false, "HASH"), (true, "Copy")] {
+        let mut s = start_long_job(copy);
+        // A line other than ABOR/QUIT/NOOP waits for the job.
+        assert_eq!(s.send("PWD"), "");
+        assert_eq!(s.send("NOOP"), "200 NOOP ok.\r\n");
+        let r = s.send("ABOR");
+        assert_eq!(
+            r,
+            format!("426 {what} aborted.\r\n226 ABOR successful.\r\n257 \"/\" is the current directory\r\n")
+        );
+        assert_eq!(s.action(), Some(Action::CancelFs));
+        // The job's late answer changes nothing.
+        assert_eq!(s.event(Event::Fs(Ok(FsOk::Done))), "");
+        s.expect("NOOP", "200");
+    }
+}
+
+#[test]
+fn abor_after_telnet_ip_and_synch_stops_a_hash() {
+    let mut s = start_long_job(false);
+    s.s.handle_input(b"\xff\xf4\xff\xf2ABOR\r\n", s.now);
+    let r = s.out();
+    assert!(r.starts_with("426 HASH aborted.\r\n226 "), "{r}");
+    assert_eq!(s.action(), Some(Action::CancelFs));
+}
+
+#[test]
+fn quit_or_a_closed_connection_stops_a_running_job() {
+    let mut s = start_long_job(false);
+    assert_eq!(s.send("QUIT"), "221 Goodbye.\r\n");
+    assert_eq!(s.action(), Some(Action::CancelFs));
+    assert!(s.s.is_closing());
+    let mut s = start_long_job(true);
+    s.s.handle_closed();
+    assert_eq!(s.action(), Some(Action::CancelFs));
+    // A short filesystem request is not cancelled: its answer is harmless.
+    let mut s = Script::logged_in(Perms::ALL);
+    assert_eq!(s.send("SIZE f"), "");
+    assert!(matches!(s.action(), Some(Action::Fs(FsOp::Stat(_)))));
+    s.s.handle_closed();
+    assert_eq!(s.action(), Some(Action::ClosePassive));
+}

@@ -2,58 +2,38 @@
 //!
 //! - **Login timeout**: a session not logged in `login_timeout_secs` after its
 //!   greeting gets 421 and is closed, so a half-open login cannot hold a slot.
-//! - **Commands per second**: at most `commands_per_sec_max` command lines run
-//!   in each one-second window. Beyond it the session *throttles*: further lines
-//!   stay buffered and run when the window turns over (the server's tick calls
-//!   [`Session::handle_tick`], which resumes them). No reply is lost and a
-//!   well-behaved pipelining client only slows down.
+//! - **Command rate**: a token bucket of `commands_burst` lines refilled at
+//!   `commands_per_sec_max` a second. Beyond it the session *throttles*:
+//!   further lines stay buffered and run when tokens are back (the server's
+//!   tick calls [`Session::handle_tick`], which resumes them). No reply is lost
+//!   and a pipelining client only slows down; a mirror client that sends
+//!   bursts of commands never notices.
 //! - **Input back-pressure**: while more than [`PENDING_LINES_MAX`] complete
 //!   lines wait (throttled, or the session waits for a login check or a
 //!   filesystem answer), [`Session::wants_input`] is false and the server stops
 //!   reading the control socket, so a flood of short lines costs the server
 //!   no memory beyond one receive buffer; TCP pushes back on the client.
 
-use std::time::{Duration, Instant};
-
-use super::{Auth, Now, Session};
+use super::{Auth, Now, Session, SessionConfig};
+use crate::proto::bucket::Rate;
 
 /// Complete lines held before the server stops reading the control socket.
 pub const PENDING_LINES_MAX: usize = 64;
 
-/// A fixed one-second window of command lines run.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct CommandBudget {
-    window_start: Instant,
-    used: u32,
-}
-
-impl CommandBudget {
-    pub(super) fn new(now: Instant) -> CommandBudget {
-        CommandBudget {
-            window_start: now,
-            used: 0,
-        }
-    }
+/// The command-line bucket's rate.
+pub(super) fn command_rate(cfg: &SessionConfig) -> Rate {
+    Rate::per_sec(cfg.commands_per_sec_max, cfg.commands_burst.max(1))
 }
 
 impl Session {
     /// True when one more command line may run now (and counts it).
     /// `commands_per_sec_max == 0` turns the limit off.
     pub(super) fn take_command_budget(&mut self, now: Now) -> bool {
-        let max = self.cfg.commands_per_sec_max;
-        if max == 0 {
+        if self.cfg.commands_per_sec_max == 0 {
             return true;
         }
-        let b = &mut self.budget;
-        if now.mono.saturating_duration_since(b.window_start) >= Duration::from_secs(1) {
-            b.window_start = now.mono;
-            b.used = 0;
-        }
-        if b.used >= max {
-            return false;
-        }
-        b.used += 1;
-        true
+        let rate = command_rate(&self.cfg);
+        self.budget.take(rate, now.mono)
     }
 
     /// Login timeout (RFC 959 §4.2 421: service closing the control connection).
@@ -85,6 +65,7 @@ impl Session {
 mod tests {
     use std::net::SocketAddr;
     use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
     use super::super::{Action, Event, Session, SessionConfig};
     use super::*;
@@ -104,13 +85,14 @@ mod tests {
     }
 
     #[test]
-    fn commands_beyond_the_budget_wait_for_the_next_second() {
+    fn commands_beyond_the_burst_wait_for_tokens() {
         let t0 = Now {
             mono: Instant::now(),
             unix_secs: 0,
         };
         let cfg = SessionConfig {
-            commands_per_sec_max: 3,
+            commands_per_sec_max: 2,
+            commands_burst: 3,
             ..SessionConfig::default()
         };
         let mut s = session(cfg, t0);

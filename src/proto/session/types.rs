@@ -167,6 +167,12 @@ pub enum TransferError {
     Aborted,
     /// The transfer made no progress for the stall limit (426).
     Stalled,
+    /// RETR after a REST beyond the end of the file (554, RFC 1123 §4.1.3.4:
+    /// the file cannot be repositioned as the REST asked).
+    RestartBeyondEnd,
+    /// The file shrank while it was being sent, so the client got fewer (or,
+    /// on the sendfile path, zero-filled) bytes than its size said (451).
+    SourceChanged,
 }
 
 /// What a session asks the server to do.
@@ -187,6 +193,10 @@ pub enum Action {
     QueryProgress,
     /// Cancel the running transfer. Answer: its [`Event::TransferDone`] with `Aborted`.
     Abort,
+    /// Stop the running long filesystem request (HASH, SITE CPTO) after ABOR,
+    /// QUIT or a closed connection. No answer: the session has already
+    /// replied, and the request's [`Event::Fs`] must not be delivered.
+    CancelFs,
     /// Select a virtual host's root before login (HOST, RFC 7151). The server
     /// answers [`Event::HostSelected`].
     SelectHost(String),

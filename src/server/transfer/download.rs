@@ -39,7 +39,7 @@ impl Conn {
         let offset = x.offset;
         if fill == 0 && want == 0 {
             x.pipe = Some(pipe);
-            return self.finish_ok(ctx);
+            return self.finish_retr(ctx);
         }
         let t = self.token(Purpose::DataIo);
         let op = if fill > 0 {
@@ -66,14 +66,15 @@ impl Conn {
         loop {
             let want = end.saturating_sub(x.offset).min(budget - moved);
             if x.offset >= end {
-                return self.finish_ok(ctx);
+                return self.finish_retr(ctx);
             }
             if want == 0 {
                 break; // budget used: yield to other sessions, resume on POLLOUT
             }
             let mut off = x.offset as i64;
             match nix::sys::sendfile::sendfile64(&*sock, &*file, Some(&mut off), want as usize) {
-                Ok(0) => return self.finish_ok(ctx), // the file shrank
+                // End of file before the size seen at open: the file shrank.
+                Ok(0) => return self.finish(ctx, Err(TransferError::SourceChanged)),
                 Ok(n) => {
                     x.offset += n as u64;
                     x.bytes += n as u64;
@@ -86,6 +87,22 @@ impl Conn {
             }
         }
         self.wait_writable(ctx);
+    }
+
+    /// RETR reached the end of its file: 226, or 451 when the file is now
+    /// shorter than the size announced in the 150 reply. sendfile sends a
+    /// truncated file's old length (zeros past the new end), and TYPE A and
+    /// splice stop early: either way the client did not get the file.
+    pub(super) fn finish_retr(&mut self, ctx: &mut Ctx) {
+        let Some(x) = self.xfer.as_ref() else { return };
+        let (Some(file), Some(Body::Retr { end })) = (x.file.as_ref(), x.body.as_ref()) else {
+            return self.finish_ok(ctx);
+        };
+        let size = nix::sys::stat::fstat(&**file).map(|st| st.st_size as u64);
+        if x.offset < *end || size.is_ok_and(|s| s < *end) {
+            return self.finish(ctx, Err(TransferError::SourceChanged));
+        }
+        self.finish_ok(ctx)
     }
 
     /// Resumes the transfer's step once the data socket has room.
@@ -123,7 +140,7 @@ impl Conn {
                 x.pipe_fill += n as u32;
                 if n == 0 && x.pipe_fill == 0 {
                     // EOF before the size seen at open: the file shrank.
-                    return self.finish_ok(ctx);
+                    return self.finish(ctx, Err(TransferError::SourceChanged));
                 }
             }
             Err(e) => {
@@ -150,7 +167,7 @@ impl Conn {
 
     pub(super) fn on_ascii_read(&mut self, ctx: &mut Ctx, r: Result<usize, Errno>, buf: Vec<u8>) {
         let n = match r {
-            Ok(0) => return self.finish_ok(ctx),
+            Ok(0) => return self.finish_retr(ctx),
             Ok(n) => n,
             Err(e) => {
                 return self.finish(

@@ -86,6 +86,8 @@ pub struct Xfer {
     from_net: FromNetwork,
     /// A reusable send/read buffer for TYPE A.
     vec: Option<Vec<u8>>,
+    /// Bytes of the TYPE A chunk in flight already sent (short sends).
+    chunk_sent: usize,
 }
 
 impl Xfer {
@@ -127,6 +129,7 @@ impl Conn {
             to_net: ToNetwork::default(),
             from_net: FromNetwork::default(),
             vec: None,
+            chunk_sent: 0,
         });
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind {
             TransferKind::Retr { path, offset } => {
@@ -176,6 +179,9 @@ impl Conn {
             return;
         };
         let (body, size, name) = match out {
+            JobOutput::OpenRead(Ok((_, size))) if x.offset > size => {
+                return self.finish(ctx, Err(TransferError::RestartBeyondEnd));
+            }
             JobOutput::OpenRead(Ok((fd, size))) => {
                 x.file = Some(std::rc::Rc::new(fd));
                 (Body::Retr { end: size }, Some(size), None)
@@ -382,6 +388,10 @@ impl Conn {
 
     fn on_data_sent(&mut self, ctx: &mut Ctx, r: Result<usize, Errno>, data: Vec<u8>) {
         let n = match r {
+            // A stream socket that takes nothing of a non-empty send is gone.
+            Ok(0) if !data.is_empty() => {
+                return self.finish(ctx, Err(TransferError::ConnectionLost))
+            }
             Ok(n) => n,
             Err(e) => return self.finish(ctx, Err(net_or_read_error(e))),
         };
@@ -395,13 +405,17 @@ impl Conn {
                 self.list_step(ctx);
             }
             _ => {
-                // TYPE A download: resend the rest of this chunk, or read the next.
-                if n < data.len() {
+                // TYPE A download: `n` counts from where this send started, so
+                // the rest starts after everything sent of the chunk so far.
+                x.chunk_sent += n;
+                if x.chunk_sent < data.len() {
                     let Some(sock) = x.sock.clone() else { return };
+                    let from = x.chunk_sent;
                     let t = self.token(Purpose::DataIo);
-                    let op = ctx.ring.send_from(&sock, data, n, t);
+                    let op = ctx.ring.send_from(&sock, data, from, t);
                     return self.set_op(op);
                 }
+                x.chunk_sent = 0;
                 x.vec = Some(data);
                 self.retr_ascii_step(ctx);
             }

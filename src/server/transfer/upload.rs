@@ -8,6 +8,7 @@ use nix::errno::Errno;
 
 use super::TransferError;
 use crate::engine::FixedBuf;
+use crate::proto::ascii::FromNetwork;
 use crate::server::conn::Conn;
 use crate::server::token::Purpose;
 use crate::server::worker::Ctx;
@@ -22,20 +23,25 @@ impl Conn {
 
     /// Receives the next upload chunk into `buf`.
     pub fn store_with_buf(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
-        let Some(sock) = self
-            .xfer
-            .as_ref()
-            .filter(|x| !x.aborting)
-            .and_then(|x| x.sock.clone())
-        else {
+        let live = self.xfer.as_ref().filter(|x| !x.aborting);
+        let Some((sock, ascii)) = live.and_then(|x| Some((x.sock.clone()?, x.ascii))) else {
             ctx.give_buf(buf);
             if self.xfer.as_ref().is_some_and(|x| x.aborting) {
                 self.finish(ctx, Err(TransferError::Aborted));
             }
             return;
         };
+        // TYPE A: a CR held back from the previous receive comes out in front
+        // of this one, so the converted bytes can be one more than received
+        // (`FromNetwork::max_output`); leave room for it in the buffer.
+        let growth = FromNetwork::max_output(0);
+        let len = if ascii {
+            buf.capacity() - growth
+        } else {
+            buf.capacity()
+        };
         let t = self.token(Purpose::DataIo);
-        let op = ctx.ring.recv_fixed(&sock, buf, t);
+        let op = ctx.ring.recv_fixed(&sock, buf, len, t);
         self.set_op(op);
     }
 
@@ -66,7 +72,14 @@ impl Conn {
             } else {
                 x.from_net.convert(buf.bytes(n), &mut out);
             }
-            buf.bytes_mut()[..out.len()].copy_from_slice(&out);
+            // At most n + 1 bytes, and n < capacity (see store_with_buf).
+            let Some(dst) = buf.bytes_mut().get_mut(..out.len()) else {
+                ctx.scratch = out;
+                ctx.give_buf(buf);
+                let e = TransferError::Write(crate::fs::FsError::Io(libc::EOVERFLOW));
+                return self.finish(ctx, Err(e));
+            };
+            dst.copy_from_slice(&out);
             len = out.len();
             ctx.scratch = out;
         }
@@ -122,7 +135,12 @@ impl Conn {
         let Some(x) = self.xfer.as_mut() else {
             return ctx.give_buf(buf);
         };
-        x.offset += w as u64;
+        let Some(offset) = x.offset.checked_add(w as u64) else {
+            ctx.give_buf(buf);
+            let too_big = TransferError::Write(crate::fs::FsError::QuotaExceeded);
+            return self.finish(ctx, Err(too_big));
+        };
+        x.offset = offset;
         if w < x.pending {
             // Short write: move the rest to the front and write it.
             let pending = x.pending;
