@@ -117,7 +117,7 @@ pub struct Args {
     pub sessions_per_ip_max: u32,
     /// New control connections per client address per second, sustained,
     /// before 421 (0: no limit). A token bucket: see --connections-per-ip-burst.
-    #[arg(long = "connections-per-ip-per-sec-max", default_value_t = 20)]
+    #[arg(long = "connections-per-ip-per-sec-max", default_value_t = 100)]
     pub connections_per_ip_per_sec_max: u32,
     /// New control connections one address may open at once before the
     /// sustained rate applies (the bucket size).
