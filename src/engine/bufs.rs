@@ -2,9 +2,10 @@
 //! registered (fixed) buffer pool and the provided-buffer ring (group 0).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::RefCell;
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use nix::errno::Errno;
 use nix::unistd::{sysconf, SysconfVar};
@@ -63,20 +64,35 @@ impl Drop for PageAlloc {
     }
 }
 
-/// A registered buffer owned by the caller between ops. Moves into a
-/// `recv_fixed`/`write_fixed` op and comes back in its completion.
-pub struct FixedBuf {
+/// The registered memory and its free list, shared by the pool and every
+/// [`FixedBuf`] (so a buffer can go back by itself, whoever drops it).
+struct FixedShared {
     /// Keeps the registered memory alive even if the Ring is dropped first.
-    mem: Rc<PageAlloc>,
+    mem: PageAlloc,
+    free: RefCell<Vec<u16>>,
+    size: usize,
+}
+
+/// A registered buffer owned by the caller between ops. Moves into a
+/// `recv_fixed`/`write_fixed` op and comes back in its completion; dropping
+/// it, on any path, puts it back on its pool's free list (tokio-uring's
+/// `FixedBuf` shape), so no error path can leak one.
+pub struct FixedBuf {
+    pool: Rc<FixedShared>,
     index: u16,
-    cap: usize,
+}
+
+impl Drop for FixedBuf {
+    fn drop(&mut self) {
+        self.pool.free.borrow_mut().push(self.index);
+    }
 }
 
 impl std::fmt::Debug for FixedBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FixedBuf")
             .field("index", &self.index)
-            .field("capacity", &self.cap)
+            .field("capacity", &self.pool.size)
             .finish()
     }
 }
@@ -84,7 +100,7 @@ impl std::fmt::Debug for FixedBuf {
 impl FixedBuf {
     /// The bytes `0..len` (valid data after a receive of `len` bytes).
     pub fn bytes(&self, len: usize) -> &[u8] {
-        let len = len.min(self.cap);
+        let len = len.min(self.pool.size);
         // SAFETY: U4: this FixedBuf is the only holder of its region
         // `[index*cap, index*cap+cap)` of the live, zero-initialised
         // allocation, and it is not in flight (ops own it while in flight).
@@ -95,17 +111,20 @@ impl FixedBuf {
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: U4: as in `bytes`, and `&mut self` makes this the only
         // reference into the region.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr(), self.cap) }
+        unsafe { std::slice::from_raw_parts_mut(self.ptr(), self.pool.size) }
     }
 
     /// Capacity in bytes.
     pub fn capacity(&self) -> usize {
-        self.cap
+        self.pool.size
     }
 
     /// Start of this buffer's region (pointer arithmetic only, no access).
     pub(super) fn ptr(&self) -> *mut u8 {
-        self.mem.ptr().wrapping_add(self.index as usize * self.cap)
+        self.pool
+            .mem
+            .ptr()
+            .wrapping_add(self.index as usize * self.pool.size)
     }
 
     /// The registration index for READ_FIXED / WRITE_FIXED.
@@ -117,18 +136,14 @@ impl FixedBuf {
 /// The registered buffers: one allocation cut into `count` equal buffers,
 /// registered as one iovec each so the buffer index is the iovec index.
 pub(super) struct FixedPool {
-    mem: Option<Rc<PageAlloc>>,
-    free: Vec<u16>,
-    size: usize,
+    shared: Option<Rc<FixedShared>>,
     count: u16,
 }
 
 impl FixedPool {
     pub(super) fn empty() -> FixedPool {
         FixedPool {
-            mem: None,
-            free: Vec::new(),
-            size: 0,
+            shared: None,
             count: 0,
         }
     }
@@ -139,66 +154,83 @@ impl FixedPool {
         }
         let size = size as usize;
         let total = size.checked_mul(count as usize).ok_or(Errno::ENOMEM)?;
-        let mem = Rc::new(PageAlloc::new(total)?);
-        Ok(FixedPool {
-            mem: Some(mem),
+        let shared = FixedShared {
+            mem: PageAlloc::new(total)?,
             // Reversed so that `pop` hands out index 0 first.
-            free: (0..count).rev().collect(),
+            free: RefCell::new((0..count).rev().collect()),
             size,
+        };
+        Ok(FixedPool {
+            shared: Some(Rc::new(shared)),
             count,
         })
     }
 
     /// The iovecs to pass to `register_buffers` (empty when no pool).
     pub(super) fn iovecs(&self) -> Vec<libc::iovec> {
-        let Some(mem) = &self.mem else {
+        let Some(sh) = &self.shared else {
             return Vec::new();
         };
         (0..self.count as usize)
             .map(|i| libc::iovec {
-                iov_base: mem.ptr().wrapping_add(i * self.size).cast(),
-                iov_len: self.size,
+                iov_base: sh.mem.ptr().wrapping_add(i * sh.size).cast(),
+                iov_len: sh.size,
             })
             .collect()
     }
 
     pub(super) fn take(&mut self) -> Option<FixedBuf> {
-        let mem = self.mem.as_ref()?;
-        let index = self.free.pop()?;
+        let sh = self.shared.as_ref()?;
+        let index = sh.free.borrow_mut().pop()?;
         Some(FixedBuf {
-            mem: Rc::clone(mem),
+            pool: Rc::clone(sh),
             index,
-            cap: self.size,
         })
     }
 
-    pub(super) fn give(&mut self, buf: FixedBuf) {
-        match &self.mem {
-            Some(mem) if Rc::ptr_eq(mem, &buf.mem) => self.free.push(buf.index),
-            // Another ring's buffer: its index means nothing here.
-            _ => eprintln!("engine: give_fixed_buf got another ring's buffer; dropped"),
-        }
+    /// Buffers on the free list.
+    pub(super) fn free_count(&self) -> usize {
+        self.shared.as_ref().map_or(0, |sh| sh.free.borrow().len())
     }
 }
 
-/// A provided buffer filled by a receive. Read it with
-/// [`Ring::provided_data`](super::Ring::provided_data), then give it back with
-/// [`Ring::recycle`](super::Ring::recycle) (dropping it without recycling
-/// shrinks the pool; the process logs it once).
-#[derive(Debug)]
+/// A provided buffer filled by a receive. Read it with [`ProvidedBuf::data`];
+/// dropping it hands it back to the kernel's buffer ring.
 pub struct ProvidedBuf {
-    pub(super) bid: u16,
-    pub(super) len: u32,
-    pub(super) ring_id: u32,
+    pool: Rc<RefCell<ProvidedPool>>,
+    /// Start of this buffer's bytes (inside the pool's allocation, which the
+    /// `Rc` keeps alive).
+    start: *const u8,
+    bid: u16,
+    len: u32,
 }
 
-static LOST_LOGGED: AtomicBool = AtomicBool::new(false);
+impl std::fmt::Debug for ProvidedBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvidedBuf")
+            .field("bid", &self.bid)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl ProvidedBuf {
+    /// The received bytes.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: U5: this handle holds buffer `bid`, so it is out of the
+        // kernel's ring and nothing writes it; `start..start+len` lies inside
+        // the live (Rc), zero-initialised allocation (len <= buffer size).
+        unsafe { std::slice::from_raw_parts(self.start, self.len as usize) }
+    }
+}
 
 impl Drop for ProvidedBuf {
     fn drop(&mut self) {
-        // `recycle` forgets the handle, so reaching here means a lost buffer.
-        if !LOST_LOGGED.swap(true, Ordering::Relaxed) {
-            eprintln!("engine: a provided buffer was dropped without Ring::recycle; the pool shrinks (logged once)");
+        // `try_borrow_mut`: a buffer dropped while the pool is being filled
+        // (it cannot be, the ring only borrows it inside its own calls) would
+        // otherwise panic; such a buffer is lost rather than a crash.
+        if let Ok(mut pool) = self.pool.try_borrow_mut() {
+            pool.push_back(self.bid);
         }
     }
 }
@@ -220,11 +252,10 @@ pub(super) struct ProvidedPool {
     count: u16,
     size: u32,
     tail: u16,
-    ring_id: u32,
 }
 
 impl ProvidedPool {
-    pub(super) fn new(count: u16, size: u32, ring_id: u32) -> Result<Option<Self>, Errno> {
+    pub(super) fn new(count: u16, size: u32) -> Result<Option<Self>, Errno> {
         let count = count.min(MAX_RING_ENTRIES);
         if count == 0 || size == 0 {
             return Ok(None);
@@ -245,7 +276,6 @@ impl ProvidedPool {
             count,
             size,
             tail: 0,
-            ring_id,
         }))
     }
 
@@ -305,33 +335,32 @@ impl ProvidedPool {
         tail.store(self.tail, Ordering::Release);
     }
 
-    /// The received bytes of `buf`, or nothing if it is not from this pool.
-    pub(super) fn data(&self, buf: &ProvidedBuf) -> &[u8] {
-        if buf.ring_id != self.ring_id || buf.bid >= self.count {
-            return &[];
-        }
-        let len = buf.len.min(self.size) as usize;
-        let start = self
-            .bufs
-            .ptr()
-            .wrapping_add(buf.bid as usize * self.size as usize);
-        // SAFETY: U5: the caller holds the ProvidedBuf of this bid of this
-        // ring, so the bid is out of the kernel's ring and nothing writes it;
-        // the region lies inside the live, zero-initialised allocation.
-        unsafe { std::slice::from_raw_parts(start, len) }
-    }
-
     /// Size of each buffer (the length a provided recv asks for).
     pub(super) fn buf_size(&self) -> u32 {
         self.size
     }
 
-    /// Wraps a buffer the kernel filled with `len` bytes for the caller.
-    pub(super) fn handle(&self, bid: u16, len: u32) -> ProvidedBuf {
-        ProvidedBuf {
-            bid,
-            len,
-            ring_id: self.ring_id,
+    /// Wraps buffer `bid`, which the kernel filled with `len` bytes, for the
+    /// caller; `None` for a bid this pool never handed out.
+    pub(super) fn handle(
+        this: &Rc<RefCell<ProvidedPool>>,
+        bid: u16,
+        len: u32,
+    ) -> Option<ProvidedBuf> {
+        let pool = this.borrow();
+        if bid >= pool.count {
+            return None;
         }
+        let start = pool
+            .bufs
+            .ptr()
+            .wrapping_add(bid as usize * pool.size as usize)
+            .cast_const();
+        Some(ProvidedBuf {
+            pool: Rc::clone(this),
+            start,
+            bid,
+            len: len.min(pool.size),
+        })
     }
 }

@@ -6,7 +6,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use io_uring::cqueue;
 use nix::errno::Errno;
 
-use super::bufs::ProvidedBuf;
+use super::bufs::{ProvidedBuf, ProvidedPool};
 use super::ops::{decode, first_of, OpState, Ud};
 use super::ring::Ring;
 use super::types::{res_len, Completion, CompletionKind, OpId};
@@ -106,13 +106,15 @@ impl Ring {
     /// holds data; on EOF or error it goes straight back to the ring (U5).
     fn provided_result(&mut self, res: i32, flags: u32) -> Result<Option<ProvidedBuf>, Errno> {
         let bid = cqueue::buffer_select(flags);
-        let Some(pool) = self.provided.as_mut() else {
+        let Some(pool) = self.provided.as_ref() else {
             return res_len(res).map(|_| None);
         };
         match (res_len(res), bid) {
-            (Ok(n), Some(bid)) if n > 0 => Ok(Some(pool.handle(bid, n as u32))),
+            (Ok(n), Some(bid)) if n > 0 => ProvidedPool::handle(pool, bid, n as u32)
+                .map(Some)
+                .ok_or(Errno::EIO),
             (r, Some(bid)) => {
-                pool.push_back(bid);
+                pool.borrow_mut().push_back(bid);
                 r.map(|_| None)
             }
             (Ok(0), None) => Ok(None),

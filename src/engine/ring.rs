@@ -2,9 +2,10 @@
 //! an op when the SQ is full), cancellation and shutdown. The op builders are
 //! in `submit.rs`, completion handling in `complete.rs`.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use io_uring::types::{SubmitArgs, Timespec};
@@ -13,15 +14,12 @@ use nix::errno::Errno;
 
 use super::bufs::{FixedBuf, FixedPool, ProvidedBuf, ProvidedPool, PROVIDED_GROUP};
 use super::ops::{decode, part2_of, OpState, OpTable, INTERNAL_UD};
-use super::types::{Completion, CompletionKind, EngineError, OpId, RingConfig};
+use super::types::{EngineError, OpId, RingConfig};
 
 /// How long `shutdown` waits for cancelled ops before leaking them.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 /// How often `shutdown` re-sends cancels for ops that are still running.
 const RECANCEL_EVERY: Duration = Duration::from_secs(1);
-
-/// Tells buffers of one ring from another's (for `ProvidedBuf`).
-static NEXT_RING_ID: AtomicU32 = AtomicU32::new(1);
 
 /// One io_uring instance and its in-flight ops. Not `Send`: it lives and dies
 /// on the worker thread that made it.
@@ -31,14 +29,14 @@ pub struct Ring {
     pub(super) uring: IoUring,
     pub(super) ops: OpTable,
     pub(super) fixed: FixedPool,
-    pub(super) provided: Option<ProvidedPool>,
+    /// Shared with every `ProvidedBuf` handed out, which puts itself back.
+    pub(super) provided: Option<Rc<RefCell<ProvidedPool>>>,
     /// SQE groups that did not fit in the SQ even after a submit; pushed
     /// first on the next submission, so no op is ever dropped.
     backlog: VecDeque<Vec<squeue::Entry>>,
     /// Reused scratch space for reaping CQEs.
     pub(super) cqes: Vec<cqueue::Entry>,
     setup: &'static str,
-    pub(super) ring_id: u32,
     pub(super) stale_logged: bool,
     /// Shutdown gave up: buffer memory must be leaked, not freed (U3).
     leaked: bool,
@@ -99,7 +97,6 @@ impl Ring {
     /// the provided-buffer group.
     pub fn new(cfg: &RingConfig) -> Result<Ring, EngineError> {
         let (uring, setup) = build_uring(cfg.sq_entries)?;
-        let ring_id = NEXT_RING_ID.fetch_add(1, Ordering::Relaxed);
         let fixed = FixedPool::new(cfg.fixed_bufs_count, cfg.fixed_buf_size_bytes)
             .map_err(EngineError::Register)?;
         let iovecs = fixed.iovecs();
@@ -110,12 +107,8 @@ impl Ring {
             let res = unsafe { submitter.register_buffers(&iovecs) };
             res.map_err(|e| EngineError::Register(errno_of(&e)))?;
         }
-        let provided = ProvidedPool::new(
-            cfg.provided_bufs_count,
-            cfg.provided_buf_size_bytes,
-            ring_id,
-        )
-        .map_err(EngineError::Register)?;
+        let provided = ProvidedPool::new(cfg.provided_bufs_count, cfg.provided_buf_size_bytes)
+            .map_err(EngineError::Register)?;
         let mut ring = Ring {
             uring,
             ops: OpTable::default(),
@@ -124,7 +117,6 @@ impl Ring {
             backlog: VecDeque::new(),
             cqes: Vec::new(),
             setup,
-            ring_id,
             stale_logged: false,
             leaked: false,
         };
@@ -143,7 +135,7 @@ impl Ring {
             unsafe { submitter.register_buf_ring_with_flags(addr, entries, PROVIDED_GROUP, 0) };
         res.map_err(|e| EngineError::Register(errno_of(&e)))?;
         pool.fill();
-        self.provided = Some(pool);
+        self.provided = Some(Rc::new(RefCell::new(pool)));
         Ok(())
     }
 
@@ -261,22 +253,10 @@ impl Ring {
                 return self.abandon();
             }
             self.completions(&mut done);
-            self.reclaim(&mut done);
+            // Nobody reads these: their buffers go back as they drop.
+            done.clear();
         }
         self.flush_backlog();
-    }
-
-    /// Returns the buffers of completions nobody will read to their pools.
-    fn reclaim(&mut self, done: &mut Vec<Completion>) {
-        for c in done.drain(..) {
-            match c.kind {
-                CompletionKind::RecvFixed(_, buf) | CompletionKind::WriteFixed(_, buf) => {
-                    self.give_fixed_buf(buf)
-                }
-                CompletionKind::Recv(Ok(Some(buf))) => self.recycle(buf),
-                _ => {}
-            }
-        }
     }
 
     /// Shutdown could not drain the kernel: leak, never free (U3).
@@ -290,34 +270,24 @@ impl Ring {
         self.leaked = true;
     }
 
-    /// The received bytes of a provided buffer.
-    pub fn provided_data(&self, buf: &ProvidedBuf) -> &[u8] {
-        match &self.provided {
-            Some(pool) => pool.data(buf),
-            None => &[],
-        }
+    /// The received bytes of a provided buffer (the same as [`ProvidedBuf::data`]).
+    pub fn provided_data<'b>(&self, buf: &'b ProvidedBuf) -> &'b [u8] {
+        buf.data()
     }
 
-    /// Gives a provided buffer back to the pool.
+    /// Gives a provided buffer back to the kernel (the same as dropping it).
     pub fn recycle(&mut self, buf: ProvidedBuf) {
-        let bid = buf.bid;
-        let ours = buf.ring_id == self.ring_id;
-        // Not a lost buffer: silence its Drop log.
-        std::mem::forget(buf);
-        match &mut self.provided {
-            Some(pool) if ours => pool.push_back(bid),
-            _ => eprintln!("engine: recycle got another ring's provided buffer; dropped"),
-        }
+        drop(buf);
     }
 
-    /// A free registered buffer, if any.
+    /// A free registered buffer, if any; it goes back when dropped.
     pub fn take_fixed_buf(&mut self) -> Option<FixedBuf> {
         self.fixed.take()
     }
 
-    /// Returns a registered buffer to the free list.
-    pub fn give_fixed_buf(&mut self, buf: FixedBuf) {
-        self.fixed.give(buf)
+    /// Registered buffers free right now.
+    pub fn fixed_bufs_free(&self) -> usize {
+        self.fixed.free_count()
     }
 }
 

@@ -44,7 +44,7 @@ impl Ring {
 
     /// One receive into a provided buffer.
     pub fn recv_provided(&mut self, fd: &SharedFd, token: Token) -> OpId {
-        let len = self.provided.as_ref().map_or(0, |p| p.buf_size());
+        let len = self.provided.as_ref().map_or(0, |p| p.borrow().buf_size());
         let ud = self.ops.insert(token, hold(&[fd]), OpState::RecvProvided);
         // No pointer: the kernel picks a buffer of group 0 (U5).
         let sqe = opcode::Recv::new(fd_of(fd), std::ptr::null_mut(), len)

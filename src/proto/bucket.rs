@@ -107,15 +107,21 @@ impl TokenBucket {
     pub fn next_token_at(&self, rate: Rate, now: Instant) -> Option<Instant> {
         let mut b = *self;
         b.refill(rate, now);
-        if b.units >= rate.one() {
-            return Some(now);
+        b.next_token(rate).map(|t| t.max(now))
+    }
+
+    /// When the next token will be there, from the last time the bucket was
+    /// used (no clock needed). `None` when the bucket never refills.
+    pub fn next_token(&self, rate: Rate) -> Option<Instant> {
+        if self.units >= rate.one() {
+            return Some(self.at);
         }
         if rate.tokens == 0 {
             return None;
         }
         // Microseconds until the missing units have been refilled.
-        let us = (rate.one() - b.units).div_ceil(u128::from(rate.tokens));
-        Some(now + Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX)))
+        let us = (rate.one() - self.units).div_ceil(u128::from(rate.tokens));
+        Some(self.at + Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX)))
     }
 }
 

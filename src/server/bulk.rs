@@ -15,9 +15,8 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::pool::{Job, JobOutput, JobTag, Route};
-use super::{checksum, copy, jobs};
-use crate::fs::{FsError, Root};
-use crate::proto::session::{FsOk, FsOp};
+use crate::fs::FsError;
+use crate::proto::session::FsOk;
 
 /// Bytes hashed or copied per step before the job yields its helper.
 pub const STEP_BYTES: u64 = 8 << 20;
@@ -54,36 +53,6 @@ pub struct Resubmit {
     pub cancel: Cancel,
 }
 
-/// The helper work for an [`FsOp`]: stepped for Hash and Copy, one call for
-/// the rest.
-pub fn work_for(
-    root: Arc<Root>,
-    op: FsOp,
-    entries_max: usize,
-    again: Resubmit,
-) -> Box<dyn FnOnce() -> JobOutput + Send> {
-    match op {
-        FsOp::Hash {
-            path,
-            algo,
-            start,
-            end,
-        } => Box::new(
-            move || match checksum::HashTask::open(&root, &path, algo, start, end) {
-                Ok(task) => enqueue(Box::new(task), again, true),
-                Err(e) => JobOutput::Fs(Err(e)),
-            },
-        ),
-        FsOp::Copy { from, to } => {
-            Box::new(move || match copy::CopyTask::open(&root, &from, &to) {
-                Ok(task) => enqueue(Box::new(task), again, true),
-                Err(e) => JobOutput::Fs(Err(e)),
-            })
-        }
-        other => Box::new(move || jobs::fs_op(&root, other, entries_max)),
-    }
-}
-
 /// Runs a stepped job to the end in the calling thread (for callers that
 /// are themselves off the core).
 pub fn run_to_end(mut task: Box<dyn Stepped>) -> Result<FsOk, FsError> {
@@ -97,7 +66,7 @@ pub fn run_to_end(mut task: Box<dyn Stepped>) -> Result<FsOk, FsError> {
 /// Queues the next step. `first`: called where the thread is unknown (the
 /// worker may have run the opening inline when the queue was full), so a full
 /// queue is answered 450 rather than hashing here.
-fn enqueue(task: Box<dyn Stepped>, again: Resubmit, first: bool) -> JobOutput {
+pub fn enqueue(task: Box<dyn Stepped>, again: Resubmit, first: bool) -> JobOutput {
     let next = again.clone();
     let job = Job {
         work: Box::new(move || step(task, next)),

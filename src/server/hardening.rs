@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::limits::IpLimits;
-use super::Args;
+use super::config::Args;
 use crate::proto::bucket::Rate;
 use crate::proto::path::VPath;
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::bulk::{self, Resubmit};
 use super::listing_stream::ListSpec;
 use super::pool::JobOutput;
 use crate::auth::AuthPolicy;
@@ -61,11 +62,43 @@ pub fn fs_op(root: &Arc<Root>, op: FsOp, entries_max: usize) -> JobOutput {
             start,
             end,
         } => super::checksum::HashTask::open(root, &path, algo, start, end)
-            .and_then(|t| super::bulk::run_to_end(Box::new(t))),
+            .and_then(|t| bulk::run_to_end(Box::new(t))),
         FsOp::Copy { from, to } => super::copy::CopyTask::open(root, &from, &to)
-            .and_then(|t| super::bulk::run_to_end(Box::new(t))),
+            .and_then(|t| bulk::run_to_end(Box::new(t))),
     };
     JobOutput::Fs(r)
+}
+
+/// The helper work for an [`FsOp`]: stepped for Hash and Copy, one call for
+/// the rest.
+pub fn work_for(
+    root: Arc<Root>,
+    op: FsOp,
+    entries_max: usize,
+    again: Resubmit,
+) -> Box<dyn FnOnce() -> JobOutput + Send> {
+    match op {
+        FsOp::Hash {
+            path,
+            algo,
+            start,
+            end,
+        } => Box::new(move || {
+            match super::checksum::HashTask::open(&root, &path, algo, start, end) {
+                Ok(task) => bulk::enqueue(Box::new(task), again, true),
+                Err(e) => JobOutput::Fs(Err(e)),
+            }
+        }),
+        FsOp::Copy { from, to } => {
+            Box::new(
+                move || match super::copy::CopyTask::open(&root, &from, &to) {
+                    Ok(task) => bulk::enqueue(Box::new(task), again, true),
+                    Err(e) => JobOutput::Fs(Err(e)),
+                },
+            )
+        }
+        other => Box::new(move || fs_op(&root, other, entries_max)),
+    }
 }
 
 /// Opens a RETR source; the size is reported in the 150 reply.

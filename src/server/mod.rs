@@ -4,9 +4,12 @@
 //!
 //! - [`config`]: flags and their checks.
 //! - [`worker`]: the per-core event loop.
-//! - [`conn`]: one control connection: session actions carried out.
-//! - [`transfer`]: the data path of one transfer; [`listing_stream`]: listings
-//!   in bounded chunks.
+//! - [`ctx`]: what a worker's connections share (ring, clock, helper queue).
+//! - [`conn`]: one control connection: session actions carried out; its
+//!   control socket, passive listener and failed-login delay.
+//! - [`transfer`]: one transfer as a state machine ([`transfer::Xfer`]);
+//!   [`listing_stream`]: listings in bounded chunks.
+//! - [`tags`]: a connection's op tokens and job tags, and its ops in flight.
 //! - [`jobs`] / [`pool`]: blocking work off the cores; [`bulk`] runs the long
 //!   ones ([`checksum`], [`copy`]) in steps.
 //! - [`sockets`]: listener and data-socket set-up.
@@ -17,20 +20,23 @@ mod checksum;
 pub mod config;
 mod conn;
 mod copy;
+mod ctx;
 pub mod fatal;
-mod guard;
 mod hardening;
 mod jobs;
 pub mod limits;
 mod listing_stream;
 mod pool;
 mod privdrop;
+mod shared;
 mod sockets;
+mod tags;
 mod token;
 mod transfer;
 mod worker;
 
 pub use config::{Args, RetrPath, ServerConfig};
+pub use shared::Shared;
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -42,26 +48,6 @@ use nix::sys::signal::{SigSet, Signal};
 use crate::auth::{AnonMode, AuthPolicy, UserDb};
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
-
-/// What every worker shares (read-only but for the users reload).
-pub struct Shared {
-    pub args: Args,
-    pub root: Arc<Root>,
-    pub session_cfg: Arc<SessionConfig>,
-    policy: RwLock<Arc<AuthPolicy>>,
-    /// Per-address admission and bans, for every worker (see [`limits`]).
-    pub ips: Mutex<limits::IpTable>,
-}
-
-impl Shared {
-    /// The login rules in force (replaced on SIGHUP).
-    pub fn policy(&self) -> Arc<AuthPolicy> {
-        self.policy
-            .read()
-            .map(|p| p.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
-    }
-}
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -262,9 +248,7 @@ impl Running {
     /// Re-reads the users file (SIGHUP); sessions keep the rights they logged in with.
     pub fn reload_users(&self) -> Result<(), String> {
         let p = load_policy(&self.shared.args, self.shared.root.path())?;
-        if let Ok(mut slot) = self.shared.policy.write() {
-            *slot = Arc::new(p);
-        }
+        self.shared.set_policy(p);
         Ok(())
     }
 }

@@ -6,80 +6,21 @@ use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use nix::errno::Errno;
 use slab::Slab;
 
 use super::conn::Conn;
+use super::ctx::Ctx;
 use super::pool::{Job, JobOutput, JobTag, Route};
+use super::shared::Shared;
 use super::token::{self, Purpose};
-use super::Shared;
-use crate::engine::{Completion, CompletionKind, FixedBuf, Pipe, Ring, RingConfig, SharedFd};
-use crate::proto::session::Now;
+use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd};
 
 /// How often sessions are checked for timeouts.
 const TICK: Duration = Duration::from_secs(1);
-
-/// Everything of a worker except its connections, so a connection and the
-/// context can be borrowed at once.
-pub struct Ctx {
-    pub id: usize,
-    pub ring: Ring,
-    pub shared: Arc<Shared>,
-    pub jobs: Sender<Job>,
-    pub route: Route,
-    pub pasv_slice: (u16, u16),
-    pub pasv_cursor: u16,
-    pub pipes: Vec<Pipe>,
-    /// Connections waiting for a registered buffer (index, generation).
-    pub buf_waiters: std::collections::VecDeque<(usize, u32)>,
-    /// Reused scratch space (TYPE A conversion).
-    pub scratch: Vec<u8>,
-}
-
-impl Ctx {
-    /// The time for sessions.
-    pub fn now(&self) -> Now {
-        let unix_secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Now {
-            mono: Instant::now(),
-            unix_secs,
-        }
-    }
-
-    /// Submits blocking work for connection `tag`.
-    pub fn submit_job(&mut self, tag: JobTag, work: Box<dyn FnOnce() -> JobOutput + Send>) {
-        let job = Job {
-            work,
-            reply: self.route.clone(),
-            tag,
-        };
-        if let Err(e) = self.jobs.try_send(job) {
-            // The queue is full: run it here rather than lose the request.
-            let job = e.into_inner();
-            let out = (job.work)();
-            let _ = self.route.tx.send((job.tag, out));
-            let _ = nix::unistd::write(&*self.route.wake, &1u64.to_ne_bytes());
-        }
-    }
-
-    /// Returns a registered buffer and wakes one connection waiting for it.
-    pub fn give_buf(&mut self, buf: FixedBuf) {
-        self.ring.give_fixed_buf(buf);
-    }
-
-    /// Logs one line when `--verbose` is on.
-    pub fn log(&self, msg: std::fmt::Arguments<'_>) {
-        if self.shared.args.verbose {
-            eprintln!("ringftpd[w{}]: {msg}", self.id);
-        }
-    }
-}
 
 /// What a worker is started with.
 pub struct WorkerInit {
@@ -124,21 +65,18 @@ impl Worker {
         };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
         let (tx, results) = crossbeam_channel::unbounded();
-        let ctx = Ctx {
-            id: init.id,
-            ring,
-            shared: init.shared,
-            jobs: init.jobs,
-            route: Route {
-                tx,
-                wake: init.wake_write,
-            },
-            pasv_slice: init.pasv_slice,
-            pasv_cursor: init.pasv_slice.1,
-            pipes: Vec::new(),
-            buf_waiters: Default::default(),
-            scratch: Vec::new(),
+        let route = Route {
+            tx,
+            wake: init.wake_write,
         };
+        let ctx = Ctx::new(
+            init.id,
+            ring,
+            init.shared,
+            init.jobs,
+            route,
+            init.pasv_slice,
+        );
         Ok(Worker {
             ctx,
             conns: Slab::new(),
@@ -163,20 +101,21 @@ impl Worker {
             .ring
             .read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
         let mut cqes = Vec::with_capacity(1024);
-        let mut next_tick = Instant::now() + TICK;
+        let mut next_tick = self.ctx.now.mono + TICK;
         while !self.stop.load(Ordering::Relaxed) {
             let wait = next_tick.saturating_duration_since(Instant::now());
             if let Err(e) = self.ctx.ring.submit_and_wait(1, Some(wait)) {
                 eprintln!("ringftpd[w{}]: ring failed: {e}", self.ctx.id);
                 break;
             }
+            self.ctx.tick_clock();
             self.ctx.ring.completions(&mut cqes);
             for c in cqes.drain(..) {
                 self.on_completion(c);
             }
-            if Instant::now() >= next_tick {
+            if self.ctx.now.mono >= next_tick {
                 self.tick();
-                next_tick = Instant::now() + TICK;
+                next_tick = self.ctx.now.mono + TICK;
             }
         }
         self.ctx.ring.shutdown();
@@ -190,16 +129,12 @@ impl Worker {
             Purpose::CtrlAccept => self.on_accept(index, c),
             Purpose::Wake => self.on_wake(c),
             _ => {
-                let live = self.conns.get(index).is_some_and(|conn| conn.gen == gen);
-                if !live {
-                    return reclaim(&mut self.ctx, c.kind);
+                // A completion for a connection that is gone is dropped here
+                // (its buffers go back to their pools as they drop).
+                if let Some(conn) = self.conns.get_mut(index).filter(|conn| conn.is(gen)) {
+                    conn.on_completion(&mut self.ctx, purpose, c);
+                    self.after(index);
                 }
-                let conn = &mut self.conns[index];
-                if !c.more {
-                    conn.ops = conn.ops.saturating_sub(1);
-                }
-                conn.on_completion(&mut self.ctx, purpose, c);
-                self.after(index);
             }
         }
     }
@@ -209,9 +144,9 @@ impl Worker {
         if self.conns.get(index).is_some_and(|c| c.is_finished()) {
             let conn = self.conns.remove(index);
             if let Ok(mut t) = self.ctx.shared.ips.lock() {
-                t.release(conn.peer.ip());
+                t.release(conn.peer().ip());
             }
-            self.ctx.log(format_args!("{} closed", conn.peer));
+            self.ctx.log(format_args!("{} closed", conn.peer()));
         }
         self.serve_buf_waiters();
     }
@@ -222,9 +157,10 @@ impl Worker {
                 return;
             };
             self.ctx.buf_waiters.pop_front();
-            match self.conns.get_mut(i).filter(|c| c.gen == g) {
-                Some(conn) => conn.resume_with_buf(&mut self.ctx, buf),
-                None => self.ctx.ring.give_fixed_buf(buf),
+            // A connection that is gone, or no longer waiting, drops the
+            // buffer, which goes back to the pool for the next waiter.
+            if let Some(conn) = self.conns.get_mut(i).filter(|c| c.is(g)) {
+                conn.resume_with_buf(&mut self.ctx, buf);
             }
         }
     }
@@ -274,7 +210,7 @@ impl Worker {
             .ips
             .lock()
             .ok()
-            .map(|mut t| t.admit(peer.ip(), Instant::now()));
+            .map(|mut t| t.admit(peer.ip(), self.ctx.now.mono));
         if let Some(Err(why)) = admitted {
             self.ctx.log(format_args!("{peer} refused: {why:?}"));
             refuse(&fd, why.reply());
@@ -287,16 +223,7 @@ impl Worker {
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
         let entry = self.conns.vacant_entry();
         let index = entry.key();
-        let now = self.ctx.now();
-        let conn = Conn::new(
-            index,
-            self.next_gen,
-            Rc::new(fd),
-            peer,
-            local,
-            &self.ctx.shared,
-            now,
-        );
+        let conn = Conn::new(index, self.next_gen, Rc::new(fd), peer, local, &self.ctx);
         entry.insert(conn);
         self.ctx.log(format_args!("{peer} connected"));
         self.conns[index].pump(&mut self.ctx);
@@ -311,11 +238,7 @@ impl Worker {
         }
         let _ = c;
         while let Ok((tag, out)) = self.results.try_recv() {
-            match self
-                .conns
-                .get_mut(tag.conn)
-                .filter(|c| c.gen == tag.conn_gen)
-            {
+            match self.conns.get_mut(tag.conn).filter(|c| c.is(tag.conn_gen)) {
                 Some(conn) => {
                     conn.on_job(&mut self.ctx, tag.seq, out);
                     self.after(tag.conn);
@@ -326,7 +249,7 @@ impl Worker {
     }
 
     fn tick(&mut self) {
-        let now = self.ctx.now();
+        let now = self.ctx.now;
         for i in std::mem::take(&mut self.accept_paused) {
             if let Some(l) = self.listeners.get(i) {
                 self.ctx
@@ -340,19 +263,10 @@ impl Worker {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             if let Some(conn) = self.conns.get_mut(k) {
-                conn.tick(&mut self.ctx, now);
+                conn.tick(&mut self.ctx);
                 self.after(k);
             }
         }
-    }
-}
-
-/// Gives back the resources a completion carries when nobody wants it.
-pub fn reclaim(ctx: &mut Ctx, kind: CompletionKind) {
-    match kind {
-        CompletionKind::Recv(Ok(Some(buf))) => ctx.ring.recycle(buf),
-        CompletionKind::RecvFixed(_, buf) | CompletionKind::WriteFixed(_, buf) => ctx.give_buf(buf),
-        _ => {}
     }
 }
 

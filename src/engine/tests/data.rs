@@ -69,7 +69,8 @@ fn recv_fixed_then_write_fixed_to_file() {
         panic!()
     };
     assert_eq!(n, got.len());
-    h.ring.give_fixed_buf(buf);
+    drop(buf);
+    assert_eq!(h.ring.fixed_bufs_free(), 4, "a dropped buffer goes back");
 
     let on_disk = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -79,14 +80,30 @@ fn recv_fixed_then_write_fixed_to_file() {
 }
 
 #[test]
-fn fixed_pool_hands_out_each_buffer_once() {
+fn fixed_pool_hands_out_each_buffer_once_and_takes_them_back_on_drop() {
     let mut h = Harness::small();
     let bufs: Vec<_> = std::iter::from_fn(|| h.ring.take_fixed_buf()).collect();
     assert_eq!(bufs.len(), 4);
-    for b in bufs {
-        h.ring.give_fixed_buf(b);
-    }
+    let mut indexes: Vec<_> = bufs.iter().map(|b| format!("{b:?}")).collect();
+    indexes.dedup();
+    assert_eq!(indexes.len(), 4, "four different buffers");
+    assert!(h.ring.take_fixed_buf().is_none());
+    drop(bufs);
+    assert_eq!(h.ring.fixed_bufs_free(), 4);
     assert!(h.ring.take_fixed_buf().is_some());
+}
+
+#[test]
+fn a_buffer_in_a_dropped_completion_goes_back() {
+    // A completion nobody wants (its connection is gone) is just dropped.
+    let mut h = Harness::small();
+    let (server, mut client) = tcp_pair();
+    client.write_all(b"x").unwrap();
+    let buf = h.ring.take_fixed_buf().unwrap();
+    let op = h.ring.recv_fixed(&server, buf, usize::MAX, 1);
+    assert_eq!(h.ring.fixed_bufs_free(), 3, "the op holds one");
+    drop(h.wait(op));
+    assert_eq!(h.ring.fixed_bufs_free(), 4);
 }
 
 /// Splices whatever is left in the pipe to the socket, waiting for

@@ -67,6 +67,17 @@ impl Session {
         }
     }
 
+    /// The server could not check the login now (RFC 959 §4.2: 421 service
+    /// not available, closing the control connection).
+    pub(super) fn on_login_busy(&mut self) {
+        if matches!(self.busy, Busy::Waiting(Wait::Login)) {
+            self.busy = Busy::Idle;
+            self.auth = Auth::NeedUser;
+            self.reply(421, "Server too busy to check logins; try again later.");
+            self.close();
+        }
+    }
+
     /// REIN (RFC 959 §4.1.1): back to the state just after the greeting.
     pub(super) fn cmd_rein(&mut self) {
         self.auth = Auth::NeedUser;

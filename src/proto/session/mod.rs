@@ -247,6 +247,7 @@ impl Session {
         self.last_activity = now.mono;
         match ev {
             Event::Login(r) => self.on_login(r),
+            Event::LoginBusy => self.on_login_busy(),
             Event::Fs(r) => self.on_fs(r, now),
             Event::PassiveOpened(p) => self.on_passive(p),
             Event::TransferReady { size, name } => self.on_transfer_ready(size, name),
@@ -292,13 +293,41 @@ impl Session {
         self.actions.pop_front()
     }
 
-    /// Reply bytes to send on the control connection, if any.
+    /// Appends the reply bytes to send on the control connection to `out`
+    /// (the caller's buffer: no allocation per poll). Returns how many.
+    pub fn poll_output(&mut self, out: &mut Vec<u8>) -> usize {
+        let n = self.out.len();
+        out.extend_from_slice(&self.out);
+        self.out.clear();
+        n
+    }
+
+    /// The reply bytes to send, if any, in a new Vec (for tests and tools;
+    /// the server uses [`Session::poll_output`]).
     pub fn take_output(&mut self) -> Option<Vec<u8>> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.out))
+        let mut out = Vec::new();
+        (self.poll_output(&mut out) > 0).then_some(out)
+    }
+
+    /// The earliest time at which [`Session::handle_tick`] has something to
+    /// do: the idle timeout, the login timeout, or the moment held-back
+    /// command lines may run again. `None` when no timer runs (the session is
+    /// closing, or a transfer runs and it is logged in, or every timer is off).
+    pub fn poll_timeout(&self) -> Option<std::time::Instant> {
+        if self.closing {
+            return None;
         }
+        let secs = std::time::Duration::from_secs;
+        let login = (self.cfg.login_timeout_secs > 0 && !matches!(self.auth, Auth::LoggedIn(_)))
+            .then(|| self.created + secs(self.cfg.login_timeout_secs));
+        let transferring = matches!(self.busy, Busy::Transferring(_));
+        let idle = (!transferring).then(|| self.last_activity + secs(self.cfg.idle_timeout_secs));
+        let waiting_lines = self.lines.ready_lines() > 0 || !self.deferred.is_empty();
+        let throttled =
+            (waiting_lines && matches!(self.busy, Busy::Idle) && self.cfg.commands_per_sec_max > 0)
+                .then(|| self.budget.next_token(throttle::command_rate(&self.cfg)))
+                .flatten();
+        [login, idle, throttled].into_iter().flatten().min()
     }
 
     /// True once the session has asked to close (QUIT, timeout, limit).

@@ -217,6 +217,9 @@ pub struct LoginOk {
 pub enum Event {
     /// Answer to [`Action::Login`]: `None` when refused.
     Login(Option<LoginOk>),
+    /// Answer to [`Action::Login`] when the server cannot check logins now
+    /// (its helper queue is full): 421, and the connection closes.
+    LoginBusy,
     /// Answer to [`Action::Fs`].
     Fs(Result<FsOk, FsError>),
     /// Answer to [`Action::OpenPassive`]: the port, or `None` when no port or

@@ -1,0 +1,298 @@
+//! A connection's data side: its passive listener and its transfer. The
+//! session is told of each step (passive port open, 150, 226/4xx); the
+//! transfer itself is [`Xfer`]'s state machine.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::passive::Passive;
+use crate::engine::{CompletionKind, FixedBuf, OpId};
+use crate::fs::{FsError, Root};
+use crate::proto::session::{DataEndpoint, Event, Session, Transfer, TransferError};
+use crate::server::ctx::Ctx;
+use crate::server::listing_stream::ListChunk;
+use crate::server::pool::JobOutput;
+use crate::server::tags::Tags;
+use crate::server::token::Purpose;
+use crate::server::transfer::{Io, Opened, Step, Xfer};
+
+/// The passive listener and the transfer of one connection.
+pub(super) struct DataChannel {
+    peer: SocketAddr,
+    local: SocketAddr,
+    pasv: Option<Passive>,
+    xfer: Option<Xfer>,
+}
+
+/// Borrows of the connection that the data side works with.
+pub(super) struct Parts<'a> {
+    pub ctx: &'a mut Ctx,
+    pub tags: &'a mut Tags,
+    pub session: &'a mut Session,
+}
+
+impl DataChannel {
+    pub(super) fn new(peer: SocketAddr, local: SocketAddr) -> DataChannel {
+        DataChannel {
+            peer,
+            local,
+            pasv: None,
+            xfer: None,
+        }
+    }
+
+    /// PASV/EPSV: a new listener replaces the old one.
+    pub(super) fn open_passive(&mut self, p: Parts) {
+        self.close_passive(p.ctx);
+        let port = match Passive::open(p.ctx, p.tags, self.local.ip()) {
+            Ok((pasv, port)) => {
+                self.pasv = Some(pasv);
+                Some(port)
+            }
+            Err(e) => {
+                eprintln!(
+                    "ringftpd[w{}]: {}: no passive port: {e}",
+                    p.ctx.id, self.peer
+                );
+                None
+            }
+        };
+        p.session
+            .handle_event(Event::PassiveOpened(port), p.ctx.now);
+    }
+
+    /// Closes the passive listener and an accepted, unused data connection.
+    pub(super) fn close_passive(&mut self, ctx: &mut Ctx) {
+        if let Some(mut pasv) = self.pasv.take() {
+            pasv.close(ctx);
+        }
+    }
+
+    /// A connection on the passive listener.
+    pub(super) fn on_pasv_accept(&mut self, p: Parts, kind: CompletionKind) {
+        let peer = self.peer.ip();
+        let Some(fd) = self
+            .pasv
+            .as_mut()
+            .and_then(|pasv| pasv.on_accept(p.ctx, kind, peer))
+        else {
+            return;
+        };
+        match self.xfer.as_mut().filter(|x| x.waiting_for_passive()) {
+            Some(x) => {
+                let step = x.data_connected(
+                    &mut Io {
+                        ctx: p.ctx,
+                        tags: p.tags,
+                    },
+                    fd,
+                );
+                self.on_step(p, step);
+            }
+            None => {
+                if let Some(pasv) = self.pasv.as_mut() {
+                    pasv.hold(fd);
+                }
+            }
+        }
+    }
+
+    /// Closes a passive listener nobody used within the data-connect timeout.
+    pub(super) fn expire_unused_passive(&mut self, ctx: &mut Ctx) {
+        let limit = Duration::from_secs(ctx.shared.args.data_connect_timeout_secs);
+        let expired = self
+            .pasv
+            .as_ref()
+            .is_some_and(|pasv| pasv.expired(ctx.now.mono, limit));
+        if expired && self.xfer.is_none() {
+            ctx.log(format_args!(
+                "{}: unused passive listener closed",
+                self.peer
+            ));
+            self.close_passive(ctx);
+        }
+    }
+
+    /// Starts a transfer: its source or target is opened on the helper pool.
+    pub(super) fn start(&mut self, p: Parts, t: Transfer, root: Option<Arc<Root>>) {
+        let started = match root {
+            Some(root) => Xfer::start(
+                &mut Io {
+                    ctx: p.ctx,
+                    tags: p.tags,
+                },
+                t,
+                root,
+            ),
+            None => Err(TransferError::Fs(FsError::PermissionDenied)),
+        };
+        match started {
+            Ok(x) => self.xfer = Some(x),
+            Err(e) => p
+                .session
+                .handle_event(Event::TransferDone(Err(e)), p.ctx.now),
+        }
+    }
+
+    /// The helper opened the source/target: 150, then the data connection.
+    pub(super) fn on_opened(&mut self, p: Parts, seq: u64, out: JobOutput) {
+        let Some(x) = self.xfer.as_mut() else { return };
+        match x.on_opened(
+            &mut Io {
+                ctx: p.ctx,
+                tags: p.tags,
+            },
+            seq,
+            out,
+        ) {
+            Opened::NotOurs => {}
+            Opened::Failed(e) => self.end(p, Err(e)),
+            Opened::Ready { size, name } => {
+                p.session
+                    .handle_event(Event::TransferReady { size, name }, p.ctx.now);
+                self.connect(p);
+            }
+        }
+    }
+
+    fn connect(&mut self, p: Parts) {
+        let Some(x) = self.xfer.as_mut() else { return };
+        let mut io = Io {
+            ctx: p.ctx,
+            tags: p.tags,
+        };
+        let step = match x.endpoint() {
+            DataEndpoint::Passive => {
+                let accepted = self.pasv.as_mut().and_then(Passive::take_accepted);
+                let listening = self.pasv.as_ref().is_some_and(Passive::is_listening);
+                match accepted {
+                    Some(fd) => x.data_connected(&mut io, fd),
+                    None if listening => Step::Continue,
+                    None => Step::Done(Err(TransferError::DataConnection)),
+                }
+            }
+            DataEndpoint::Active(to) => x.connect_active(&mut io, self.local.ip(), to),
+        };
+        self.on_step(p, step);
+    }
+
+    /// The completion of a data op (a stale one, of an ended transfer, is
+    /// dropped: its buffers go back as they drop).
+    pub(super) fn on_completion(
+        &mut self,
+        p: Parts,
+        purpose: Purpose,
+        op: OpId,
+        kind: CompletionKind,
+    ) {
+        let step = match self.xfer.as_mut().filter(|x| x.owns(op)) {
+            Some(x) => x.on_completion(
+                &mut Io {
+                    ctx: p.ctx,
+                    tags: p.tags,
+                },
+                purpose,
+                kind,
+            ),
+            None => Step::Continue,
+        };
+        self.on_step(p, step);
+    }
+
+    /// The helper's next listing chunk.
+    pub(super) fn on_list_more(&mut self, p: Parts, seq: u64, r: Result<ListChunk, FsError>) {
+        let step = match self.xfer.as_mut() {
+            Some(x) => x.on_list_more(
+                &mut Io {
+                    ctx: p.ctx,
+                    tags: p.tags,
+                },
+                seq,
+                r,
+            ),
+            None => Step::Continue,
+        };
+        self.on_step(p, step);
+    }
+
+    /// A registered buffer for an upload that waited for one.
+    pub(super) fn resume_with_buf(&mut self, p: Parts, buf: FixedBuf) {
+        let step = match self.xfer.as_mut() {
+            Some(x) => x.resume_with_buf(
+                &mut Io {
+                    ctx: p.ctx,
+                    tags: p.tags,
+                },
+                buf,
+            ),
+            None => Step::Continue,
+        };
+        self.on_step(p, step);
+    }
+
+    /// ABOR (or the client left during a transfer).
+    pub(super) fn abort(&mut self, p: Parts) {
+        let step = match self.xfer.as_mut() {
+            Some(x) => x.abort(&mut Io {
+                ctx: p.ctx,
+                tags: p.tags,
+            }),
+            None => Step::Done(Err(TransferError::Aborted)),
+        };
+        self.on_step(p, step);
+    }
+
+    /// Data-connection and stall timeouts.
+    pub(super) fn check_deadlines(&mut self, p: Parts) {
+        let stall = Duration::from_secs(p.ctx.shared.args.stall_timeout_secs);
+        let now = p.ctx.now.mono;
+        if let Some(e) = self
+            .xfer
+            .as_ref()
+            .and_then(|x| x.deadline_error(now, stall))
+        {
+            self.end(p, Err(e));
+        }
+    }
+
+    /// Bytes the running transfer has moved (STAT during a transfer).
+    pub(super) fn progress(&self) -> u64 {
+        self.xfer.as_ref().map_or(0, Xfer::bytes)
+    }
+
+    fn on_step(&mut self, p: Parts, step: Step) {
+        if let Step::Done(r) = step {
+            self.end(p, r);
+        }
+    }
+
+    /// Ends the transfer: closes its data connection and the passive
+    /// listener, tells the session.
+    fn end(&mut self, p: Parts, r: Result<u64, TransferError>) {
+        if let Some(x) = self.xfer.take() {
+            p.ctx.log(format_args!(
+                "{} transfer done: {r:?} ({} bytes)",
+                self.peer,
+                x.bytes()
+            ));
+            x.end(
+                &mut Io {
+                    ctx: p.ctx,
+                    tags: p.tags,
+                },
+                r.is_ok(),
+            );
+        }
+        self.close_passive(p.ctx);
+        p.session.handle_event(Event::TransferDone(r), p.ctx.now);
+    }
+
+    /// The connection closes: everything goes, nobody is told.
+    pub(super) fn close(&mut self, ctx: &mut Ctx, tags: &mut Tags) {
+        self.close_passive(ctx);
+        if let Some(x) = self.xfer.take() {
+            x.end(&mut Io { ctx, tags }, false);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The failed-login delay: a refused login's 530 is held back
+//! `--login-fail-delay-ms` by a ring timeout, not a sleep, so the worker
+//! keeps serving every other session. The session reads no further command
+//! while it waits for the answer (RFC 959 commands run one at a time), so a
+//! client cannot pipeline guesses past the delay. Each failure also counts
+//! towards its address's ban ([`crate::server::limits`]).
+
+use std::time::Duration;
+
+use std::net::SocketAddr;
+
+use crate::server::ctx::Ctx;
+use crate::server::tags::Tags;
+use crate::server::token::Purpose;
+
+/// A login was refused: counts the failure for the address and, when a
+/// delay is configured, arms it. Returns true when the answer is delayed
+/// (the connection answers when the `LoginDelay` timeout completes).
+pub(super) fn login_refused(ctx: &mut Ctx, tags: &mut Tags, peer: SocketAddr) -> bool {
+    let now = ctx.now.mono;
+    let banned = ctx
+        .shared
+        .ips
+        .lock()
+        .map(|mut t| t.login_failed(peer.ip(), now))
+        .unwrap_or(false);
+    if banned {
+        eprintln!(
+            "ringftpd[w{}]: {}: banned for {} s after {} failed logins",
+            ctx.id,
+            peer.ip(),
+            ctx.shared.args.ban_secs,
+            ctx.shared.args.ban_after_failures
+        );
+    }
+    let ms = ctx.shared.args.login_fail_delay_ms;
+    if ms == 0 {
+        return false;
+    }
+    ctx.ring
+        .timeout(Duration::from_millis(ms), tags.op(Purpose::LoginDelay));
+    true
+}

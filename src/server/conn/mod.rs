@@ -1,0 +1,298 @@
+//! One control connection on a worker: its session, its control socket
+//! ([`control`]), its data side ([`data`]: passive listener and transfer)
+//! and the failed-login delay ([`guard`]). Session actions are carried out
+//! here and their answers fed back as events. The parts own their state and
+//! know nothing of `Conn`.
+
+mod control;
+mod data;
+mod guard;
+mod passive;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::bulk::{self, Cancel};
+use super::ctx::Ctx;
+use super::jobs;
+use super::pool::JobOutput;
+use super::tags::Tags;
+use super::token::Purpose;
+use crate::engine::{Completion, FixedBuf, SharedFd};
+use crate::fs::{FsError, Root};
+use crate::proto::session::{Action, Event, FsOp, Session};
+
+use control::{Control, Received};
+use data::{DataChannel, Parts};
+
+/// One control connection.
+pub struct Conn {
+    tags: Tags,
+    peer: SocketAddr,
+    session: Session,
+    ctrl: Control,
+    data: DataChannel,
+    closed: bool,
+    /// The logged-in user's root.
+    root: Option<Arc<Root>>,
+    /// The helper request whose answer the session waits for (0: none).
+    wait_seq: u64,
+    /// Stops the running stepped job (HASH, SITE CPTO), if any.
+    job_cancel: Option<Cancel>,
+}
+
+impl Conn {
+    /// A new connection; the session queues its greeting.
+    pub fn new(
+        index: usize,
+        gen: u32,
+        fd: SharedFd,
+        peer: SocketAddr,
+        local: SocketAddr,
+        ctx: &Ctx,
+    ) -> Conn {
+        Conn {
+            tags: Tags::new(index, gen),
+            peer,
+            session: Session::new(ctx.shared.session_cfg.clone(), peer, local, ctx.now),
+            ctrl: Control::new(fd),
+            data: DataChannel::new(peer, local),
+            closed: false,
+            root: None,
+            wait_seq: 0,
+            job_cancel: None,
+        }
+    }
+
+    /// True when this is the connection a token or tag with `gen` was made for.
+    pub fn is(&self, gen: u32) -> bool {
+        self.tags.id().1 == gen
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// True when closed and no op can still complete for it.
+    pub fn is_finished(&self) -> bool {
+        self.closed && self.tags.in_flight() == 0
+    }
+
+    /// Borrows what the data side needs.
+    fn parts<'a>(ctx: &'a mut Ctx, tags: &'a mut Tags, session: &'a mut Session) -> Parts<'a> {
+        Parts { ctx, tags, session }
+    }
+
+    /// Carries out the session's actions, sends its output, keeps reading.
+    pub fn pump(&mut self, ctx: &mut Ctx) {
+        while let Some(a) = self.session.poll_action() {
+            self.exec(ctx, a);
+        }
+        if self.closed {
+            return;
+        }
+        self.session.poll_output(self.ctrl.out());
+        self.ctrl.flush(ctx, &mut self.tags);
+        if self.ctrl.ready_to_close() {
+            return self.close(ctx);
+        }
+        if self.session.wants_input() {
+            self.ctrl.arm_recv(ctx, &mut self.tags);
+        }
+    }
+
+    fn exec(&mut self, ctx: &mut Ctx, a: Action) {
+        let now = ctx.now;
+        let parts = |ctx, tags, session| Conn::parts(ctx, tags, session);
+        match a {
+            Action::Login { user, pass } => self.exec_login(ctx, user, pass),
+            Action::Fs(op) => self.exec_fs(ctx, op),
+            Action::OpenPassive => {
+                self.data
+                    .open_passive(parts(ctx, &mut self.tags, &mut self.session))
+            }
+            Action::ClosePassive => self.data.close_passive(ctx),
+            Action::Transfer(t) => {
+                let root = self.root.clone();
+                self.data
+                    .start(parts(ctx, &mut self.tags, &mut self.session), t, root);
+            }
+            Action::QueryProgress => {
+                let n = self.data.progress();
+                self.session.handle_event(Event::Progress(n), now);
+            }
+            Action::Abort => self
+                .data
+                .abort(parts(ctx, &mut self.tags, &mut self.session)),
+            Action::CancelFs => self.cancel_job(),
+            Action::SelectHost(_) => {
+                // One host: every name selects the same root (RFC 7151 §3.2 allows it).
+                let g = ctx.shared.session_cfg.greeting.clone();
+                self.session.handle_event(Event::HostSelected(Some(g)), now);
+            }
+            Action::Close => self.ctrl.close_after_flush(),
+        }
+    }
+
+    fn exec_login(&mut self, ctx: &mut Ctx, user: String, pass: String) {
+        let tag = self.tags.job();
+        self.wait_seq = tag.seq;
+        let shared = ctx.shared.clone();
+        let work = Box::new(move || jobs::login(&shared.policy(), &shared.root, &user, &pass));
+        if ctx.submit_job(tag, work).is_err() {
+            self.wait_seq = 0;
+            self.session.handle_event(Event::LoginBusy, ctx.now);
+        }
+    }
+
+    fn exec_fs(&mut self, ctx: &mut Ctx, op: FsOp) {
+        let now = ctx.now;
+        let Some(root) = self.root.clone() else {
+            let e = Event::Fs(Err(FsError::PermissionDenied));
+            return self.session.handle_event(e, now);
+        };
+        let tag = self.tags.job();
+        self.wait_seq = tag.seq;
+        let cancel = Cancel::default();
+        self.job_cancel = Some(cancel.clone());
+        let again = bulk::Resubmit {
+            jobs: ctx.jobs(),
+            route: ctx.route.clone(),
+            tag,
+            cancel,
+        };
+        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again);
+        if ctx.submit_job(tag, work).is_err() {
+            self.wait_seq = 0;
+            self.job_cancel = None;
+            // 450: the helper queue is full, the request is not run here.
+            let busy = Event::Fs(Err(FsError::TooManyOpenFiles));
+            self.session.handle_event(busy, now);
+        }
+    }
+
+    /// Stops the running stepped job; its answer, if one still comes, is dropped.
+    fn cancel_job(&mut self) {
+        if let Some(c) = self.job_cancel.take() {
+            c.cancel();
+        }
+        self.wait_seq = 0;
+    }
+
+    /// Routes the completion of one of this connection's ops.
+    pub fn on_completion(&mut self, ctx: &mut Ctx, purpose: Purpose, c: Completion) {
+        if !c.more {
+            self.tags.completed();
+        }
+        let parts = Conn::parts;
+        match purpose {
+            Purpose::CtrlRecv => match self.ctrl.on_recv(c.kind, self.closed) {
+                Received::Data(buf) if !self.closed => {
+                    self.session.handle_input(buf.data(), ctx.now)
+                }
+                Received::Data(_) | Received::Nothing => {}
+                Received::Closed => self.client_left(ctx),
+            },
+            Purpose::CtrlSend => {
+                if !self.ctrl.on_sent(c.kind) {
+                    self.close(ctx);
+                }
+            }
+            Purpose::PasvAccept => self
+                .data
+                .on_pasv_accept(parts(ctx, &mut self.tags, &mut self.session), c.kind),
+            Purpose::DataConnect | Purpose::DataIo => self.data.on_completion(
+                parts(ctx, &mut self.tags, &mut self.session),
+                purpose,
+                c.op,
+                c.kind,
+            ),
+            Purpose::LoginDelay => self.session.handle_event(Event::Login(None), ctx.now),
+            Purpose::CtrlAccept | Purpose::Wake => {}
+        }
+        if !self.closed {
+            self.pump(ctx);
+        }
+    }
+
+    /// The client closed the control connection (or it failed): a running
+    /// transfer or long job is stopped, then everything closes.
+    fn client_left(&mut self, ctx: &mut Ctx) {
+        self.session.handle_closed();
+        while let Some(a) = self.session.poll_action() {
+            self.exec(ctx, a);
+        }
+        self.close(ctx);
+    }
+
+    /// A helper job's result.
+    pub fn on_job(&mut self, ctx: &mut Ctx, seq: u64, out: JobOutput) {
+        if self.closed {
+            return;
+        }
+        let now = ctx.now;
+        match out {
+            JobOutput::Login(r) if seq == self.wait_seq => {
+                self.wait_seq = 0;
+                let ok = r.map(|(ok, root)| {
+                    self.root = Some(root);
+                    ok
+                });
+                match &ok {
+                    Some(ok) => ctx.log(format_args!("{} logged in as {}", self.peer, ok.user)),
+                    // Answered when the delay's timeout completes.
+                    None if guard::login_refused(ctx, &mut self.tags, self.peer) => {
+                        return self.pump(ctx)
+                    }
+                    None => {}
+                }
+                self.session.handle_event(Event::Login(ok), now);
+            }
+            JobOutput::Fs(r) if seq == self.wait_seq => {
+                self.wait_seq = 0;
+                self.job_cancel = None;
+                self.session.handle_event(Event::Fs(r), now)
+            }
+            JobOutput::ListMore(r) => {
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+                self.data.on_list_more(p, seq, r);
+            }
+            out @ (JobOutput::OpenRead(_) | JobOutput::OpenWrite(_) | JobOutput::Listing(_)) => {
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+                self.data.on_opened(p, seq, out);
+            }
+            _ => {}
+        }
+        self.pump(ctx);
+    }
+
+    /// Idle, login and transfer timeouts.
+    pub fn tick(&mut self, ctx: &mut Ctx) {
+        if self.closed {
+            return;
+        }
+        self.session.handle_tick(ctx.now);
+        self.data
+            .check_deadlines(Conn::parts(ctx, &mut self.tags, &mut self.session));
+        self.data.expire_unused_passive(ctx);
+        self.pump(ctx);
+    }
+
+    /// A registered buffer became free for this connection's upload.
+    pub fn resume_with_buf(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
+        let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+        self.data.resume_with_buf(p, buf);
+        self.pump(ctx);
+    }
+
+    /// Closes everything; the slot is freed once all ops have completed.
+    pub fn close(&mut self, ctx: &mut Ctx) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.cancel_job();
+        self.data.close(ctx, &mut self.tags);
+        self.ctrl.close(ctx);
+    }
+}

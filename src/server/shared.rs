@@ -1,0 +1,39 @@
+//! What every worker of a server shares: the flags, the root, the session
+//! settings, the login rules (replaced on SIGHUP) and the per-address table.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::config::Args;
+use super::limits;
+use crate::auth::AuthPolicy;
+use crate::fs::Root;
+use crate::proto::session::SessionConfig;
+
+/// What every worker shares (read-only but for the users reload).
+pub struct Shared {
+    pub args: Args,
+    pub root: Arc<Root>,
+    pub session_cfg: Arc<SessionConfig>,
+    pub(super) policy: RwLock<Arc<AuthPolicy>>,
+    /// Per-address admission and bans, for every worker (see [`limits`]).
+    pub ips: Mutex<limits::IpTable>,
+}
+
+impl Shared {
+    /// The login rules in force (replaced on SIGHUP).
+    pub fn policy(&self) -> Arc<AuthPolicy> {
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+impl Shared {
+    /// Puts new login rules in force; sessions keep the rights they logged in with.
+    pub fn set_policy(&self, p: AuthPolicy) {
+        if let Ok(mut slot) = self.policy.write() {
+            *slot = Arc::new(p);
+        }
+    }
+}
