@@ -12,16 +12,28 @@
 use super::event::{LogEvent, Value};
 use super::time::CivilTime;
 
+/// The escapes JSON and the text format share (quote, backslash, and the
+/// three whitespace controls), or `None`.
+pub(super) fn short_escape(c: char) -> Option<&'static [u8]> {
+    Some(match c {
+        '"' => b"\\\"",
+        '\\' => b"\\\\",
+        '\n' => b"\\n",
+        '\r' => b"\\r",
+        '\t' => b"\\t",
+        _ => return None,
+    })
+}
+
 /// Appends `s` as a JSON string, quotes included.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     for c in s.chars() {
+        if let Some(e) = short_escape(c) {
+            out.extend_from_slice(e);
+            continue;
+        }
         match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
             '\u{8}' => out.extend_from_slice(b"\\b"),
             '\u{c}' => out.extend_from_slice(b"\\f"),
             c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {

@@ -13,6 +13,7 @@
 //! bytes really were.
 
 use super::event::{LogEvent, Value};
+use super::json::short_escape;
 use super::time::CivilTime;
 
 /// Appends `ev` as one text line and a newline.
@@ -47,12 +48,11 @@ pub fn write_value(out: &mut Vec<u8>, v: &[u8]) {
     out.push(b'"');
     for chunk in v.utf8_chunks() {
         for c in chunk.valid().chars() {
+            if let Some(e) = short_escape(c) {
+                out.extend_from_slice(e);
+                continue;
+            }
             match c {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
                 c if (c as u32) < 0x20 || c == '\u{7f}' => {
                     out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes())
                 }

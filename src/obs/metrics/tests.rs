@@ -88,7 +88,7 @@ fn parse_sample(line: &str) -> Sample {
 }
 
 /// Checks the text against the format rules; returns samples by family.
-fn validate(text: &str) -> BTreeMap<String, (String, Vec<Sample>)> {
+fn validate(text: &str) -> Families {
     assert!(text.ends_with('\n'), "must end with a newline");
     let mut families: BTreeMap<String, (String, Vec<Sample>)> = BTreeMap::new();
     let mut help_seen = HashSet::new();
@@ -215,7 +215,14 @@ fn check_histogram(name: &str, samples: &[Sample]) {
     }
 }
 
-fn value(f: &BTreeMap<String, (String, Vec<Sample>)>, fam: &str, labels: &[(&str, &str)]) -> f64 {
+type Families = BTreeMap<String, (String, Vec<Sample>)>;
+
+fn value(f: &Families, fam: &str, labels: &[(&str, &str)]) -> f64 {
+    sample_value(f, fam, fam, labels)
+}
+
+/// The value of sample `name` (e.g. `x_bucket` of family `x`) with `labels`.
+fn sample_value(f: &Families, fam: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     let (_, samples) = &f[fam];
     let want: Vec<(String, String)> = labels
         .iter()
@@ -223,8 +230,8 @@ fn value(f: &BTreeMap<String, (String, Vec<Sample>)>, fam: &str, labels: &[(&str
         .collect();
     samples
         .iter()
-        .find(|s| s.name == fam && s.labels == want)
-        .unwrap_or_else(|| panic!("{fam}{labels:?} missing"))
+        .find(|s| s.name == name && s.labels == want)
+        .unwrap_or_else(|| panic!("{name}{labels:?} missing"))
         .value
 }
 
@@ -321,49 +328,19 @@ fn counts_from_every_worker_are_summed() {
         6000.0
     );
     let h = "ringftpd_transfer_duration_seconds";
-    let (_, samples) = &f[h];
-    let get = |name: &str, labels: &[(&str, &str)]| {
-        let want: Vec<(String, String)> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        samples
-            .iter()
-            .find(|s| s.name == name && s.labels == want)
-            .unwrap()
-            .value
-    };
+    let get = |name: &str, labels: &[(&str, &str)]| sample_value(&f, h, name, labels);
     let dl = [("direction", "download")];
     assert_eq!(get(&format!("{h}_count"), &dl), 3.0);
     assert!((get(&format!("{h}_sum"), &dl) - 0.06).abs() < 1e-9);
-    assert_eq!(
-        get(
-            &format!("{h}_bucket"),
-            &[("direction", "download"), ("le", "0.01")]
-        ),
-        0.0
-    );
-    assert_eq!(
-        get(
-            &format!("{h}_bucket"),
-            &[("direction", "download"), ("le", "0.05")]
-        ),
-        3.0
-    );
-    assert_eq!(
-        get(
-            &format!("{h}_bucket"),
-            &[("direction", "upload"), ("le", "1")]
-        ),
-        0.0
-    );
-    assert_eq!(
-        get(
-            &format!("{h}_bucket"),
-            &[("direction", "upload"), ("le", "5")]
-        ),
-        1.0
-    );
+    for (direction, le, want) in [
+        ("download", "0.01", 0.0),
+        ("download", "0.05", 3.0),
+        ("upload", "1", 0.0),
+        ("upload", "5", 1.0),
+    ] {
+        let labels = [("direction", direction), ("le", le)];
+        assert_eq!(get(&format!("{h}_bucket"), &labels), want, "{labels:?}");
+    }
     let setup = &f["ringftpd_data_connection_setup_seconds"].1;
     let c = setup.iter().find(|s| s.name.ends_with("_count")).unwrap();
     assert_eq!(c.value, 1.0);
