@@ -10,6 +10,10 @@
 //! - [`fs`]: root confinement with openat2, file and directory operations,
 //!   errno → [`proto::error::FsError`].
 //! - [`engine`]: io_uring rings and op lifecycle; the only module allowed raw kernel calls; every such block is listed with its invariant in the docs folder.
+//! - [`obs`]: operations beside the server: Prometheus metrics (per-worker
+//!   counter blocks summed at scrape) and their HTTP endpoint, xferlog and
+//!   the JSON/text event log (written by their own threads), sd_notify.
+//!   Uses `proto` types; the server calls into it, never the reverse.
 //! - [`server`]: one pinned worker per core driving sessions with engine
 //!   completions; listeners, passive-port slices, data channels, helper pool.
 //! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
@@ -23,5 +27,6 @@ pub mod bench;
 #[allow(unsafe_code)]
 pub mod engine;
 pub mod fs;
+pub mod obs;
 pub mod proto;
 pub mod server;

@@ -13,16 +13,20 @@
 //! - [`error`]: the filesystem error set and its one table to reply codes.
 //! - [`perms`]: what a logged-in user may do.
 //! - [`session`]: the per-connection state machine.
+//! - [`proxy`]: the PROXY protocol header (v1 and v2) a load balancer sends first.
+//! - [`cidr`]: address ranges (`--proxy-from`).
 #![forbid(unsafe_code)]
 
 pub mod addr;
 pub mod ascii;
 pub mod bucket;
+pub mod cidr;
 pub mod command;
 pub mod error;
 pub mod hash;
 pub mod listing;
 pub mod path;
 pub mod perms;
+pub mod proxy;
 pub mod reply;
 pub mod session;
