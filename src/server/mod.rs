@@ -22,6 +22,7 @@ mod hardening;
 mod jobs;
 pub mod limits;
 mod listing_stream;
+pub mod policy;
 mod pool;
 mod privdrop;
 mod sockets;
@@ -30,6 +31,7 @@ mod transfer;
 mod worker;
 
 pub use config::{Args, RetrPath, ServerConfig};
+pub use policy::PolicySource;
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -38,7 +40,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use nix::sys::signal::{SigSet, Signal};
 
-use crate::auth::{AnonMode, AuthPolicy, UserDb};
+use crate::auth::AuthPolicy;
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
 
@@ -86,26 +88,8 @@ pub struct Running {
     wakers: Vec<Arc<OwnedFd>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     shared: Arc<Shared>,
+    policy: PolicySource,
     _pool: pool::Pool,
-}
-
-fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String> {
-    let users = match &args.users {
-        Some(p) => Some(Arc::new(
-            UserDb::load(p).map_err(|e| format!("users file {}: {e}", p.display()))?,
-        )),
-        None => None,
-    };
-    let anonymous = match (&args.no_anonymous, &args.anon_dropbox) {
-        (true, _) => AnonMode::Off,
-        (false, Some(d)) => AnonMode::DropBox(hardening::dropbox_vpath(d)?),
-        (false, None) => AnonMode::ReadOnly,
-    };
-    Ok(AuthPolicy {
-        anonymous,
-        root: root.to_path_buf(),
-        users,
-    })
 }
 
 /// Binds one listener per worker for each address (the first picks the port
@@ -137,7 +121,7 @@ fn bind_listeners(
 pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     let root = Root::open(&cfg.root)
         .map_err(|e| StartError::Config(format!("root {}: {e}", cfg.root.display())))?;
-    let policy = load_policy(&cfg.args, &cfg.root).map_err(StartError::Config)?;
+    let policy = cfg.policy.load().map_err(StartError::Config)?;
     let session_cfg = SessionConfig {
         greeting: cfg.args.greeting.clone(),
         line_len_max_bytes: cfg.args.line_len_max_bytes,
@@ -147,13 +131,6 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         pasv_address: cfg.args.pasv_address,
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
-        anon_dropbox: cfg
-            .args
-            .anon_dropbox
-            .as_deref()
-            .map(hardening::dropbox_vpath)
-            .transpose()
-            .map_err(StartError::Config)?,
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
@@ -205,6 +182,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         wakers,
         threads,
         shared,
+        policy: cfg.policy.clone(),
         _pool: pool,
     };
     for _ in 0..cfg.workers {
@@ -254,9 +232,11 @@ impl Running {
         }
     }
 
-    /// Re-reads the users file (SIGHUP); sessions keep the rights they logged in with.
+    /// Rebuilds the login rules from their source (SIGHUP: the users file,
+    /// or the config file's users, permissions and folders); sessions keep
+    /// the rights they logged in with.
     pub fn reload_users(&self) -> Result<(), String> {
-        let p = load_policy(&self.shared.args, self.shared.root.path())?;
+        let p = self.policy.load()?;
         if let Ok(mut slot) = self.shared.policy.write() {
             *slot = Arc::new(p);
         }
@@ -283,12 +263,12 @@ pub fn block_signals() -> SigSet {
     set
 }
 
-/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users file.
+/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users and permissions.
 pub fn serve_until_signal(running: Running, set: &SigSet) {
     while let Ok(Signal::SIGHUP) = set.wait() {
         match running.reload_users() {
-            Ok(()) => eprintln!("ringftpd: users file reloaded"),
-            Err(e) => eprintln!("ringftpd: users reload failed, keeping the old rules: {e}"),
+            Ok(()) => eprintln!("ringftpd: users and permissions reloaded"),
+            Err(e) => eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}"),
         }
     }
     running.stop();

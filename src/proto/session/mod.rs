@@ -14,8 +14,10 @@
 //! During a transfer only ABOR, STAT, NOOP and QUIT are acted on at once; other
 //! lines wait (up to a bound) until the transfer ends.
 
+mod access;
 mod data;
 mod dispatch;
+#[cfg(test)]
 mod dropbox;
 mod files;
 mod hash;
@@ -26,6 +28,8 @@ mod site;
 mod tests;
 #[cfg(test)]
 mod tests_more;
+#[cfg(test)]
+mod tests_rules;
 mod throttle;
 mod types;
 
@@ -59,8 +63,6 @@ pub struct SessionConfig {
     pub login_timeout_secs: u64,
     /// Command lines run per second; more wait for the next second (0: off).
     pub commands_per_sec_max: u32,
-    /// Anonymous drop-box directory: upload-only, create-only (see `dropbox`).
-    pub anon_dropbox: Option<VPath>,
 }
 
 impl Default for SessionConfig {
@@ -74,7 +76,6 @@ impl Default for SessionConfig {
             pasv_address: None,
             login_timeout_secs: 60,
             commands_per_sec_max: 100,
-            anon_dropbox: None,
         }
     }
 }
