@@ -13,9 +13,12 @@
 //! - [`server`]: one pinned worker per core driving sessions with engine
 //!   completions; listeners, passive-port slices, data channels, helper pool.
 //! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
+//! - [`config`]: the command line and the TOML config file merged into the
+//!   typed settings the server runs with (above `server`: it alone knows both).
 
 pub mod auth;
 pub mod bench;
+pub mod config;
 pub mod engine;
 pub mod fs;
 pub mod proto;

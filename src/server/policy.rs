@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::hardening::dropbox_vpath;
 use super::Args;
 use crate::auth::{AuthPolicy, UserDb};
+use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
 use crate::proto::rules::PathRules;
 
@@ -48,10 +49,15 @@ pub fn anonymous_rules(args: &Args) -> Result<Option<PathRules>, String> {
     if args.no_anonymous {
         return Ok(None);
     }
-    Ok(Some(match &args.anon_dropbox {
-        Some(d) => PathRules::dropbox(dropbox_vpath(d)?),
+    Ok(Some(match dropbox_dir(args)? {
+        Some(d) => PathRules::dropbox(d),
         None => PathRules::uniform(Perms::READ_ONLY),
     }))
+}
+
+/// `--anon-dropbox DIR` as a session path.
+pub fn dropbox_dir(args: &Args) -> Result<Option<VPath>, String> {
+    args.anon_dropbox.as_deref().map(dropbox_vpath).transpose()
 }
 
 /// The users file named by `--users`, if any.
