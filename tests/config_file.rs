@@ -30,7 +30,12 @@ struct Mirror {
 impl Mirror {
     fn new(tag: &str) -> Mirror {
         let dir = TempDir::new(tag);
-        for d in ["tree/pub", "tree/incoming/private", "tree/drop", "shared/up"] {
+        for d in [
+            "tree/pub",
+            "tree/incoming/private",
+            "tree/drop",
+            "shared/up",
+        ] {
             fs::create_dir_all(dir.join(d)).unwrap();
         }
         fs::write(dir.join("tree/pub/file.txt"), b"public").unwrap();
@@ -78,7 +83,10 @@ host = "{shared}"
         fn walk(p: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
             let meta = fs::symlink_metadata(p).unwrap();
             let body = if meta.file_type().is_symlink() {
-                fs::read_link(p).unwrap().into_os_string().into_encoded_bytes()
+                fs::read_link(p)
+                    .unwrap()
+                    .into_os_string()
+                    .into_encoded_bytes()
             } else if meta.is_dir() {
                 for e in fs::read_dir(p).unwrap() {
                     walk(&e.unwrap().path(), out);
@@ -182,7 +190,10 @@ fn a_mirror_user_gets_exactly_its_rights() {
     f.expect("MFMT 20200102030405 /incoming/b.txt", 213);
     f.expect("SITE CPFR /pub/file.txt", 350);
     f.expect("SITE CPTO /incoming/copy.txt", 250);
-    assert_eq!(fs::read(m.tree().join("incoming/copy.txt")).unwrap(), b"public");
+    assert_eq!(
+        fs::read(m.tree().join("incoming/copy.txt")).unwrap(),
+        b"public"
+    );
     f.expect("DELE /incoming/copy.txt", 250);
     // Moves and copies out of incoming/ into the read-only tree.
     f.expect("RNFR /incoming/b.txt", 350);
@@ -222,9 +233,16 @@ fn a_virtual_folder_is_mounted_and_confined() {
     let names = String::from_utf8(f.download(Mode::Pasv, "NLST /")).unwrap();
     assert!(names.lines().any(|l| l == "shared"), "{names:?}");
     let mlsd = String::from_utf8(f.download(Mode::Pasv, "MLSD /")).unwrap();
-    assert!(mlsd.lines().any(|l| l.starts_with("type=dir;") && l.ends_with(" shared")), "{mlsd}");
+    assert!(
+        mlsd.lines()
+            .any(|l| l.starts_with("type=dir;") && l.ends_with(" shared")),
+        "{mlsd}"
+    );
     f.expect("CWD /shared", 250);
-    assert!(!m.tree().join("shared").exists(), "the mount point needs no directory");
+    assert!(
+        !m.tree().join("shared").exists(),
+        "the mount point needs no directory"
+    );
     // Rights inside the folder come from the rules: /shared is read-only,
     // /shared/up writable.
     refused(&m, &mut f, &["STOR /shared/x.txt", "DELE /shared/s.txt"]);
@@ -298,14 +316,29 @@ fn check_config_exit_codes_and_output() {
         LIMIT,
     );
     out.assert_ok("check-config");
-    assert!(out.stdout.contains("password_hash = \"(elided)\""), "{}", out.stdout);
-    assert!(!out.stdout.contains(pass_hash()), "the hash must not be printed");
+    assert!(
+        out.stdout.contains("password_hash = \"(elided)\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains(pass_hash()),
+        "the hash must not be printed"
+    );
     assert!(out.stdout.contains("path = \"/shared\""), "{}", out.stdout);
-    assert!(out.stdout.contains("\"/drop\" = [\"upload_only\"]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"/drop\" = [\"upload_only\"]"),
+        "{}",
+        out.stdout
+    );
     // The documented example passes too (its root replaced by one that exists).
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ringftpd.example.toml");
     let out = run_limited(
-        Command::new(BIN).arg("check-config").arg(&example).arg("--root").arg(&root),
+        Command::new(BIN)
+            .arg("check-config")
+            .arg(&example)
+            .arg("--root")
+            .arg(&root),
         LIMIT,
     );
     out.assert_ok("check-config docs/ringftpd.example.toml");
@@ -319,7 +352,10 @@ fn check_config_exit_codes_and_output() {
     for first in ["check-config", "--config"] {
         let out = run_limited(Command::new(BIN).arg(first).arg(&bad), LIMIT);
         assert_eq!(out.status.code(), Some(2), "{out:?}");
-        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", want.as_str()));
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("", want.as_str())
+        );
     }
     let out = run_limited(Command::new(BIN).arg("check-config"), LIMIT);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -359,7 +395,11 @@ impl Watched {
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let addr = line.split_whitespace().nth(3).expect("start line address");
         let port = addr.rsplit(':').next().unwrap().parse().expect("port");
-        Watched { child, port, stderr }
+        Watched {
+            child,
+            port,
+            stderr,
+        }
     }
 
     /// SIGHUP; the stderr lines up to the first that contains `done`.
@@ -401,11 +441,15 @@ fn sighup_reloads_users_and_permissions_from_the_file() {
     assert_eq!(transfer_code(&mut old, "STOR /incoming/x.txt"), 550);
     // Grant write in incoming/, and change a key that needs a restart.
     m.config(r#"{ "/" = ["list", "read"], "/incoming" = ["list", "write"] }"#);
-    let text = fs::read_to_string(&cfg).unwrap().replace("verbose = false", "verbose = true");
+    let text = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("verbose = false", "verbose = true");
     fs::write(&cfg, text).unwrap();
     let lines = srv.hup("users and permissions reloaded");
     assert!(
-        lines.iter().any(|l| l.contains("key 'verbose' changed; it takes effect after a restart")),
+        lines
+            .iter()
+            .any(|l| l.contains("key 'verbose' changed; it takes effect after a restart")),
         "{lines:?}"
     );
     // The live session keeps its login's rights; a new login gets the new ones.

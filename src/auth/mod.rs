@@ -21,8 +21,8 @@
 mod hash;
 mod users;
 
-pub use hash::{hash_password, is_supported_hash, verify_password, HashError};
 pub(crate) use hash::check_hash;
+pub use hash::{hash_password, is_supported_hash, verify_password, HashError};
 pub use users::{check_name, UserDb, UserEntry, UsersFileError};
 
 use std::path::PathBuf;

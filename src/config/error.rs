@@ -51,7 +51,12 @@ impl Src<'_> {
     }
 
     /// An error at `span`, about `key` (if any).
-    pub fn err(&self, span: Range<usize>, key: Option<&str>, reason: impl Into<String>) -> ConfigError {
+    pub fn err(
+        &self,
+        span: Range<usize>,
+        key: Option<&str>,
+        reason: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             file: self.path.to_path_buf(),
             line: self.line(span.start),

@@ -99,8 +99,7 @@ pub fn parse(path: &Path, text: &str, cmd: &Command) -> Result<FileSettings, Con
 
 fn is_bare_key(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -112,5 +111,9 @@ pub fn blamed_key(message: &str) -> Vec<String> {
         .split_whitespace()
         .find_map(|w| w.strip_prefix("--"))
         .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()));
-    [Some(first), flag].into_iter().flatten().map(key_of).collect()
+    [Some(first), flag]
+        .into_iter()
+        .flatten()
+        .map(key_of)
+        .collect()
 }

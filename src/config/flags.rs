@@ -185,7 +185,11 @@ pub fn clap_reason(e: &clap::Error) -> String {
         },
         None => first.to_string(),
     };
-    if let Some(values) = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:")) {
+    if let Some(values) = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("[possible values:"))
+    {
         reason.push(' ');
         reason.push_str(values);
     }

@@ -107,7 +107,10 @@ fn usage_error(e: clap::Error) -> Exit {
 
 fn load(argv: &[OsString]) -> Result<Loaded, Exit> {
     let cmd = command();
-    let cli = cmd.clone().try_get_matches_from(argv).map_err(usage_error)?;
+    let cli = cmd
+        .clone()
+        .try_get_matches_from(argv)
+        .map_err(usage_error)?;
     let cli_ids: Vec<String> = cmd
         .get_arguments()
         .map(|a| a.get_id().to_string())
@@ -151,7 +154,7 @@ impl Loaded {
         };
         let from_file = file::blamed_key(message).into_iter().find_map(|key| {
             let flag = f.flags.iter().find(|x| x.key == key)?;
-            (!self.cli_ids.contains(&flag.id)).then(|| (key, flag.line))
+            (!self.cli_ids.contains(&flag.id)).then_some((key, flag.line))
         });
         match from_file {
             Some((key, line)) => ConfigError {
@@ -221,7 +224,12 @@ pub fn server_config(argv: &[OsString]) -> Result<ServerConfig, Exit> {
     let mut cfg = loaded.check()?;
     if let Some(f) = &loaded.file {
         loaded.policy(&cfg.root).map_err(Exit::Error)?;
-        cfg.policy = reload_source(argv.to_vec(), f.path.clone(), &cfg.root, loaded.restart_only());
+        cfg.policy = reload_source(
+            argv.to_vec(),
+            f.path.clone(),
+            &cfg.root,
+            loaded.restart_only(),
+        );
     }
     Ok(cfg)
 }

@@ -62,6 +62,21 @@ fn table<'a, 'i>(
         .ok_or_else(|| wrong_type(src, key, v, "a table"))
 }
 
+fn array_of_tables<'a, 'i>(
+    src: Src,
+    key: &str,
+    v: &'a Spanned<DeValue<'i>>,
+) -> Result<&'a toml::de::DeArray<'i>, ConfigError> {
+    v.get_ref().as_array().ok_or_else(|| {
+        let why = format!("expected [[{key}]] tables (an array of tables)");
+        src.err(v.span(), Some(key), why)
+    })
+}
+
+fn missing(src: Src, v: &Spanned<DeValue<'_>>, key: &str, what: &str) -> ConfigError {
+    src.err(v.span(), Some(key), format!("missing key '{what}'"))
+}
+
 fn string<'a>(src: Src, key: &str, v: &'a Spanned<DeValue<'_>>) -> Result<&'a str, ConfigError> {
     v.get_ref()
         .as_str()
@@ -70,7 +85,11 @@ fn string<'a>(src: Src, key: &str, v: &'a Spanned<DeValue<'_>>) -> Result<&'a st
 
 fn wrong_type(src: Src, key: &str, v: &Spanned<DeValue<'_>>, want: &str) -> ConfigError {
     let found = v.get_ref().type_str();
-    src.err(v.span(), Some(key), format!("expected {want}, found {found}"))
+    src.err(
+        v.span(),
+        Some(key),
+        format!("expected {want}, found {found}"),
+    )
 }
 
 fn unknown(src: Src, key: &Spanned<Cow<'_, str>>, section: &str) -> ConfigError {
@@ -141,9 +160,7 @@ fn rules(src: Src, key: &str, v: &Spanned<DeValue<'_>>) -> Result<PathRules, Con
 
 /// `[[user]]` tables.
 pub fn users(src: Src, v: &Spanned<DeValue<'_>>) -> Result<Vec<UserAt>, ConfigError> {
-    let list = v.get_ref().as_array().ok_or_else(|| {
-        src.err(v.span(), Some("user"), "expected [[user]] tables (an array of tables)")
-    })?;
+    let list = array_of_tables(src, "user", v)?;
     let mut out: Vec<UserAt> = Vec::new();
     for item in list.iter() {
         let (user, line) = user(src, item)?;
@@ -193,9 +210,7 @@ fn user(src: Src, v: &Spanned<DeValue<'_>>) -> Result<UserAt, ConfigError> {
             _ => return Err(unknown(src, k, "user")),
         }
     }
-    let missing = |what: &str| {
-        src.err(v.span(), Some("user"), format!("missing key '{what}'"))
-    };
+    let missing = |what: &str| missing(src, v, "user", what);
     let name = name.ok_or_else(|| missing("name"))?;
     let mut rules = rules_.ok_or_else(|| missing("permissions"))?;
     for f in &folders {
@@ -213,9 +228,7 @@ fn user(src: Src, v: &Spanned<DeValue<'_>>) -> Result<UserAt, ConfigError> {
 
 /// `[[user.folder]]` tables: `path` (virtual, not `/`) and `host` (absolute).
 fn folders(src: Src, v: &Spanned<DeValue<'_>>) -> Result<Vec<Folder>, ConfigError> {
-    let list = v.get_ref().as_array().ok_or_else(|| {
-        src.err(v.span(), Some("user.folder"), "expected [[user.folder]] tables")
-    })?;
+    let list = array_of_tables(src, "user.folder", v)?;
     let mut out: Vec<Folder> = Vec::new();
     for item in list.iter() {
         let (mut path, mut host) = (None, None);
@@ -241,9 +254,7 @@ fn folders(src: Src, v: &Spanned<DeValue<'_>>) -> Result<Vec<Folder>, ConfigErro
                 _ => return Err(unknown(src, k, "user.folder")),
             }
         }
-        let missing = |what: &str| {
-            src.err(item.span(), Some("user.folder"), format!("missing key '{what}'"))
-        };
+        let missing = |what: &str| missing(src, item, "user.folder", what);
         out.push(Folder {
             path: path.ok_or_else(|| missing("path"))?,
             host: host.ok_or_else(|| missing("host"))?,

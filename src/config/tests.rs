@@ -62,10 +62,15 @@ fn every_flag_has_a_key_and_the_example_shows_it() {
         if ["help", "version", CONFIG_ID].contains(&id) {
             continue;
         }
-        let long = a.get_long().unwrap_or_else(|| panic!("argument {id} has no --long name"));
+        let long = a
+            .get_long()
+            .unwrap_or_else(|| panic!("argument {id} has no --long name"));
         let key = long.replace('-', "_");
         assert!(keys.iter().any(|k| k.key == key), "--{long} has no key");
-        assert!(!SECTIONS.contains(&key.as_str()), "--{long} clashes with a section");
+        assert!(
+            !SECTIONS.contains(&key.as_str()),
+            "--{long} clashes with a section"
+        );
         let shown = EXAMPLE
             .lines()
             .map(|l| l.trim_start_matches('#').trim_start())
@@ -131,7 +136,10 @@ permissions = {{ "/" = ["list", "read"], "/incoming" = ["list", "read", "write",
 
 #[test]
 fn exact_errors_with_their_lines() {
-    assert_eq!(err("root = \"/x\"\nbogus = 1\n"), "config t.toml:2: key 'bogus': unknown key");
+    assert_eq!(
+        err("root = \"/x\"\nbogus = 1\n"),
+        "config t.toml:2: key 'bogus': unknown key"
+    );
     assert_eq!(
         err("sessions-max = 5\n"),
         "config t.toml:1: key 'sessions-max': unknown key (write 'sessions_max')"
@@ -156,7 +164,10 @@ fn exact_errors_with_their_lines() {
         err("pasv_ports = \"80-90\"\n"),
         "config t.toml:1: key 'pasv_ports': invalid value '80-90': range 80-90: need 1024 <= LOW <= HIGH"
     );
-    assert_eq!(err("a = 1\na = 2\n"), "config t.toml:2: key 'a': duplicate key");
+    assert_eq!(
+        err("a = 1\na = 2\n"),
+        "config t.toml:2: key 'a': duplicate key"
+    );
     let user = |name: &str, hash: &str, home: &str, perms: &str| {
         format!(
             "[[user]]\nname = \"{name}\"\npassword_hash = \"{hash}\"\nhome = \"{home}\"\npermissions = {perms}\n"
@@ -201,11 +212,15 @@ fn exact_errors_with_their_lines() {
         "config t.toml:6: key 'user.nick': unknown key"
     );
     assert_eq!(
-        err(&format!("{ok}[[user.folder]]\npath = \"/\"\nhost = \"/srv\"\n")),
+        err(&format!(
+            "{ok}[[user.folder]]\npath = \"/\"\nhost = \"/srv\"\n"
+        )),
         "config t.toml:7: key 'user.folder.path': '/' is the root or another folder's path"
     );
     assert_eq!(
-        err(&format!("{ok}[[user.folder]]\npath = \"/s\"\nhost = \"srv\"\n")),
+        err(&format!(
+            "{ok}[[user.folder]]\npath = \"/s\"\nhost = \"srv\"\n"
+        )),
         "config t.toml:8: key 'user.folder.host': must be an absolute path"
     );
     assert_eq!(
@@ -230,7 +245,15 @@ fn command_line_overrides_the_file() {
         ),
     );
     let file = f.to_str().unwrap();
-    let cfg = server_config(&argv(&["--config", file, "--sessions-max", "9", "--listen", "[::1]:0"])).unwrap();
+    let cfg = server_config(&argv(&[
+        "--config",
+        file,
+        "--sessions-max",
+        "9",
+        "--listen",
+        "[::1]:0",
+    ]))
+    .unwrap();
     assert_eq!(cfg.args.sessions_max, 9);
     assert_eq!(cfg.args.listen, vec!["[::1]:0".parse().unwrap()]);
     assert!(cfg.args.verbose);
@@ -241,7 +264,10 @@ fn command_line_overrides_the_file() {
     // Start-up checks on a file value name the key and line.
     let bad = d.write("bad.toml", &format!("root = \"{root}\"\ncores = 0\n"));
     let e = server_config(&argv(&["--config", bad.to_str().unwrap()])).unwrap_err();
-    let want = format!("config {}:2: key 'cores': --cores 0: need 1..=1024", bad.display());
+    let want = format!(
+        "config {}:2: key 'cores': --cores 0: need 1..=1024",
+        bad.display()
+    );
     assert_eq!(e, Exit::Error(want));
     // The same value from the command line is the command line's mistake.
     let e = server_config(&argv(&["--config", file, "--cores", "0"])).unwrap_err();

@@ -19,10 +19,8 @@ impl Trees {
     fn new(tag: &str) -> Trees {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let base = std::env::temp_dir().join(format!(
-            "ringftpd-mounts-{}-{n}-{tag}",
-            std::process::id()
-        ));
+        let base =
+            std::env::temp_dir().join(format!("ringftpd-mounts-{}-{n}-{tag}", std::process::id()));
         let _ = fs::remove_dir_all(&base);
         fs::create_dir_all(base.join("home/sub")).unwrap();
         fs::create_dir_all(base.join("shared/d")).unwrap();
@@ -98,7 +96,10 @@ fn a_folder_is_confined_like_the_home() {
     assert_eq!(read(&root, "/shared/abs/own.txt"), Err(FsError::NotFound));
     assert_eq!(read(&root, "/shared/abs/s.txt").unwrap(), b"shared");
     // Writes land in the host directory behind the folder.
-    drop(root.open_write(&vp("/shared/new"), WriteMode::CreateNew).unwrap());
+    drop(
+        root.open_write(&vp("/shared/new"), WriteMode::CreateNew)
+            .unwrap(),
+    );
     assert!(t.path("shared/new").exists());
     assert!(!t.path("home/shared").exists());
 }
@@ -121,7 +122,8 @@ fn renames_stay_inside_one_folder() {
         "two folders over the same host tree are still two roots"
     );
     assert!(t.path("shared/s.txt").exists() && t.path("home/own.txt").exists());
-    root.rename(&vp("/shared/s.txt"), &vp("/shared/d/t.txt")).unwrap();
+    root.rename(&vp("/shared/s.txt"), &vp("/shared/d/t.txt"))
+        .unwrap();
     assert!(t.path("shared/d/t.txt").exists());
     // The folder's own top has no name to remove or rename.
     assert_eq!(root.rmdir(&vp("/shared")), Err(FsError::InvalidName));

@@ -77,7 +77,10 @@ fn dotdot_cannot_change_the_rule() {
     let cwd = vp("/incoming/private");
     let up = cwd.resolve("../../pub/x").unwrap();
     assert_eq!(up, vp("/pub/x"));
-    assert_eq!(t.check(&up, Perms::WRITE).unwrap_err().to_string(), "no write permission in /");
+    assert_eq!(
+        t.check(&up, Perms::WRITE).unwrap_err().to_string(),
+        "no write permission in /"
+    );
     let back_in = vp("/incoming").resolve("a/../private/secret").unwrap();
     assert!(t.check(&back_in, Perms::READ).is_err());
     let clamp = vp("/").resolve("../../../incoming/private/..").unwrap();
@@ -165,7 +168,9 @@ fn paths_with_their_own_rules_cannot_be_moved() {
     let fixed = |s: &str| Err(Denied::Fixed { path: vp(s) });
     // Moving /incoming/a is fine; moving the private subtree, or a parent of
     // it, would carry its files out from under their rule.
-    assert!(t.check_rename(&vp("/incoming/a"), &vp("/incoming/b")).is_ok());
+    assert!(t
+        .check_rename(&vp("/incoming/a"), &vp("/incoming/b"))
+        .is_ok());
     assert_eq!(t.check_rename_from(&vp("/incoming")), fixed("/incoming"));
     let t2 = t.clone().with_rule(vp("/"), p("all"));
     assert!(t2.check_rename_from(&vp("/pub")).is_ok());
@@ -234,7 +239,10 @@ fn denial_texts() {
         e("/pub/x", Perms::WRITE.with(Perms::APPEND)),
         "no write+append permission in /"
     );
-    assert_eq!(e("/drop/x", Perms::READ), "/drop is upload-only (new files only)");
+    assert_eq!(
+        e("/drop/x", Perms::READ),
+        "/drop is upload-only (new files only)"
+    );
     assert_eq!(
         Denied::Fixed {
             path: vp("/incoming/private")

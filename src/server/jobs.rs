@@ -43,9 +43,8 @@ fn open_tree(grant: &Grant) -> Result<Root, String> {
     let home = Root::open(&grant.home)
         .map_err(|e| format!("home {} unusable: {e}", grant.home.display()))?;
     grant.folders.iter().try_fold(home, |root, f| {
-        root.with_folder(f.path.clone(), &f.host).map_err(|e| {
-            format!("folder {} ({}) unusable: {e}", f.path, f.host.display())
-        })
+        root.with_folder(f.path.clone(), &f.host)
+            .map_err(|e| format!("folder {} ({}) unusable: {e}", f.path, f.host.display()))
     })
 }
 

@@ -268,7 +268,9 @@ pub fn serve_until_signal(running: Running, set: &SigSet) {
     while let Ok(Signal::SIGHUP) = set.wait() {
         match running.reload_users() {
             Ok(()) => eprintln!("ringftpd: users and permissions reloaded"),
-            Err(e) => eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}"),
+            Err(e) => {
+                eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
+            }
         }
     }
     running.stop();

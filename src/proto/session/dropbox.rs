@@ -119,4 +119,3 @@ fn reading_outside_the_dropbox_still_works() {
     pasv(&mut s, now);
     assert_eq!(send(&mut s, now, "LIST /incoming2"), "");
 }
-

@@ -66,11 +66,26 @@ fn refusals_name_the_reason_and_touch_nothing() {
     let no_write = "550 Permission denied: no write permission in /.";
     s.refused("STOR /pub/x", no_write);
     s.refused("STOU", no_write);
-    s.refused("MKD /pub/d", "550 Permission denied: no mkdir permission in /.");
-    s.refused("DELE /pub/f", "550 Permission denied: no delete permission in /.");
-    s.refused("SITE CHMOD 600 /pub/f", "550 Permission denied: no chmod permission in /.");
-    s.refused("MFMT 20200101000000 /pub/f", "550 Permission denied: no chmod permission in /.");
-    s.refused("RNFR /pub/f", "550 Permission denied: no rename permission in /.");
+    s.refused(
+        "MKD /pub/d",
+        "550 Permission denied: no mkdir permission in /.",
+    );
+    s.refused(
+        "DELE /pub/f",
+        "550 Permission denied: no delete permission in /.",
+    );
+    s.refused(
+        "SITE CHMOD 600 /pub/f",
+        "550 Permission denied: no chmod permission in /.",
+    );
+    s.refused(
+        "MFMT 20200101000000 /pub/f",
+        "550 Permission denied: no chmod permission in /.",
+    );
+    s.refused(
+        "RNFR /pub/f",
+        "550 Permission denied: no rename permission in /.",
+    );
     let private = "550 Permission denied: no read permission in /incoming/private.";
     s.refused("RETR /incoming/private/f", private);
     s.refused("SIZE /incoming/private/f", private);
@@ -89,20 +104,16 @@ fn refusals_name_the_reason_and_touch_nothing() {
     s.refused("RETR /incoming/x/../private/f", private);
     // Component boundaries: `/incoming/privateer` is under `/incoming`.
     assert_eq!(s.send("SIZE /incoming/privateer"), "");
-    assert_eq!(s.action(), Some(Action::Fs(FsOp::Stat(vp("/incoming/privateer")))));
+    assert_eq!(
+        s.action(),
+        Some(Action::Fs(FsOp::Stat(vp("/incoming/privateer"))))
+    );
 }
 
 #[test]
 fn allowed_where_the_rules_say() {
     let mut s = mirror();
-    let t = s.transfer("STOR /incoming/new");
-    assert_eq!(
-        t.kind,
-        TransferKind::Store {
-            path: vp("/incoming/new"),
-            mode: StoreMode::Truncate
-        }
-    );
+    s.stored("STOR /incoming/new", "/incoming/new", StoreMode::Truncate);
     let t = s.transfer("RETR /pub/f");
     assert!(matches!(t.kind, TransferKind::Retr { .. }));
     let TransferKind::List { can_write, .. } = s.transfer("LIST /incoming").kind else {
@@ -120,14 +131,7 @@ fn allowed_where_the_rules_say() {
 #[test]
 fn upload_only_directory_creates_new_files_only() {
     let mut s = mirror();
-    let t = s.transfer("STOR /drop/new");
-    assert_eq!(
-        t.kind,
-        TransferKind::Store {
-            path: vp("/drop/new"),
-            mode: StoreMode::CreateNew
-        }
-    );
+    s.stored("STOR /drop/new", "/drop/new", StoreMode::CreateNew);
     let upload_only = "550 Permission denied: /drop is upload-only (new files only).";
     s.pasv(50000);
     s.refused("RETR /drop/new", upload_only);
@@ -141,14 +145,7 @@ fn upload_only_directory_creates_new_files_only() {
     assert_eq!(s.send("CWD /drop"), "");
     let r = s.fs(FsOp::Stat(vp("/drop")), Ok(FsOk::Info(info(FileKind::Dir))));
     assert!(r.starts_with("250"), "{r}");
-    let t = s.transfer("STOU");
-    assert_eq!(
-        t.kind,
-        TransferKind::Store {
-            path: vp("/drop"),
-            mode: StoreMode::Unique
-        }
-    );
+    s.stored("STOU", "/drop", StoreMode::Unique);
     s.pasv(50000);
     s.refused("LIST", upload_only);
 }
@@ -156,28 +153,20 @@ fn upload_only_directory_creates_new_files_only() {
 #[test]
 fn rename_and_copy_across_directories_with_mixed_rights() {
     let mut s = mirror();
-    assert!(s
-        .fs_after("RNFR /incoming/a", FsOp::Stat(vp("/incoming/a")), FileKind::File)
-        .starts_with("350"));
+    s.rnfr_ok("/incoming/a");
     // Into the read-only tree: no write there.
-    s.refused("RNTO /pub/a", "550 Permission denied: no write permission in /.");
-    // Into the upload-only directory: a rename could replace a file there.
-    assert!(s
-        .fs_after("RNFR /incoming/a", FsOp::Stat(vp("/incoming/a")), FileKind::File)
-        .starts_with("350"));
-    s.refused("RNTO /drop/a", "550 Permission denied: /drop is upload-only (new files only).");
-    // Onto the private subtree itself.
-    assert!(s
-        .fs_after("RNFR /incoming/a", FsOp::Stat(vp("/incoming/a")), FileKind::File)
-        .starts_with("350"));
     s.refused(
-        "RNTO /incoming/private",
-        "550 Permission denied: no write permission in /incoming/private.",
+        "RNTO /pub/a",
+        "550 Permission denied: no write permission in /.",
     );
+    // Into the upload-only directory: a rename could replace a file there.
+    let upload_only = "550 Permission denied: /drop is upload-only (new files only).";
+    s.move_refused("/incoming/a", "/drop/a", upload_only);
+    // Onto the private subtree itself.
+    let private = "550 Permission denied: no write permission in /incoming/private.";
+    s.move_refused("/incoming/a", "/incoming/private", private);
     // Within /incoming: fine.
-    assert!(s
-        .fs_after("RNFR /incoming/a", FsOp::Stat(vp("/incoming/a")), FileKind::File)
-        .starts_with("350"));
+    s.rnfr_ok("/incoming/a");
     assert_eq!(s.send("RNTO /incoming/b"), "");
     assert_eq!(
         s.action(),
@@ -194,10 +183,20 @@ fn rename_and_copy_across_directories_with_mixed_rights() {
     );
     // Copy: CPFR needs read (and copy) at the source, CPTO write at the target.
     assert!(s
-        .fs_after("SITE CPFR /incoming/a", FsOp::Stat(vp("/incoming/a")), FileKind::File)
+        .fs_after(
+            "SITE CPFR /incoming/a",
+            FsOp::Stat(vp("/incoming/a")),
+            FileKind::File
+        )
         .starts_with("350"));
-    s.refused("SITE CPTO /pub/a", "550 Permission denied: no write+copy permission in /.");
-    s.refused("SITE CPFR /pub/a", "550 Permission denied: no copy permission in /.");
+    s.refused(
+        "SITE CPTO /pub/a",
+        "550 Permission denied: no write+copy permission in /.",
+    );
+    s.refused(
+        "SITE CPFR /pub/a",
+        "550 Permission denied: no copy permission in /.",
+    );
     assert_eq!(s.send("SITE CPTO /incoming/c"), "");
     assert_eq!(
         s.action(),
@@ -209,6 +208,29 @@ fn rename_and_copy_across_directories_with_mixed_rights() {
 }
 
 impl Script {
+    /// RNFR `from` (accepted), then RNTO `to` refused with `reply`.
+    fn move_refused(&mut self, from: &str, to: &str, reply: &str) {
+        self.rnfr_ok(from);
+        self.refused(&format!("RNTO {to}"), reply);
+    }
+
+    /// RNFR `from`, its Stat answered with a file: 350.
+    fn rnfr_ok(&mut self, from: &str) {
+        let r = self.fs_after(
+            &format!("RNFR {from}"),
+            FsOp::Stat(vp(from)),
+            FileKind::File,
+        );
+        assert!(r.starts_with("350"), "{r}");
+    }
+
+    /// `line` (after PASV) asks to store at `path` in `mode`.
+    fn stored(&mut self, line: &str, path: &str, mode: StoreMode) {
+        let t = self.transfer(line);
+        let path = vp(path);
+        assert_eq!(t.kind, TransferKind::Store { path, mode }, "{line}");
+    }
+
     /// Sends `line`, answers its Stat with an entry of `kind`; the reply.
     fn fs_after(&mut self, line: &str, op: FsOp, kind: FileKind) -> String {
         assert_eq!(self.send(line), "", "{line}");
