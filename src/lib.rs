@@ -17,11 +17,14 @@
 //! - [`server`]: one pinned worker per core driving sessions with engine
 //!   completions; listeners, passive-port slices, data channels, helper pool.
 //! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
+//! - [`config`]: the command line and the TOML config file merged into the
+//!   typed settings the server runs with (above `server`: it alone knows both).
 
 #![deny(unsafe_code)]
 
 pub mod auth;
 pub mod bench;
+pub mod config;
 // The one module that talks to the kernel through raw pointers
 // (docs/unsafe.md); the compiler holds every other module to safe code.
 #[allow(unsafe_code)]

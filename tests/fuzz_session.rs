@@ -20,6 +20,7 @@ use ringftpd::proto::error::FsError;
 use ringftpd::proto::listing::{FileInfo, FileKind};
 use ringftpd::proto::path::VPath;
 use ringftpd::proto::perms::Perms;
+use ringftpd::proto::rules::PathRules;
 use ringftpd::proto::session::{
     Action, Event, FsOk, FsOp, LoginOk, Now, Session, SessionConfig, TransferError, TransferKind,
 };
@@ -128,15 +129,14 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
     Some(match a {
         Action::Login { .. } => Event::Login(match n % 3 {
             0 => None,
-            1 => Some(LoginOk {
-                user: "alice".into(),
-                anonymous: false,
-                perms: Perms::ALL,
-            }),
+            1 => Some(LoginOk::uniform("alice", false, Perms::ALL)),
+            // Anonymous with the drop-box's table, so its refusals are fuzzed.
             _ => Some(LoginOk {
                 user: "anonymous".into(),
                 anonymous: true,
-                perms: Perms::READ_ONLY,
+                rules: Arc::new(PathRules::dropbox(
+                    VPath::root().resolve("/incoming").unwrap(),
+                )),
             }),
         }),
         Action::Fs(_) => Event::Fs(match n % 4 {
@@ -256,7 +256,6 @@ fn small_cfg() -> SessionConfig {
         commands_per_sec_max: 20,
         login_timeout_secs: 30,
         idle_timeout_secs: 120,
-        anon_dropbox: Some(VPath::root().resolve("/incoming").unwrap()),
         ..SessionConfig::default()
     }
 }

@@ -1,10 +1,15 @@
 //! Who may log in and what they may do.
 //!
 //! - Anonymous (`USER anonymous` or `USER ftp`, any password): on by default,
-//!   read-only, rooted at the server root.
+//!   read-only, rooted at the server root; its permission table may add an
+//!   upload-only drop-box (`--anon-dropbox`) or come from the config file.
 //! - Named users from a users file ([`users`]), each line
-//!   `name:hash:home:perms`, with argon2id (`$argon2id$…`) or sha512-crypt
-//!   (`$6$…`) hashes. Plain-text passwords are refused when the file loads.
+//!   `name:hash:home:perms`, or from the config file's `[[user]]` tables
+//!   (built by `crate::config`), with argon2id (`$argon2id$…`) or
+//!   sha512-crypt (`$6$…`) hashes. Plain-text passwords are refused when the
+//!   file loads.
+//! - Each login gets a [`PathRules`] table (per-path permissions, pure, in
+//!   `proto` so the session can ask it) and its virtual [`Folder`]s.
 //!
 //! Password checks live here rather than in the session so that the pure
 //! protocol layer never hashes and the policy (who is anonymous, what an
@@ -16,25 +21,24 @@
 mod hash;
 mod users;
 
+pub(crate) use hash::check_hash;
 pub use hash::{hash_password, is_supported_hash, verify_password, HashError};
-pub use users::{UserDb, UserEntry, UsersFileError};
+pub use users::{check_name, UserDb, UserEntry, UsersFileError};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::proto::perms::Perms;
+use crate::proto::path::VPath;
+use crate::proto::rules::PathRules;
 
-/// Whether anonymous login is allowed, and how.
+/// A host directory mounted into a user's tree at a virtual path (the
+/// config file's `[[user.folder]]`); the fs layer confines it like the home.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AnonMode {
-    /// Anonymous login refused (530).
-    Off,
-    /// List and download only.
-    ReadOnly,
-    /// Read-only, plus create-only uploads into this directory (relative to
-    /// the root), which anonymous may not list or read; the session enforces
-    /// it (`proto::session` drop-box).
-    DropBox(crate::proto::path::VPath),
+pub struct Folder {
+    /// Where it appears in the user's tree.
+    pub path: VPath,
+    /// Absolute host path of the directory.
+    pub host: PathBuf,
 }
 
 /// What a successful login grants.
@@ -47,8 +51,10 @@ pub struct Grant {
     /// Home directory, relative to the server root when it is inside it, or an
     /// absolute path on the host (the fs layer opens it as the session's root).
     pub home: PathBuf,
-    /// What the session may do.
-    pub perms: Perms,
+    /// What the session may do where.
+    pub rules: Arc<PathRules>,
+    /// Virtual folders mounted into the home.
+    pub folders: Vec<Folder>,
 }
 
 /// Why a login failed (all answered 530; the reason goes to the log only).
@@ -60,14 +66,14 @@ pub enum AuthError {
     BadPassword,
 }
 
-/// The login rules of the server: anonymous mode plus the users file.
+/// The login rules of the server: anonymous access plus the named users.
 #[derive(Debug, Clone)]
 pub struct AuthPolicy {
-    /// Whether anonymous logins are allowed.
-    pub anonymous: AnonMode,
+    /// Anonymous logins' permissions; `None`: anonymous is refused.
+    pub anonymous: Option<Arc<PathRules>>,
     /// Server root (anonymous home).
     pub root: PathBuf,
-    /// Named users; `None` when no users file is configured.
+    /// Named users (users file and config file); `None` when there are none.
     pub users: Option<Arc<UserDb>>,
 }
 
@@ -83,13 +89,14 @@ impl AuthPolicy {
     /// timing does not tell which user names exist.
     pub fn authenticate(&self, user: &str, pass: &str) -> Result<Grant, AuthError> {
         if Self::is_anonymous_name(user) {
-            return match self.anonymous {
-                AnonMode::Off => Err(AuthError::UnknownUser),
-                AnonMode::ReadOnly | AnonMode::DropBox(_) => Ok(Grant {
+            return match &self.anonymous {
+                None => Err(AuthError::UnknownUser),
+                Some(rules) => Ok(Grant {
                     user: "anonymous".to_string(),
                     anonymous: true,
                     home: self.root.clone(),
-                    perms: Perms::READ_ONLY,
+                    rules: rules.clone(),
+                    folders: Vec::new(),
                 }),
             };
         }
@@ -106,7 +113,8 @@ impl AuthPolicy {
                 user: entry.name.clone(),
                 anonymous: false,
                 home: entry.home.clone(),
-                perms: entry.perms,
+                rules: entry.rules.clone(),
+                folders: entry.folders.clone(),
             }),
             // A hash that fails to verify was checked at load: treat as a miss.
             Ok(false) | Err(_) => Err(AuthError::BadPassword),

@@ -1,10 +1,11 @@
 //! Tests of [`AuthPolicy::authenticate`].
 
 use super::*;
+use crate::proto::perms::Perms;
 
 const SHA: &str = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
 
-fn policy(anonymous: AnonMode) -> AuthPolicy {
+fn policy(anonymous: Option<Arc<PathRules>>) -> AuthPolicy {
     let argon = hash_password("alicepw");
     let text = format!("alice:{argon}:/home/alice:all\nbob:{SHA}:/home/bob:ro\n");
     AuthPolicy {
@@ -14,10 +15,14 @@ fn policy(anonymous: AnonMode) -> AuthPolicy {
     }
 }
 
+fn read_only() -> Arc<PathRules> {
+    Arc::new(PathRules::uniform(Perms::READ_ONLY))
+}
+
 #[test]
 fn anonymous_modes() {
     let on = AuthPolicy {
-        anonymous: AnonMode::ReadOnly,
+        anonymous: Some(read_only()),
         root: PathBuf::from("/srv/ftp"),
         users: None,
     };
@@ -28,12 +33,13 @@ fn anonymous_modes() {
             user: "anonymous".into(),
             anonymous: true,
             home: PathBuf::from("/srv/ftp"),
-            perms: Perms::READ_ONLY,
+            rules: read_only(),
+            folders: Vec::new(),
         }
     );
     assert_eq!(on.authenticate("Anonymous", "").unwrap().user, "anonymous");
     let off = AuthPolicy {
-        anonymous: AnonMode::Off,
+        anonymous: None,
         ..on.clone()
     };
     assert_eq!(
@@ -46,11 +52,11 @@ fn anonymous_modes() {
 
 #[test]
 fn named_users() {
-    let p = policy(AnonMode::Off);
+    let p = policy(None);
     let alice = p.authenticate("alice", "alicepw").unwrap();
     assert_eq!(
-        (alice.user.as_str(), alice.anonymous, alice.perms),
-        ("alice", false, Perms::ALL)
+        (alice.user.as_str(), alice.anonymous, &*alice.rules),
+        ("alice", false, &PathRules::uniform(Perms::ALL))
     );
     assert_eq!(alice.home, PathBuf::from("/home/alice"));
     assert_eq!(
@@ -59,8 +65,8 @@ fn named_users() {
     );
     let bob = p.authenticate("bob", "secret").unwrap();
     assert_eq!(
-        (bob.home, bob.perms),
-        (PathBuf::from("/home/bob"), Perms::READ_ONLY)
+        (bob.home, bob.rules),
+        (PathBuf::from("/home/bob"), read_only())
     );
     assert_eq!(
         p.authenticate("bob", "secret "),

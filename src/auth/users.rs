@@ -14,10 +14,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::hash::check_hash;
-use super::AuthPolicy;
+use super::{AuthPolicy, Folder};
 use crate::proto::perms::Perms;
+use crate::proto::rules::PathRules;
 
 /// Longest user name, in bytes.
 const NAME_LEN_MAX: usize = 64;
@@ -31,8 +33,10 @@ pub struct UserEntry {
     pub hash: String,
     /// Absolute host path of the user's root.
     pub home: PathBuf,
-    /// What the user may do.
-    pub perms: Perms,
+    /// What the user may do where (the users file: the same everywhere).
+    pub rules: Arc<PathRules>,
+    /// Virtual folders (config file only).
+    pub folders: Vec<Folder>,
 }
 
 /// A users file that failed to load: which line and why.
@@ -62,6 +66,20 @@ pub struct UserDb {
     users: HashMap<String, UserEntry>,
 }
 
+/// Checks a user name (also for the config file's `[[user]] name`).
+pub fn check_name(name: &str) -> Result<(), String> {
+    if !valid_name(name) {
+        return Err(format!(
+            "bad user name '{}' (1-{NAME_LEN_MAX} of A-Z a-z 0-9 . _ -)",
+            name.escape_default()
+        ));
+    }
+    if AuthPolicy::is_anonymous_name(name) {
+        return Err(format!("user name '{name}' is reserved for anonymous"));
+    }
+    Ok(())
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= NAME_LEN_MAX
@@ -76,15 +94,7 @@ fn parse_line(line: &str) -> Result<UserEntry, String> {
     let (name, rest) = line.split_once(':').ok_or(SHAPE)?;
     let (hash, rest) = rest.split_once(':').ok_or(SHAPE)?;
     let (home, perms) = rest.rsplit_once(':').ok_or(SHAPE)?;
-    if !valid_name(name) {
-        return Err(format!(
-            "bad user name '{}' (1-{NAME_LEN_MAX} of A-Z a-z 0-9 . _ -)",
-            name.escape_default()
-        ));
-    }
-    if AuthPolicy::is_anonymous_name(name) {
-        return Err(format!("user name '{name}' is reserved for anonymous"));
-    }
+    check_name(name)?;
     check_hash(hash).map_err(|e| format!("user '{name}': {e}"))?;
     let home = PathBuf::from(home);
     if !home.is_absolute() {
@@ -98,7 +108,8 @@ fn parse_line(line: &str) -> Result<UserEntry, String> {
         name: name.to_string(),
         hash: hash.to_string(),
         home,
-        perms,
+        rules: Arc::new(PathRules::uniform(perms)),
+        folders: Vec::new(),
     })
 }
 
@@ -139,6 +150,22 @@ impl UserDb {
         Ok(UserDb { users })
     }
 
+    /// Adds a user; the error names a duplicate.
+    pub fn insert(&mut self, entry: UserEntry) -> Result<(), String> {
+        if self.users.contains_key(&entry.name) {
+            return Err(format!("duplicate user '{}'", entry.name));
+        }
+        self.users.insert(entry.name.clone(), entry);
+        Ok(())
+    }
+
+    /// Every user, sorted by name.
+    pub fn entries(&self) -> Vec<&UserEntry> {
+        let mut v: Vec<&UserEntry> = self.users.values().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
     /// Looks a user up by exact name.
     pub fn get(&self, name: &str) -> Option<&UserEntry> {
         self.users.get(name)
@@ -174,11 +201,12 @@ mod tests {
         let db = UserDb::parse(&text).unwrap();
         assert_eq!(db.len(), 2);
         let alice = db.get("alice").unwrap();
-        assert_eq!((alice.hash.as_str(), alice.perms), (ARGON, Perms::ALL));
+        assert_eq!(alice.hash, ARGON);
+        assert_eq!(*alice.rules, PathRules::uniform(Perms::ALL));
         assert_eq!(alice.home, PathBuf::from("/srv/ftp/alice"));
         let bob = db.get("bob.b-2").unwrap();
         assert_eq!(bob.home, PathBuf::from("/srv/a:b/bob"));
-        assert_eq!(bob.perms, Perms::READ_ONLY);
+        assert_eq!(*bob.rules, PathRules::uniform(Perms::READ_ONLY));
         assert!(db.get("Alice").is_none());
         assert!(UserDb::parse("# nothing\n").unwrap().is_empty());
     }

@@ -1,31 +1,26 @@
 //! `ringftpd`: the server binary. With no options it serves the current
 //! directory anonymously, read-only, on 127.0.0.1:2121.
 
-use clap::Parser;
-use ringftpd::server::{self, Args, ServerConfig, StartError};
+use std::ffi::OsString;
+use std::path::Path;
+
+use ringftpd::config::{self, Exit};
+use ringftpd::server::{self, StartError};
 
 fn main() {
-    let mut argv: Vec<String> = std::env::args().collect();
-    if argv.get(1).map(String::as_str) == Some("passwd") {
-        argv.remove(1);
-        std::process::exit(passwd(&argv[1..]));
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some("passwd") => std::process::exit(passwd(&argv[2..])),
+        Some("check-config") => std::process::exit(check_config(&argv[2..])),
+        _ => {}
     }
-    let args = match Args::try_parse_from(&argv) {
-        Ok(a) => a,
-        Err(e) if e.use_stderr() => {
-            let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("bad arguments");
-            eprintln!("ringftpd: {first} (see ringftpd --help)");
-            std::process::exit(2);
-        }
-        Err(e) => {
-            let _ = e.print();
+    let cfg = match config::server_config(&argv) {
+        Ok(c) => c,
+        Err(Exit::Info(text)) => {
+            print!("{text}");
             std::process::exit(0);
         }
-    };
-    let cfg = match ServerConfig::from_args(args) {
-        Ok(c) => c,
-        Err(e) => {
+        Err(Exit::Error(e)) => {
             eprintln!("ringftpd: {e}");
             std::process::exit(2);
         }
@@ -65,8 +60,27 @@ fn main() {
     server::serve_until_signal(running, &sigs);
 }
 
+/// `ringftpd check-config FILE [FLAGS…]`: validates, prints the effective
+/// configuration (hashes elided); exit 0, or 2 with the one-line error.
+fn check_config(rest: &[OsString]) -> i32 {
+    let Some(file) = rest.first() else {
+        eprintln!("usage: ringftpd check-config FILE [FLAGS...]   (see docs/config.md)");
+        return 2;
+    };
+    match config::check_config(Path::new(file), &rest[1..]) {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("ringftpd: {e}");
+            2
+        }
+    }
+}
+
 /// `ringftpd passwd`: reads a password from stdin, prints its argon2id hash.
-fn passwd(rest: &[String]) -> i32 {
+fn passwd(rest: &[OsString]) -> i32 {
     if !rest.is_empty() {
         eprintln!("usage: ringftpd passwd < password-file   (prints an argon2id hash)");
         return 2;

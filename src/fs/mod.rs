@@ -7,12 +7,17 @@
 //! that way and act on the last component with the `*at` call, so no path is
 //! ever resolved by the kernel from `/`.
 //!
+//! A user's tree may have virtual folders mounted into it (`mounts.rs`): each
+//! path is first mapped to the root fd that serves it by the longest mount
+//! prefix, then resolved beneath that fd the same way.
+//!
 //! These calls block (metadata I/O); the server runs them on its helper pool,
 //! never on a core's thread. errno is mapped to [`FsError`] in [`errno`], the
 //! only table of its kind.
 
 mod dir_stream;
 mod errno;
+mod mounts;
 mod root;
 
 pub use dir_stream::DirStream;

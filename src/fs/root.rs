@@ -1,8 +1,9 @@
 //! [`Root`]: a directory fd that every path is resolved beneath.
 //!
-//! Each public operation takes a [`VPath`] and works on its root-relative
-//! string (`a/b`, `.` for the root) through a private `*_rel` twin; the twins
-//! are what the tests drive, since a `VPath` below `/` cannot be built here.
+//! Each public operation takes a [`VPath`], finds the root that serves it
+//! (the home or a virtual folder, `mounts.rs`) with its path relative to that
+//! root (`a/b`, `.` for the top), and works through a private `*_rel` twin;
+//! the twins are what the confinement tests drive.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -33,25 +34,20 @@ pub enum WriteMode {
     CreateNew,
 }
 
-/// A confined directory tree. Cheap to share across threads (`Arc<Root>`).
+/// A confined directory tree, with any virtual folders mounted into it
+/// (see `mounts.rs`). Cheap to share across threads (`Arc<Root>`).
 #[derive(Debug)]
 pub struct Root {
     /// O_PATH|O_DIRECTORY fd of the root: the base of every resolution.
-    fd: OwnedFd,
+    pub(super) fd: OwnedFd,
     /// The path it was opened from, for logs.
     path: PathBuf,
+    /// Further confined trees at virtual paths; the longest prefix wins.
+    pub(super) mounts: Vec<super::mounts::Mount>,
 }
 
 /// openat2 retries on EAGAIN (a concurrent rename or mount raced a `..`).
 const EAGAIN_RETRIES: usize = 8;
-
-/// The root-relative form of a virtual path: `a/b`, or `.` for `/`.
-pub(super) fn rel(p: &VPath) -> &str {
-    match p.as_str().trim_start_matches('/') {
-        "" => ".",
-        r => r,
-    }
-}
 
 /// Splits a relative path into parent and last component; refuses a last
 /// component that is empty, `.` or `..` (the root itself has no name).
@@ -113,6 +109,7 @@ impl Root {
         Ok(Root {
             fd,
             path: display_root(path),
+            mounts: Vec::new(),
         })
     }
 
@@ -152,7 +149,8 @@ impl Root {
 
     /// Opens a directory below this root as a new root (a user's home).
     pub fn subroot(&self, p: &VPath) -> Result<Root, FsError> {
-        self.subroot_rel(rel(p))
+        let (r, rel) = self.locate(p);
+        r.subroot_rel(rel)
     }
 
     fn subroot_rel(&self, rel: &str) -> Result<Root, FsError> {
@@ -161,13 +159,23 @@ impl Root {
             "." => self.path.clone(),
             r => self.path.join(r),
         };
-        Ok(Root { fd, path })
+        Ok(Root {
+            fd,
+            path,
+            mounts: Vec::new(),
+        })
     }
 
     /// Metadata of `p`, following symlinks that stay inside the root. The
     /// `name` of the result is the last component (`/` for the root).
     pub fn stat(&self, p: &VPath) -> Result<FileInfo, FsError> {
-        self.stat_rel(rel(p))
+        let (r, rel) = self.locate(p);
+        let mut info = r.stat_rel(rel)?;
+        // A folder's own root is named by its mount path, not `/`.
+        if let (".", Some(name)) = (rel, p.file_name()) {
+            info.name = name.to_string();
+        }
+        Ok(info)
     }
 
     fn stat_rel(&self, rel: &str) -> Result<FileInfo, FsError> {
@@ -180,7 +188,8 @@ impl Root {
     /// `IsADirectory` for a directory, `PermissionDenied` for anything not a
     /// regular file (fifos, devices).
     pub fn open_read(&self, p: &VPath) -> Result<(OwnedFd, FileInfo), FsError> {
-        self.open_read_rel(rel(p))
+        let (r, rel) = self.locate(p);
+        r.open_read_rel(rel)
     }
 
     fn open_read_rel(&self, rel: &str) -> Result<(OwnedFd, FileInfo), FsError> {
@@ -201,7 +210,8 @@ impl Root {
     /// Opens (creating with mode 0644) a regular file for writing per `mode`.
     /// `At(n)` leaves the size as is; the caller writes at offset n.
     pub fn open_write(&self, p: &VPath, mode: WriteMode) -> Result<OwnedFd, FsError> {
-        self.open_write_rel(rel(p), mode)
+        let (r, rel) = self.locate(p);
+        r.open_write_rel(rel, mode)
     }
 
     fn open_write_rel(&self, rel: &str, mode: WriteMode) -> Result<OwnedFd, FsError> {
@@ -230,12 +240,25 @@ impl Root {
     /// Entries of directory `p` (without `.` and `..`), each stat'ed without
     /// following symlinks, in directory order, at most `entries_max` of them
     /// (the rest are dropped and `truncated` is true).
+    /// Folders mounted directly in `p` are listed as the directories they
+    /// are, in place of any entry of the same name.
     pub fn read_dir(
         &self,
         p: &VPath,
         entries_max: usize,
     ) -> Result<(Vec<FileInfo>, bool), FsError> {
-        self.read_dir_rel(rel(p), entries_max)
+        let (r, rel) = self.locate(p);
+        let (mut entries, mut truncated) = r.read_dir_rel(rel, entries_max)?;
+        let folders = self.folder_entries(p);
+        entries.retain(|e| !folders.iter().any(|f| f.name == e.name));
+        for f in folders {
+            if entries.len() == entries_max {
+                truncated = true;
+                break;
+            }
+            entries.push(f);
+        }
+        Ok((entries, truncated))
     }
 
     fn read_dir_rel(
@@ -272,7 +295,8 @@ impl Root {
 
     /// MKD: mode 0755. `AlreadyExists` if the name exists.
     pub fn mkdir(&self, p: &VPath) -> Result<(), FsError> {
-        self.mkdir_rel(rel(p))
+        let (r, rel) = self.locate(p);
+        r.mkdir_rel(rel)
     }
 
     fn mkdir_rel(&self, rel: &str) -> Result<(), FsError> {
@@ -282,7 +306,8 @@ impl Root {
 
     /// RMD: the directory must be empty.
     pub fn rmdir(&self, p: &VPath) -> Result<(), FsError> {
-        self.rmdir_rel(rel(p))
+        let (r, rel) = self.locate(p);
+        r.rmdir_rel(rel)
     }
 
     fn rmdir_rel(&self, rel: &str) -> Result<(), FsError> {
@@ -292,7 +317,8 @@ impl Root {
 
     /// DELE: a file or symlink (not a directory: `IsADirectory`).
     pub fn unlink(&self, p: &VPath) -> Result<(), FsError> {
-        self.unlink_rel(rel(p))
+        let (r, rel) = self.locate(p);
+        r.unlink_rel(rel)
     }
 
     fn unlink_rel(&self, rel: &str) -> Result<(), FsError> {
@@ -300,15 +326,26 @@ impl Root {
         unistd::unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir).map_err(fs_error_from_errno)
     }
 
-    /// RNFR/RNTO: renameat between the two parents, both inside this root.
+    /// RNFR/RNTO: renameat between the two parents, both inside this root
+    /// and in the same folder; across folders (or file systems) it is
+    /// `CrossDevice`.
     pub fn rename(&self, from: &VPath, to: &VPath) -> Result<(), FsError> {
-        self.rename_rel(rel(from), rel(to))
+        let ((r_from, from), (r_to, to)) = (self.locate(from), self.locate(to));
+        if !std::ptr::eq(r_from, r_to) {
+            return Err(FsError::CrossDevice);
+        }
+        r_from.rename_rel(from, to)
     }
 
     fn rename_rel(&self, from: &str, to: &str) -> Result<(), FsError> {
         let (from_dir, from_name) = self.parent_of(from)?;
         let (to_dir, to_name) = self.parent_of(to)?;
-        fcntl::renameat(&from_dir, from_name, &to_dir, to_name).map_err(fs_error_from_errno)
+        // Both parents are open, so EXDEV here is a mount crossing, not an
+        // escape (which is what it means from openat2).
+        fcntl::renameat(&from_dir, from_name, &to_dir, to_name).map_err(|e| match e {
+            Errno::EXDEV => FsError::CrossDevice,
+            e => fs_error_from_errno(e),
+        })
     }
 
     /// MFMT: sets the modification time (unix seconds), keeps atime.
@@ -316,7 +353,8 @@ impl Root {
     /// Acts on the name itself and never follows a final symlink (which could
     /// point outside the root); a symlink is refused with `PermissionDenied`.
     pub fn set_mtime(&self, p: &VPath, unix_secs: i64) -> Result<(), FsError> {
-        self.set_mtime_rel(rel(p), unix_secs)
+        let (r, rel) = self.locate(p);
+        r.set_mtime_rel(rel, unix_secs)
     }
 
     fn set_mtime_rel(&self, rel: &str, unix_secs: i64) -> Result<(), FsError> {
@@ -337,7 +375,8 @@ impl Root {
     /// Never follows a final symlink; a symlink is refused with
     /// `PermissionDenied` (Linux cannot chmod a link itself).
     pub fn chmod(&self, p: &VPath, mode: u32) -> Result<(), FsError> {
-        self.chmod_rel(rel(p), mode)
+        let (r, rel) = self.locate(p);
+        r.chmod_rel(rel, mode)
     }
 
     fn chmod_rel(&self, rel: &str, mode: u32) -> Result<(), FsError> {

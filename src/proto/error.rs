@@ -36,6 +36,9 @@ pub enum FsError {
     TooManyOpenFiles,
     /// EBUSY/ETXTBSY.
     Busy,
+    /// RNTO between two virtual folders (or two file systems): a rename
+    /// cannot cross them; a copy (SITE CPFR/CPTO) can.
+    CrossDevice,
     /// Any other errno, kept for the log.
     Io(i32),
 }
@@ -70,6 +73,7 @@ impl FsError {
             FsError::TooManyLinks => "Too many levels of symbolic links",
             FsError::TooManyOpenFiles => "Server busy, try again later",
             FsError::Busy => "File busy",
+            FsError::CrossDevice => "Cannot move across virtual folders or file systems",
             FsError::Io(_) => "Local error in processing",
         }
     }

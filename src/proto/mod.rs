@@ -11,7 +11,7 @@
 //! - [`ascii`]: TYPE A line-ending conversion, streaming.
 //! - [`hash`]: HASH algorithm names (draft-bryan-ftpext-hash).
 //! - [`error`]: the filesystem error set and its one table to reply codes.
-//! - [`perms`]: what a logged-in user may do.
+//! - [`perms`]: what a logged-in user may do; [`rules`]: where (per-path permissions).
 //! - [`session`]: the per-connection state machine.
 //! - [`proxy`]: the PROXY protocol header (v1 and v2) a load balancer sends first.
 //! - [`cidr`]: address ranges (`--proxy-from`).
@@ -29,4 +29,5 @@ pub mod path;
 pub mod perms;
 pub mod proxy;
 pub mod reply;
+pub mod rules;
 pub mod session;

@@ -167,6 +167,9 @@ pub struct ServerConfig {
     /// The root, canonicalised.
     pub root: PathBuf,
     pub workers: usize,
+    /// Users and permissions, built at start-up and on SIGHUP (from the
+    /// flags unless `crate::config` installs a config file's source).
+    pub policy: super::PolicySource,
 }
 
 impl ServerConfig {
@@ -211,6 +214,7 @@ impl ServerConfig {
         }
         super::hardening::check_args(&args, &root)?;
         Ok(ServerConfig {
+            policy: super::PolicySource::from_flags(&args, &root),
             args,
             root,
             workers,

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::limits::IpLimits;
 use super::config::Args;
+use super::limits::IpLimits;
 use crate::proto::bucket::Rate;
 use crate::proto::path::VPath;
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use super::bulk::{self, Resubmit};
 use super::listing_stream::ListSpec;
 use super::pool::JobOutput;
-use crate::auth::AuthPolicy;
+use crate::auth::{AuthPolicy, Grant};
 use crate::fs::{Root, WriteMode};
 use crate::proto::path::VPath;
 use crate::proto::session::{FsOk, FsOp, LoginOk, StoreMode};
 
-/// Checks a login and opens the user's root.
+/// Checks a login and opens the user's root, with its virtual folders.
 pub fn login(policy: &AuthPolicy, server_root: &Arc<Root>, user: &str, pass: &str) -> JobOutput {
     let grant = match policy.authenticate(user, pass) {
         Ok(g) => g,
@@ -21,25 +21,32 @@ pub fn login(policy: &AuthPolicy, server_root: &Arc<Root>, user: &str, pass: &st
     let root = if grant.anonymous {
         Ok(server_root.clone())
     } else {
-        Root::open(&grant.home).map(Arc::new)
+        open_tree(&grant).map(Arc::new)
     };
     match root {
         Ok(root) => {
             let ok = LoginOk {
                 user: grant.user,
                 anonymous: grant.anonymous,
-                perms: grant.perms,
+                rules: grant.rules,
             };
             JobOutput::Login(Some((ok, root)))
         }
         Err(e) => {
-            eprintln!(
-                "ringftpd: user {user}: home {} unusable: {e}",
-                grant.home.display()
-            );
+            eprintln!("ringftpd: user {user}: {e}");
             JobOutput::Login(None)
         }
     }
+}
+
+/// The user's home with each folder mounted at its virtual path.
+fn open_tree(grant: &Grant) -> Result<Root, String> {
+    let home = Root::open(&grant.home)
+        .map_err(|e| format!("home {} unusable: {e}", grant.home.display()))?;
+    grant.folders.iter().try_fold(home, |root, f| {
+        root.with_folder(f.path.clone(), &f.host)
+            .map_err(|e| format!("folder {} ({}) unusable: {e}", f.path, f.host.display()))
+    })
 }
 
 /// Runs one filesystem request.

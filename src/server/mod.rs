@@ -26,6 +26,7 @@ mod hardening;
 mod jobs;
 pub mod limits;
 mod listing_stream;
+pub mod policy;
 mod pool;
 mod privdrop;
 mod shared;
@@ -36,6 +37,7 @@ mod transfer;
 mod worker;
 
 pub use config::{Args, RetrPath, ServerConfig};
+pub use policy::PolicySource;
 pub use shared::Shared;
 
 use std::net::SocketAddr;
@@ -45,7 +47,6 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use nix::sys::signal::{SigSet, Signal};
 
-use crate::auth::{AnonMode, AuthPolicy, UserDb};
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
 
@@ -73,26 +74,8 @@ pub struct Running {
     wakers: Vec<Arc<OwnedFd>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     shared: Arc<Shared>,
+    policy: PolicySource,
     _pool: pool::Pool,
-}
-
-fn load_policy(args: &Args, root: &std::path::Path) -> Result<AuthPolicy, String> {
-    let users = match &args.users {
-        Some(p) => Some(Arc::new(
-            UserDb::load(p).map_err(|e| format!("users file {}: {e}", p.display()))?,
-        )),
-        None => None,
-    };
-    let anonymous = match (&args.no_anonymous, &args.anon_dropbox) {
-        (true, _) => AnonMode::Off,
-        (false, Some(d)) => AnonMode::DropBox(hardening::dropbox_vpath(d)?),
-        (false, None) => AnonMode::ReadOnly,
-    };
-    Ok(AuthPolicy {
-        anonymous,
-        root: root.to_path_buf(),
-        users,
-    })
 }
 
 /// Binds one listener per worker for each address (the first picks the port
@@ -126,7 +109,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     fatal::install_panic_hook();
     let root = Root::open(&cfg.root)
         .map_err(|e| StartError::Config(format!("root {}: {e}", cfg.root.display())))?;
-    let policy = load_policy(&cfg.args, &cfg.root).map_err(StartError::Config)?;
+    let policy = cfg.policy.load().map_err(StartError::Config)?;
     let session_cfg = SessionConfig {
         greeting: cfg.args.greeting.clone(),
         line_len_max_bytes: cfg.args.line_len_max_bytes,
@@ -137,13 +120,6 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
         commands_burst: cfg.args.commands_burst,
-        anon_dropbox: cfg
-            .args
-            .anon_dropbox
-            .as_deref()
-            .map(hardening::dropbox_vpath)
-            .transpose()
-            .map_err(StartError::Config)?,
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
@@ -195,6 +171,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         wakers,
         threads,
         shared,
+        policy: cfg.policy.clone(),
         _pool: pool,
     };
     for _ in 0..cfg.workers {
@@ -245,9 +222,11 @@ impl Running {
         fatal::forget_listeners();
     }
 
-    /// Re-reads the users file (SIGHUP); sessions keep the rights they logged in with.
+    /// Rebuilds the login rules from their source (SIGHUP: the users file,
+    /// or the config file's users, permissions and folders); sessions keep
+    /// the rights they logged in with.
     pub fn reload_users(&self) -> Result<(), String> {
-        let p = load_policy(&self.shared.args, self.shared.root.path())?;
+        let p = self.policy.load()?;
         self.shared.set_policy(p);
         Ok(())
     }
@@ -272,12 +251,14 @@ pub fn block_signals() -> SigSet {
     set
 }
 
-/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users file.
+/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users and permissions.
 pub fn serve_until_signal(running: Running, set: &SigSet) {
     while let Ok(Signal::SIGHUP) = set.wait() {
         match running.reload_users() {
-            Ok(()) => eprintln!("ringftpd: users file reloaded"),
-            Err(e) => eprintln!("ringftpd: users reload failed, keeping the old rules: {e}"),
+            Ok(()) => eprintln!("ringftpd: users and permissions reloaded"),
+            Err(e) => {
+                eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
+            }
         }
     }
     running.stop();

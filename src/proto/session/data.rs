@@ -12,6 +12,7 @@ use crate::proto::addr;
 use crate::proto::command::{EpsvArg, TypeCode};
 use crate::proto::error::FsError;
 use crate::proto::perms::Perms;
+use crate::proto::rules::Access;
 
 /// Lowest port an active-mode data connection may target (RFC 2577 §3).
 const ACTIVE_PORT_MIN: u16 = 1024;
@@ -173,14 +174,17 @@ impl Session {
         };
         let (mode, perm) = match (append, rest) {
             (true, _) => (StoreMode::Append, Perms::APPEND),
-            (false, 0) if self.store_creates_only(&path) => (StoreMode::CreateNew, Perms::WRITE),
             (false, 0) => (StoreMode::Truncate, Perms::WRITE),
             (false, n) => (StoreMode::At(n), Perms::WRITE.with(Perms::APPEND)),
         };
-        if self.permit_at(&path, perm) {
-            let label = path.as_str().to_string();
-            self.start_transfer(TransferKind::Store { path, mode }, label, true);
-        }
+        let mode = match self.permit_store(&path, perm) {
+            None => return,
+            Some(Access::Full) => mode,
+            // Only a plain WRITE can come back create-only.
+            Some(Access::CreateOnly) => StoreMode::CreateNew,
+        };
+        let label = path.as_str().to_string();
+        self.start_transfer(TransferKind::Store { path, mode }, label, true);
     }
 
     /// STOU: the server picks a unique name in the working directory.
@@ -190,7 +194,8 @@ impl Session {
             .cwd
             .resolve("stou")
             .unwrap_or_else(|_| self.cwd.clone());
-        if self.permit_at(&probe, Perms::WRITE) {
+        // STOU always creates a new name, so upload-only is enough.
+        if self.permit_store(&probe, Perms::WRITE).is_some() {
             let path = self.cwd.clone();
             self.start_transfer(
                 TransferKind::Store {
@@ -220,7 +225,7 @@ impl Session {
         if !self.permit_at(&path, Perms::LIST) {
             return;
         }
-        let can_write = self.can_write();
+        let can_write = self.can_write_at(&path);
         let label = path.as_str().to_string();
         let kind = TransferKind::List {
             path,

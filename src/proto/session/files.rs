@@ -20,16 +20,6 @@ impl Session {
         }
     }
 
-    /// True when the logged-in user has `p`; otherwise replies 550.
-    pub(super) fn permit(&mut self, p: Perms) -> bool {
-        if self.login().is_some_and(|l| l.perms.contains(p)) {
-            true
-        } else {
-            self.reply(550, "Permission denied.");
-            false
-        }
-    }
-
     pub(super) fn fs(&mut self, op: FsOp, purpose: FsPurpose) {
         self.actions.push_back(Action::Fs(op));
         self.wait(Wait::Fs(purpose));
@@ -52,7 +42,9 @@ impl Session {
 
     pub(super) fn cmd_cwd(&mut self, arg: &str) {
         if let Some(p) = self.resolve(arg) {
-            self.fs(FsOp::Stat(p.clone()), FsPurpose::Cwd(p));
+            if self.permit_enter(&p) {
+                self.fs(FsOp::Stat(p.clone()), FsPurpose::Cwd(p));
+            }
         }
     }
 
@@ -82,7 +74,11 @@ impl Session {
     }
 
     pub(super) fn cmd_rnfr(&mut self, arg: &str) {
-        self.fs_on_path(arg, Perms::RENAME, FsOp::Stat, FsPurpose::Rnfr);
+        if let Some(p) = self.resolve(arg) {
+            if self.permit_rename_from(&p) {
+                self.fs(FsOp::Stat(p.clone()), FsPurpose::Rnfr(p));
+            }
+        }
     }
 
     pub(super) fn cmd_rnto(&mut self, from: Option<VPath>, arg: &str) {
@@ -90,7 +86,7 @@ impl Session {
             return self.reply(503, "RNFR required first.");
         };
         if let Some(to) = self.resolve(arg) {
-            if self.permit_at(&to, Perms::RENAME) {
+            if self.permit_rename(&from, &to) {
                 self.fs(FsOp::Rename { from, to }, FsPurpose::Rnto);
             }
         }
@@ -224,7 +220,7 @@ impl Session {
     fn mlst_reply(&mut self, p: &VPath, mut info: FileInfo) {
         info.name = p.as_str().to_string();
         let mut facts = Vec::new();
-        listing::format_mlsx(&info, self.can_write(), &mut facts);
+        listing::format_mlsx(&info, self.can_write_at(p), &mut facts);
         let line = String::from_utf8_lossy(&facts).into_owned();
         let mut out = std::mem::take(&mut self.out);
         crate::proto::reply::encode_block_into(
@@ -261,10 +257,5 @@ impl Session {
             &mut out,
         );
         self.out = out;
-    }
-
-    /// Whether the user may change things (for MLSx `perm` facts).
-    pub(super) fn can_write(&self) -> bool {
-        self.login().is_some_and(|l| l.perms.contains(Perms::WRITE))
     }
 }

@@ -14,8 +14,10 @@
 //! During a transfer only ABOR, STAT, NOOP and QUIT are acted on at once; other
 //! lines wait (up to a bound) until the transfer ends.
 
+mod access;
 mod data;
 mod dispatch;
+#[cfg(test)]
 mod dropbox;
 mod files;
 mod hash;
@@ -26,6 +28,8 @@ mod site;
 mod tests;
 #[cfg(test)]
 mod tests_more;
+#[cfg(test)]
+mod tests_rules;
 mod throttle;
 mod types;
 
@@ -61,8 +65,6 @@ pub struct SessionConfig {
     pub commands_per_sec_max: u32,
     /// Command lines that may run at once before the sustained rate applies.
     pub commands_burst: u32,
-    /// Anonymous drop-box directory: upload-only, create-only (see `dropbox`).
-    pub anon_dropbox: Option<VPath>,
 }
 
 impl Default for SessionConfig {
@@ -77,7 +79,6 @@ impl Default for SessionConfig {
             login_timeout_secs: 60,
             commands_per_sec_max: 1000,
             commands_burst: 2000,
-            anon_dropbox: None,
         }
     }
 }

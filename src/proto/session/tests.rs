@@ -96,14 +96,14 @@ impl Script {
     }
 
     pub(super) fn login_as(&mut self, user: &str, perms: Perms) {
-        self.expect_code(&format!("USER {user}"), "331");
+        self.login_ok(LoginOk::uniform(user, user == "anonymous", perms));
+    }
+
+    /// USER, PASS, and the server's answer `ok`.
+    pub(super) fn login_ok(&mut self, ok: LoginOk) {
+        self.expect_code(&format!("USER {}", ok.user), "331");
         assert_eq!(self.send("PASS secret"), "");
         assert!(matches!(self.action(), Some(Action::Login { .. })));
-        let ok = LoginOk {
-            user: user.into(),
-            anonymous: user == "anonymous",
-            perms,
-        };
         let r = self.event(Event::Login(Some(ok)));
         assert!(r.starts_with("230"), "{r}");
     }

@@ -267,12 +267,7 @@ fn site_copy_needs_read_write_and_copy_rights() {
     s.send("USER u");
     s.send("PASS p");
     s.action();
-    let ok = LoginOk {
-        user: "u".into(),
-        anonymous: false,
-        perms: Perms::ALL,
-    };
-    s.event(Event::Login(Some(ok)));
+    s.event(Event::Login(Some(LoginOk::uniform("u", false, Perms::ALL))));
     s.expect("SITE CPTO b", "503");
 }
 

@@ -3,6 +3,7 @@
 //! answers it; the session waits for exactly that event.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::proto::error::FsError;
@@ -10,6 +11,7 @@ use crate::proto::hash::HashAlgo;
 use crate::proto::listing::FileInfo;
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
+use crate::proto::rules::PathRules;
 
 /// The time, passed in: monotonic for timeouts, wall clock for listings.
 #[derive(Debug, Clone, Copy)]
@@ -107,8 +109,9 @@ pub enum StoreMode {
     /// STOU: a new unique name in the given directory (the server picks it
     /// and reports it in [`Event::TransferReady`]).
     Unique,
-    /// STOR into the anonymous drop-box: create a new file, never overwrite
-    /// (O_CREAT|O_EXCL; an existing name gets 550).
+    /// STOR where the rules allow creating only (`upload_only`, the
+    /// anonymous drop-box): a new file, never an overwrite (O_CREAT|O_EXCL;
+    /// an existing name gets 550).
     CreateNew,
 }
 
@@ -209,7 +212,20 @@ pub enum Action {
 pub struct LoginOk {
     pub user: String,
     pub anonymous: bool,
-    pub perms: Perms,
+    /// What the login may do where; fixed for the session's life (a reload
+    /// of the configuration applies to later logins).
+    pub rules: Arc<PathRules>,
+}
+
+impl LoginOk {
+    /// A login with the same permissions everywhere.
+    pub fn uniform(user: &str, anonymous: bool, perms: Perms) -> LoginOk {
+        LoginOk {
+            user: user.to_string(),
+            anonymous,
+            rules: Arc::new(PathRules::uniform(perms)),
+        }
+    }
 }
 
 /// What the server tells a session.

@@ -1,0 +1,316 @@
+//! Tests of the config file: every flag has a key (and the example shows
+//! it), merging with the command line, and the exact one-line errors.
+
+use std::path::Path;
+
+use super::file::parse;
+use super::flags::flag_keys;
+use super::*;
+use crate::proto::path::VPath;
+
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$K50qEiCLg2mJJFrjYT8wFg$gxpFtKVw34OspxCSpTRf7pQso1ggHMuK/t5wx66pRHU";
+
+const EXAMPLE: &str = include_str!("../../docs/ringftpd.example.toml");
+
+fn err(text: &str) -> String {
+    parse(Path::new("t.toml"), text, &command())
+        .unwrap_err()
+        .to_string()
+}
+
+fn vp(s: &str) -> VPath {
+    VPath::root().resolve(s).unwrap()
+}
+
+/// A temp dir for tests that need a real root; removed on drop.
+struct Dir(std::path::PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("ringftpd-config-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(p.join("incoming")).unwrap();
+        Dir(p)
+    }
+
+    fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let f = self.0.join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn argv(list: &[&str]) -> Vec<OsString> {
+    std::iter::once("ringftpd")
+        .chain(list.iter().copied())
+        .map(OsString::from)
+        .collect()
+}
+
+#[test]
+fn every_flag_has_a_key_and_the_example_shows_it() {
+    let cmd = command();
+    let keys = flag_keys(&cmd);
+    for a in cmd.get_arguments() {
+        let id = a.get_id().as_str();
+        if ["help", "version", CONFIG_ID].contains(&id) || a.is_hide_set() {
+            continue;
+        }
+        let long = a
+            .get_long()
+            .unwrap_or_else(|| panic!("argument {id} has no --long name"));
+        let key = long.replace('-', "_");
+        assert!(keys.iter().any(|k| k.key == key), "--{long} has no key");
+        assert!(
+            !SECTIONS.contains(&key.as_str()),
+            "--{long} clashes with a section"
+        );
+        let shown = EXAMPLE
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim_start())
+            .any(|l| l.starts_with(&format!("{key} =")));
+        assert!(
+            shown,
+            "docs/ringftpd.example.toml does not show key '{key}' (--{long}): \
+             add it (commented out if its example value cannot load anywhere)"
+        );
+    }
+    for k in RELOADED_KEYS {
+        assert!(keys.iter().any(|f| f.key == k), "{k}");
+    }
+}
+
+#[test]
+fn the_example_loads() {
+    let f = parse(Path::new("example"), EXAMPLE, &command()).unwrap();
+    let (bench, _) = &f.users[0];
+    assert_eq!(bench.name, "bench");
+    assert_eq!(bench.folders[0].path, vp("/shared"));
+    assert!(bench
+        .rules
+        .check_full(&vp("/incoming/x"), Perms::WRITE)
+        .is_ok());
+    assert!(bench
+        .rules
+        .check(&vp("/incoming/private/x"), Perms::READ)
+        .is_err());
+    let anon = f.anonymous.unwrap().rules.unwrap();
+    assert_eq!(
+        anon.check(&vp("/incoming/new"), Perms::WRITE),
+        Ok(crate::proto::rules::Access::CreateOnly)
+    );
+    // And passes every start-up check with a root that exists.
+    let d = Dir::new("example");
+    let ex = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ringftpd.example.toml");
+    let root = d.0.to_str().unwrap().to_string();
+    let shown = check_config(&ex, &argv(&["--root", &root])[1..]).unwrap();
+    assert!(shown.contains("password_hash = \"(elided)\""), "{shown}");
+    assert!(!shown.contains("$argon2id$"), "{shown}");
+}
+
+#[test]
+fn the_brief_s_user_shape_loads() {
+    let text = format!(
+        r#"
+[anonymous]
+enabled = true
+permissions = {{ "/" = ["list", "read"] }}
+
+[[user]]
+name = "bench"
+password_hash = "{HASH}"
+home = "/srv/ftp"
+permissions = {{ "/" = ["list", "read"], "/incoming" = ["list", "read", "write", "append", "delete", "rename", "mkdir", "copy", "chmod"] }}
+"#
+    );
+    let f = parse(Path::new("t.toml"), &text, &command()).unwrap();
+    assert_eq!(f.users.len(), 1);
+    assert_eq!(f.users[0].1, 7, "line of the name");
+}
+
+#[test]
+fn exact_errors_with_their_lines() {
+    assert_eq!(
+        err("root = \"/x\"\nbogus = 1\n"),
+        "config t.toml:2: key 'bogus': unknown key"
+    );
+    assert_eq!(
+        err("sessions-max = 5\n"),
+        "config t.toml:1: key 'sessions-max': unknown key (write 'sessions_max')"
+    );
+    assert_eq!(
+        err("# c\nsessions_max = \"lots\"\n"),
+        "config t.toml:2: key 'sessions_max': expected an integer, found string"
+    );
+    assert_eq!(
+        err("\n\nverbose = 1\n"),
+        "config t.toml:3: key 'verbose': expected true or false, found integer"
+    );
+    assert_eq!(
+        err("listen = [\"127.0.0.1:0\", \"nowhere\"]\n"),
+        "config t.toml:1: key 'listen': invalid value 'nowhere': invalid socket address syntax"
+    );
+    assert_eq!(
+        err("retr_path = \"teleport\"\n"),
+        "config t.toml:1: key 'retr_path': invalid value 'teleport' [possible values: sendfile, splice]"
+    );
+    assert_eq!(
+        err("pasv_ports = \"80-90\"\n"),
+        "config t.toml:1: key 'pasv_ports': invalid value '80-90': range 80-90: need 1024 <= LOW <= HIGH"
+    );
+    assert_eq!(
+        err("a = 1\na = 2\n"),
+        "config t.toml:2: key 'a': duplicate key"
+    );
+    let user = |name: &str, hash: &str, home: &str, perms: &str| {
+        format!(
+            "[[user]]\nname = \"{name}\"\npassword_hash = \"{hash}\"\nhome = \"{home}\"\npermissions = {perms}\n"
+        )
+    };
+    let ok = user("a", HASH, "/h", "{ \"/\" = [\"all\"] }");
+    assert_eq!(
+        err(&format!("{ok}\n{ok}")),
+        "config t.toml:8: key 'user.name': duplicate user 'a' (first on line 2)"
+    );
+    assert_eq!(
+        err(&user("a", HASH, "/h", "{ \"/\" = [\"list\", \"fly\"] }")),
+        "config t.toml:5: key 'user.permissions': /: unknown permission 'fly'"
+    );
+    assert_eq!(
+        err(&user("a", HASH, "srv/a", "{}")),
+        "config t.toml:4: key 'user.home': home must be an absolute path"
+    );
+    let plain = err(&user("a", "hunter2", "/h", "{}"));
+    assert_eq!(
+        plain,
+        "config t.toml:3: key 'user.password_hash': unsupported hash (want $argon2id$ or $6$; plain text is refused)"
+    );
+    assert_eq!(
+        err(&user("ftp", HASH, "/h", "{}")),
+        "config t.toml:2: key 'user.name': user name 'ftp' is reserved for anonymous"
+    );
+    assert_eq!(
+        err(&user("a", HASH, "/h", "{ \"incoming\" = [] }")),
+        "config t.toml:5: key 'user.permissions': path 'incoming' must be absolute and normalised (like /incoming)"
+    );
+    assert_eq!(
+        err(&user("a", HASH, "/h", "{ \"/a/../b\" = [] }")),
+        "config t.toml:5: key 'user.permissions': path '/a/../b' must be absolute and normalised (like /incoming)"
+    );
+    assert_eq!(
+        err("[[user]]\nname = \"a\"\n"),
+        "config t.toml:1: key 'user': missing key 'permissions'"
+    );
+    assert_eq!(
+        err(&format!("{ok}nick = \"x\"\n")),
+        "config t.toml:6: key 'user.nick': unknown key"
+    );
+    assert_eq!(
+        err(&format!(
+            "{ok}[[user.folder]]\npath = \"/\"\nhost = \"/srv\"\n"
+        )),
+        "config t.toml:7: key 'user.folder.path': '/' is the root or another folder's path"
+    );
+    assert_eq!(
+        err(&format!(
+            "{ok}[[user.folder]]\npath = \"/s\"\nhost = \"srv\"\n"
+        )),
+        "config t.toml:8: key 'user.folder.host': must be an absolute path"
+    );
+    assert_eq!(
+        err("[anonymous]\nenabled = \"yes\"\n"),
+        "config t.toml:2: key 'anonymous.enabled': expected true or false, found string"
+    );
+    assert_eq!(
+        err("[user]\nname = \"a\"\n"),
+        "config t.toml:1: key 'user': expected [[user]] tables (an array of tables)"
+    );
+}
+
+#[test]
+fn command_line_overrides_the_file() {
+    let d = Dir::new("merge");
+    let root = d.0.to_str().unwrap().to_string();
+    let f = d.write(
+        "c.toml",
+        &format!(
+            "root = \"{root}\"\nlisten = [\"127.0.0.1:0\", \"127.0.0.2:0\"]\nsessions_max = 7\n\
+             verbose = true\ngreeting = \"from the file\"\n"
+        ),
+    );
+    let file = f.to_str().unwrap();
+    let cfg = server_config(&argv(&[
+        "--config",
+        file,
+        "--sessions-max",
+        "9",
+        "--listen",
+        "[::1]:0",
+    ]))
+    .unwrap();
+    assert_eq!(cfg.args.sessions_max, 9);
+    assert_eq!(cfg.args.listen, vec!["[::1]:0".parse().unwrap()]);
+    assert!(cfg.args.verbose);
+    assert_eq!(cfg.args.greeting, "from the file");
+    let cfg = server_config(&argv(&["--config", file])).unwrap();
+    assert_eq!(cfg.args.listen.len(), 2);
+    assert_eq!(cfg.args.sessions_max, 7);
+    // Start-up checks on a file value name the key and line.
+    let bad = d.write("bad.toml", &format!("root = \"{root}\"\ncores = 0\n"));
+    let e = server_config(&argv(&["--config", bad.to_str().unwrap()])).unwrap_err();
+    let want = format!(
+        "config {}:2: key 'cores': --cores 0: need 1..=1024",
+        bad.display()
+    );
+    assert_eq!(e, Exit::Error(want));
+    // The same value from the command line is the command line's mistake.
+    let e = server_config(&argv(&["--config", file, "--cores", "0"])).unwrap_err();
+    assert_eq!(e, Exit::Error("--cores 0: need 1..=1024".into()));
+}
+
+#[test]
+fn policy_from_sections_and_flags() {
+    let d = Dir::new("policy");
+    let root = d.0.to_str().unwrap().to_string();
+    let users = d.write("users", &format!("old:{HASH}:/h:ro\n"));
+    let text = format!(
+        "root = \"{root}\"\nusers = \"{}\"\n\n[anonymous]\npermissions = {{ \"/\" = [\"list\"] }}\n\n\
+         [[user]]\nname = \"new\"\npassword_hash = \"{HASH}\"\nhome = \"/h\"\npermissions = {{}}\n",
+        users.display()
+    );
+    let f = d.write("c.toml", &text);
+    let file = f.to_str().unwrap();
+    let p = server_config(&argv(&["--config", file, "--anon-dropbox", "incoming"]))
+        .unwrap()
+        .policy
+        .load()
+        .unwrap();
+    let anon = p.anonymous.unwrap();
+    assert!(anon.check(&vp("/pub"), Perms::LIST).is_ok());
+    assert!(anon.check(&vp("/pub/f"), Perms::READ).is_err());
+    assert!(anon.check(&vp("/incoming/f"), Perms::WRITE).is_ok());
+    let db = p.users.unwrap();
+    assert!(db.get("old").is_some() && db.get("new").is_some());
+    let off = server_config(&argv(&["--config", file, "--no-anonymous"]))
+        .unwrap()
+        .policy
+        .load()
+        .unwrap();
+    assert!(off.anonymous.is_none());
+    // A name in both the users file and the config file.
+    let both = d.write("both.toml", &text.replace("\"new\"", "\"old\""));
+    let e = server_config(&argv(&["--config", both.to_str().unwrap()])).unwrap_err();
+    assert_eq!(
+        e,
+        Exit::Error(format!(
+            "config {}:8: key 'user.name': user 'old' is also in the users file (--users)",
+            both.display()
+        ))
+    );
+}
