@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::config::Args;
+use super::args::Args;
 use super::limits::IpLimits;
 use crate::proto::bucket::Rate;
 use crate::proto::path::VPath;

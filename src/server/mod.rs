@@ -15,6 +15,7 @@
 //! - [`sockets`]: listener and data-socket set-up.
 //! - [`token`]: what a completion is for.
 
+pub mod args;
 mod bulk;
 mod checksum;
 pub mod config;
@@ -36,7 +37,8 @@ mod token;
 mod transfer;
 mod worker;
 
-pub use config::{Args, RetrPath, ServerConfig};
+pub use args::{Args, RetrPath};
+pub use config::ServerConfig;
 pub use policy::PolicySource;
 pub use shared::Shared;
 

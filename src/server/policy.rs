@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::args::Args;
 use super::hardening::dropbox_vpath;
-use super::Args;
 use crate::auth::{AuthPolicy, UserDb};
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::config::Args;
+use super::args::Args;
 use super::limits;
 use crate::auth::AuthPolicy;
 use crate::fs::Root;

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::config::RetrPath;
+use super::args::RetrPath;
 use super::ctx::Ctx;
 use super::jobs;
 use super::listing_stream::{ListChunk, ListSpec};

@@ -1,0 +1,162 @@
+//! The command line: every flag of `ringftpd` with its default and help text.
+//! Every limit carries its unit in its name. Checked against each other and
+//! the machine in [`super::config`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// How RETR moves file bytes to the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetrPath {
+    /// sendfile(2) on a non-blocking socket, driven by ring polls.
+    Sendfile,
+    /// Linked io_uring splices file → pipe → socket.
+    Splice,
+}
+
+/// ringftpd: a thread-per-core io_uring FTP server.
+///
+/// With no options it serves the current directory anonymously, read-only,
+/// on 127.0.0.1:2121.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ringftpd", version, about, long_about = None)]
+pub struct Args {
+    /// Directory to serve (anonymous root).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Control address to listen on (may be given several times). Port 0 picks a free port.
+    #[arg(long = "listen", default_value = "127.0.0.1:2121")]
+    pub listen: Vec<SocketAddr>,
+    /// Worker threads, one ring each, pinned one per CPU (default: all CPUs).
+    #[arg(long)]
+    pub cores: Option<usize>,
+    /// Passive data port range LOW-HIGH, split into one slice per worker.
+    /// Keep it outside the ephemeral range (net.ipv4.ip_local_port_range).
+    #[arg(long = "pasv-ports", default_value = "61000-61999", value_parser = parse_range)]
+    pub pasv_ports: (u16, u16),
+    /// IPv4 address announced in 227 replies (for NAT); default: the control connection's local address.
+    #[arg(long = "pasv-address")]
+    pub pasv_address: Option<Ipv4Addr>,
+    /// RETR data path. sendfile measured faster and cheaper per GiB here
+    /// (docs/performance.md), but a page-cache miss blocks the worker for the
+    /// read; splice never blocks it (io_uring runs it in its io-wq threads).
+    #[arg(long = "retr-path", value_enum, default_value_t = RetrPath::Sendfile)]
+    pub retr_path: RetrPath,
+    /// Users file (name:hash:home:perms per line); see docs/users.md.
+    #[arg(long)]
+    pub users: Option<PathBuf>,
+    /// Refuse anonymous logins.
+    #[arg(long = "no-anonymous")]
+    pub no_anonymous: bool,
+    /// Control sessions per worker before new connections get 421.
+    #[arg(long = "sessions-max", default_value_t = 8000)]
+    pub sessions_max: usize,
+    /// Longest command line in bytes (500 beyond it).
+    #[arg(long = "line-len-max-bytes", default_value_t = 4096)]
+    pub line_len_max_bytes: usize,
+    /// Idle control connection timeout in seconds (421 and close).
+    #[arg(long = "idle-timeout-secs", default_value_t = 300)]
+    pub idle_timeout_secs: u64,
+    /// Seconds to wait for a data connection (PASV accept or PORT connect) before 425.
+    #[arg(long = "data-connect-timeout-secs", default_value_t = 30)]
+    pub data_connect_timeout_secs: u64,
+    /// Seconds a transfer may make no progress before 426.
+    #[arg(long = "stall-timeout-secs", default_value_t = 120)]
+    pub stall_timeout_secs: u64,
+    /// Failed logins per session before 421 and close.
+    #[arg(long = "login-failures-max", default_value_t = 3)]
+    pub login_failures_max: u32,
+    /// Directory entries listed at most per LIST/NLST/MLSD/STAT.
+    #[arg(long = "list-entries-max", default_value_t = 100_000)]
+    pub list_entries_max: usize,
+    /// Helper threads for blocking work (file opens, metadata, listings, password hashes).
+    #[arg(long = "helper-threads", default_value_t = 4)]
+    pub helper_threads: usize,
+    /// Registered receive buffers per worker for uploads (pinned memory:
+    /// count × size). More concurrent uploads than this wait for a free one.
+    #[arg(long = "upload-buffers-count", default_value_t = 16)]
+    pub upload_buffers_count: u16,
+    /// Size of each registered upload buffer in bytes.
+    #[arg(long = "upload-buffer-size-bytes", default_value_t = 256 * 1024)]
+    pub upload_buffer_size_bytes: u32,
+    /// Provided receive buffers per worker for control connections (2 KiB
+    /// each); an idle session holds none, a busy one only while a receive is
+    /// being handled.
+    #[arg(long = "control-buffers-count", default_value_t = 512)]
+    pub control_buffers_count: u16,
+    /// Bytes moved per RETR step before other sessions get a turn.
+    #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
+    pub retr_chunk_bytes: u32,
+    /// Text of the 220 greeting.
+    #[arg(long, default_value = "ringftpd ready")]
+    pub greeting: String,
+    /// Log each session and transfer to stderr.
+    #[arg(long)]
+    pub verbose: bool,
+    // --- Access control and hardening (docs/security.md) ---
+    /// Milliseconds a failed login's 530 is held back (the worker keeps serving others).
+    #[arg(long = "login-fail-delay-ms", default_value_t = 1000)]
+    pub login_fail_delay_ms: u64,
+    /// Failed logins from one address that get it banned: the burst of a
+    /// token bucket that forgives --ban-after-failures per --ban-window-secs
+    /// (10 per 600 s: one a minute) (0: never ban).
+    #[arg(long = "ban-after-failures", default_value_t = 10)]
+    pub ban_after_failures: u32,
+    /// Seconds over which --ban-after-failures failed logins are forgiven.
+    #[arg(long = "ban-window-secs", default_value_t = 600)]
+    pub ban_window_secs: u64,
+    /// Seconds a banned address gets 421 at the greeting.
+    #[arg(long = "ban-secs", default_value_t = 600)]
+    pub ban_secs: u64,
+    /// Control sessions per client address (all workers) before 421 at the
+    /// greeting (0: no limit). High enough for a mirror client's parallel
+    /// connections (lftp --parallel=50, rclone --transfers 32) and an office
+    /// behind one NAT address.
+    #[arg(long = "sessions-per-ip-max", default_value_t = 128)]
+    pub sessions_per_ip_max: u32,
+    /// New control connections per client address per second, sustained,
+    /// before 421 (0: no limit). A token bucket: see --connections-per-ip-burst.
+    #[arg(long = "connections-per-ip-per-sec-max", default_value_t = 100)]
+    pub connections_per_ip_per_sec_max: u32,
+    /// New control connections one address may open at once before the
+    /// sustained rate applies (the bucket size).
+    #[arg(long = "connections-per-ip-burst", default_value_t = 200)]
+    pub connections_per_ip_burst: u32,
+    /// Seconds from the greeting to a successful login before 421 and close (0: off).
+    #[arg(long = "login-timeout-secs", default_value_t = 60)]
+    pub login_timeout_secs: u64,
+    /// Command lines run per second per session, sustained; beyond the burst
+    /// lines wait for tokens, nothing is refused (0: off).
+    #[arg(long = "commands-per-sec-max", default_value_t = 1000)]
+    pub commands_per_sec_max: u32,
+    /// Command lines one session may run at once before the sustained rate
+    /// applies (the bucket size).
+    #[arg(long = "commands-burst", default_value_t = 2000)]
+    pub commands_burst: u32,
+    /// Anonymous drop-box: a directory (relative to --root) where anonymous users
+    /// may upload new files but not list, read, overwrite, rename or delete.
+    #[arg(long = "anon-dropbox")]
+    pub anon_dropbox: Option<String>,
+    /// After binding the listeners and opening the root, switch to this user
+    /// (and its group); needs a root start. The root must be readable by USER.
+    #[arg(long = "run-as")]
+    pub run_as: Option<String>,
+    /// Test hook, hidden: the worker that accepts its Nth control connection
+    /// panics, so tests can check that a worker's death ends the process.
+    #[arg(long = "test-panic-after-accepts", hide = true)]
+    pub test_panic_after_accepts: Option<u64>,
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or("expected LOW-HIGH, e.g. 61000-61999")?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port '{lo}'"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port '{hi}'"))?;
+    if lo < 1024 || hi < lo {
+        return Err(format!("range {lo}-{hi}: need 1024 <= LOW <= HIGH"));
+    }
+    Ok((lo, hi))
+}
