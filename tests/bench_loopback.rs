@@ -300,3 +300,131 @@ fn uploads_logins_listings_idle() {
     assert_eq!(o.stats.errors.get("530"), Some(&1), "{:?}", o.stats.errors);
     srv.stop();
 }
+
+/// The peer addresses of established connections to local `port`, read
+/// from /proc/net/tcp: the server's own view of who is connected.
+fn server_peers(port: u16) -> Vec<std::net::Ipv4Addr> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let hex_ip = |h: &str| std::net::Ipv4Addr::from(u32::from_str_radix(h, 16).unwrap().to_be());
+    let mut peers = Vec::new();
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(remote), Some(&"01")) = (f.get(1), f.get(2), f.get(3)) else {
+            continue;
+        };
+        let (_, lport) = local.split_once(':').unwrap();
+        if u16::from_str_radix(lport, 16).unwrap() == port {
+            peers.push(hex_ip(remote.split_once(':').unwrap().0));
+        }
+    }
+    peers
+}
+
+#[test]
+fn idle_sessions_connect_from_every_source_address() {
+    let root = temp_root("srcaddrs");
+    let (srv, addr) = start_server(&root, "62300-62309");
+    let watcher = std::thread::spawn(move || {
+        // Poll (bounded: the kernel's table has no event to wait on) until
+        // the server holds all 6 sessions; the hold lasts 2 s after the
+        // last login, so this sees them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let peers = server_peers(addr.port());
+            if peers.len() >= 6 || std::time::Instant::now() > deadline {
+                return peers;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let o = bench(
+        addr,
+        &[
+            "--op",
+            "idle",
+            "--sessions",
+            "6",
+            "--duration",
+            "2",
+            "--source-addrs",
+            "127.0.0.1,127.0.0.2",
+        ],
+    );
+    assert_eq!(
+        (o.stats.error_count(), o.stats.idle_kept),
+        (0, 6),
+        "{:?}",
+        o.stats.errors
+    );
+    let mut peers = watcher.join().unwrap();
+    peers.sort();
+    let (a, b): (std::net::Ipv4Addr, std::net::Ipv4Addr) =
+        ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
+    assert_eq!(peers, [a, a, a, b, b, b], "server-side peers");
+    let ips: Vec<(std::net::IpAddr, u64)> = o.stats.local_addrs.into_iter().collect();
+    assert_eq!(ips, [(a.into(), 3), (b.into(), 3)], "bench's record");
+    srv.stop();
+}
+
+#[test]
+fn processes_split_idle_sessions_over_source_addresses_and_merge() {
+    let root = temp_root("procs");
+    let (srv, addr) = start_server(&root, "62310-62319");
+    let json = root.with_extension("json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ringftp-bench"))
+        .args([
+            "--quiet",
+            "--op",
+            "idle",
+            "--sessions",
+            "8",
+            "--processes",
+            "2",
+        ])
+        .args(["--duration", "0.5", "--source-addrs", "127.0.0.1-127.0.0.2"])
+        .args(["--server", &addr.to_string()])
+        // The server runs in this test process.
+        .args(["--server-pid", &std::process::id().to_string()])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(table.contains("idle kept      8 of 8"), "{table}");
+    assert!(table.contains("KiB PSS per kept session"), "{table}");
+    let j = std::fs::read_to_string(&json).unwrap();
+    for want in [
+        "\"idle_kept\": 8,",
+        "\"errors_total\": 0,",
+        "\"processes\": 2,",
+        "\"local_addrs\": {\"127.0.0.1\":4,\"127.0.0.2\":4},",
+        "\"pss_per_kept_session_bytes\":",
+        "\"connect_to_230\": {\"count\":8,",
+        "\"connect_to_220\": {\"count\":8,",
+    ] {
+        assert!(j.contains(want), "{want} not in {j}");
+    }
+    srv.stop();
+}
+
+#[test]
+fn verify_of_downloads_without_expect_is_refused_by_the_binary() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ringftp-bench"))
+        .args(["--op", "retr", "--files", "/x", "--verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("local:DIR")
+            && err.contains("sha256:HEX[:LEN]")
+            && err.contains("pattern[:SEED]"),
+        "{err}"
+    );
+}

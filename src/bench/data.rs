@@ -1,7 +1,19 @@
-//! The data channel of one transfer: connect (passive) or accept (active),
-//! then download into the sink or upload from a reused pattern buffer.
+//! The data channel of one transfer, a state machine with one owner. The
+//! worker creates it with the job, passes on the client's requests
+//! ([`DataChannel::connect`], [`DataChannel::listen`], [`DataChannel::upload`])
+//! and routes the channel's completions to [`DataChannel::on_completion`];
+//! each answers with a [`Step`] the worker turns into client events. The
+//! channel never sees the control session, the worker never sees the
+//! channel's sockets.
+//!
+//! At most one op of a channel is in flight at any time; [`DataChannel::arm`]
+//! is the one place ops are tokened, and it asserts that. In active mode the
+//! multishot accept counts as that op until its last completion: the
+//! accepted connection waits for it (one cancel round trip) before the first
+//! read, so a late accept completion can never overlap a read.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -9,54 +21,63 @@ use nix::errno::Errno;
 use nix::sys::socket::Shutdown;
 
 use super::client::{Job, Kind};
-use super::driver::{tok, Worker, P};
+use super::data_io::{Io, Step};
 use super::net;
 use super::sink::{self, Drained};
 use super::stats::Metric;
+use super::token::{self, Purpose};
 use super::verify::{fill_pattern, Expect, Verifier};
-use crate::engine::{CompletionKind, OpId, Ring, SharedFd};
+use crate::engine::{CompletionKind, OpId, Pipe, Ring, SharedFd};
 
-/// One transfer's data channel.
-pub struct Data {
-    pub gen: u32,
-    pub kind: Kind,
-    pub size_bytes: u64,
-    pub fd: Option<SharedFd>,
-    /// Active mode: our listener and its multishot accept.
-    accept: Option<(SharedFd, OpId)>,
-    pub verifier: Option<Verifier>,
-    bytes: u64,
-    first_byte: bool,
-    /// Upload: bytes still to hand to send, and the offset in the buffer in flight.
-    up_left: u64,
-    up_off: usize,
+#[derive(Debug)]
+enum State {
+    /// Waiting for the client's connect (passive) or listen (active).
+    New,
+    /// Passive: the connect is in flight.
+    Connecting(SharedFd),
+    /// Active: the multishot accept on our listener (the op holds the
+    /// listener open until its last completion); `conn` is the server's
+    /// connection once accepted, used when the accept has ended.
+    Accepting {
+        accept: OpId,
+        conn: Option<SharedFd>,
+    },
+    /// STOR: connected, waiting for the server's 1yz.
+    Ready(SharedFd),
+    /// RETR/LIST: reading (or splicing) until EOF.
+    Download(SharedFd),
+    /// STOR: `left` bytes still to hand to send; `off` is how much of the
+    /// buffer in flight was sent.
+    Upload {
+        fd: SharedFd,
+        left: u64,
+        off: usize,
+    },
+    Finished,
 }
 
-impl Data {
-    pub fn new(gen: u32, job: &Job, expect: Option<Expect>) -> Data {
-        Data {
-            gen,
-            kind: job.kind,
-            size_bytes: job.size_bytes,
-            fd: None,
-            accept: None,
-            verifier: expect.map(Verifier::new),
-            bytes: 0,
-            first_byte: false,
-            up_left: job.size_bytes,
-            up_off: 0,
-        }
-    }
+/// What a finished channel leaves for the statistics.
+pub struct Summary {
+    /// With `--verify`, whether the download was right.
+    pub verify: Option<Result<(), String>>,
+    pub bytes_up: u64,
+}
 
-    /// Ends the channel: shut the socket (pending ops complete), cancel the accept.
-    pub fn close(self, ring: &mut Ring) {
-        if let Some(fd) = &self.fd {
-            net::shut(fd, Shutdown::Both);
-        }
-        if let Some((_, op)) = self.accept {
-            ring.cancel(op);
-        }
-    }
+/// One transfer's data channel.
+pub struct DataChannel {
+    slot: usize,
+    /// Data ops carry this generation, so they never reach a later channel.
+    pub gen: u32,
+    kind: Kind,
+    size_bytes: u64,
+    state: State,
+    in_flight: Option<Purpose>,
+    verifier: Option<Verifier>,
+    first_byte: bool,
+    /// 227/229 (or 200 to PORT/EPRT) and RETR/STOR/LIST sent: the starts of
+    /// the data-setup and first-byte latencies.
+    addr_at: Instant,
+    command_at: Instant,
 }
 
 /// Upload buffers are a whole number of pattern periods, so every full
@@ -65,270 +86,334 @@ fn upload_len(buf_bytes: usize) -> usize {
     (buf_bytes / 251).max(1) * 251
 }
 
-impl Worker {
-    fn data(&mut self, slot: usize) -> Option<&mut Data> {
-        self.slots.get_mut(slot)?.sess.as_mut()?.data.as_mut()
+impl DataChannel {
+    pub fn new(
+        slot: usize,
+        gen: u32,
+        job: &Job,
+        expect: Option<Expect>,
+        now: Instant,
+    ) -> DataChannel {
+        DataChannel {
+            slot,
+            gen,
+            kind: job.kind,
+            size_bytes: job.size_bytes,
+            state: State::New,
+            in_flight: None,
+            verifier: expect.map(Verifier::new),
+            first_byte: false,
+            addr_at: now,
+            command_at: now,
+        }
+    }
+
+    pub fn mark_address(&mut self, now: Instant) {
+        self.addr_at = now;
+    }
+
+    pub fn mark_command(&mut self, now: Instant) {
+        self.command_at = now;
+    }
+
+    /// The token for the channel's next op: the one place that asserts at
+    /// most one op is in flight.
+    fn arm(&mut self, p: Purpose) -> u64 {
+        assert!(
+            self.in_flight.is_none(),
+            "data channel: {p:?} submitted while {:?} is in flight",
+            self.in_flight
+        );
+        self.in_flight = Some(p);
+        token::pack(p, self.slot, self.gen)
     }
 
     /// Passive: connect to the server's data port from the control's local address.
-    pub fn data_connect(&mut self, slot: usize, addr: SocketAddr) {
-        let Some(s) = self.slots[slot].sess.as_mut() else {
-            return;
-        };
-        let fd = match net::client_socket(addr.ip(), Some(s.local_ip)) {
-            Ok(fd) => Rc::new(fd),
-            Err(e) => return self.fail(slot, &format!("data-socket:{e}")),
-        };
-        let Some(d) = s.data.as_mut() else { return };
-        d.fd = Some(fd.clone());
-        let gen = d.gen;
-        self.ring.connect(&fd, addr, tok(P::DataConnect, slot, gen));
+    pub fn connect(&mut self, io: &mut Io, addr: SocketAddr, local: IpAddr) -> Result<(), String> {
+        let fd = net::client_socket(addr.ip(), Some(local))
+            .map(Rc::new)
+            .map_err(|e| format!("data-socket:{e}"))?;
+        let t = self.arm(Purpose::DataConnect);
+        io.ring.connect(&fd, addr, t);
+        self.state = State::Connecting(fd);
+        Ok(())
     }
 
-    /// Active: listen on the control's local address, then PORT/EPRT.
-    pub fn data_listen(&mut self, slot: usize) {
-        let Some(s) = self.slots[slot].sess.as_mut() else {
-            return;
-        };
-        let (lfd, addr) = match net::data_listener(s.local_ip) {
-            Ok((fd, a)) => (Rc::new(fd), a),
-            Err(e) => return self.fail(slot, &format!("data-listen:{e}")),
-        };
-        let Some(d) = s.data.as_mut() else { return };
-        let op = self
-            .ring
-            .accept_multishot(&lfd, tok(P::DataAccept, slot, d.gen));
-        d.accept = Some((lfd, op));
-        s.client.listening(addr, &mut self.acts);
+    /// Active: listen on the control's local address; the client sends PORT/EPRT.
+    pub fn listen(&mut self, io: &mut Io, local: IpAddr) -> Result<SocketAddr, String> {
+        let (fd, addr) = net::data_listener(local).map_err(|e| format!("data-listen:{e}"))?;
+        let listener = Rc::new(fd);
+        let t = self.arm(Purpose::DataAccept);
+        let accept = io.ring.accept_multishot(&listener, t);
+        self.state = State::Accepting { accept, conn: None };
+        Ok(addr)
     }
 
-    pub fn on_data(&mut self, slot: usize, p: P, more: bool, kind: CompletionKind) {
+    /// STOR: the server said 1yz and the channel is up: send the first buffer.
+    pub fn upload(&mut self, io: &mut Io) -> Step {
+        let State::Ready(fd) = &self.state else {
+            return Step::Continue;
+        };
+        self.state = State::Upload {
+            fd: fd.clone(),
+            left: self.size_bytes,
+            off: 0,
+        };
+        let full = upload_len(io.cfg.buf_bytes);
+        let mut buf = io.spare.up_buf.take().unwrap_or_default();
+        if buf.len() != full {
+            // New, or cut short by the last upload: make it a full pattern buffer again.
+            buf.resize(full, 0);
+            fill_pattern(io.cfg.pattern_seed, 0, &mut buf);
+        }
+        self.send_chunk(io, buf)
+    }
+
+    /// A completion of this channel's op `p`.
+    pub fn on_completion(
+        &mut self,
+        io: &mut Io,
+        p: Purpose,
+        more: bool,
+        kind: CompletionKind,
+    ) -> Step {
+        // Only the multishot accept completes more than once; its last
+        // completion (more == false) ends it like any other op.
+        if !more && self.in_flight == Some(p) {
+            self.in_flight = None;
+        }
         match (p, kind) {
-            (P::DataConnect, CompletionKind::Connect(r)) => match r {
-                Ok(()) => self.data_up(slot),
-                Err(e) => self.fail(slot, &format!("data-connect:{e}")),
+            (Purpose::DataConnect, CompletionKind::Connect(r)) => match (r, &self.state) {
+                (Ok(()), State::Connecting(fd)) => {
+                    let fd = fd.clone();
+                    self.opened(io, fd)
+                }
+                (Ok(()), _) => Step::Continue,
+                (Err(e), _) => Step::Done(Err(format!("data-connect:{e}"))),
             },
-            (P::DataAccept, CompletionKind::Accept(r)) => self.on_accept(slot, more, r),
-            (P::DataRead, CompletionKind::Read(r, buf)) => self.on_read(slot, r, buf),
-            (P::DataPoll, CompletionKind::Poll(r)) => self.on_poll(slot, r),
-            (P::DataSend, CompletionKind::Send(r, buf)) => self.on_upload_sent(slot, r, buf),
-            _ => {}
+            (Purpose::DataAccept, CompletionKind::Accept(r)) => self.on_accept(io, more, r),
+            (Purpose::DataRead, CompletionKind::Read(r, buf)) => self.on_read(io, r, buf),
+            (Purpose::DataPoll, CompletionKind::Poll(r)) => self.on_poll(io, r),
+            (Purpose::DataSend, CompletionKind::Send(r, buf)) => self.on_sent(io, r, buf),
+            (_, other) => {
+                io.spare.take_back(other, io.cfg.buf_bytes);
+                Step::Continue
+            }
         }
     }
 
-    fn on_accept(&mut self, slot: usize, more: bool, r: Result<std::os::fd::OwnedFd, Errno>) {
-        let Some(d) = self.data(slot) else { return };
-        match r {
-            Ok(fd) if d.fd.is_none() => {
-                d.fd = Some(Rc::new(fd));
-                if let Some((_, op)) = d.accept.take() {
-                    if more {
-                        self.ring.cancel(op);
-                    }
+    /// Ends the channel: shut the socket (an op still waiting on it completes,
+    /// stale, and gives its buffer back), cancel the accept.
+    pub fn close(self, ring: &mut Ring) {
+        match &self.state {
+            State::Connecting(fd) | State::Ready(fd) | State::Download(fd) => {
+                net::shut(fd, Shutdown::Both)
+            }
+            State::Upload { fd, .. } => net::shut(fd, Shutdown::Both),
+            State::Accepting { accept, conn, .. } => {
+                ring.cancel(*accept);
+                if let Some(fd) = conn {
+                    net::shut(fd, Shutdown::Both);
                 }
-                self.data_up(slot);
+            }
+            State::New | State::Finished => {}
+        }
+    }
+
+    /// What the finished transfer leaves for the statistics.
+    pub fn finish(self) -> Summary {
+        Summary {
+            verify: self.verifier.map(Verifier::finish),
+            bytes_up: if self.kind == Kind::Stor {
+                self.size_bytes
+            } else {
+                0
+            },
+        }
+    }
+
+    fn on_accept(&mut self, io: &mut Io, more: bool, r: Result<OwnedFd, Errno>) -> Step {
+        let State::Accepting { accept, conn, .. } = &mut self.state else {
+            return Step::Continue;
+        };
+        match r {
+            Ok(fd) if conn.is_none() => {
+                *conn = Some(Rc::new(fd));
+                if more {
+                    io.ring.cancel(*accept);
+                }
             }
             // A second connection to our port is not the server's: drop it.
             Ok(_) => {}
-            Err(_) if d.fd.is_some() => {}
-            Err(e) => self.fail(slot, &format!("data-accept:{e}")),
+            Err(e) if conn.is_none() && !more => {
+                return Step::Done(Err(format!("data-accept:{e}")));
+            }
+            Err(_) => {}
+        }
+        if more {
+            return Step::Continue;
+        }
+        // The accept has ended: its connection may be used now.
+        match conn.take() {
+            Some(fd) => self.opened(io, fd),
+            None => Step::Done(Err("data-accept:ended".into())),
         }
     }
 
-    /// The data connection is up (connected or accepted).
-    fn data_up(&mut self, slot: usize) {
-        let now = Instant::now();
-        let Some(s) = self.slots[slot].sess.as_mut() else {
-            return;
-        };
-        let d = now - s.t.data_addr;
-        self.stats.record(Metric::DataSetup, d);
-        let download = s.data.as_ref().is_some_and(|d| d.kind != Kind::Stor);
-        if download {
-            self.arm_download(slot);
-        }
-        if let Some(s) = self.slots[slot].sess.as_mut() {
-            s.client.data_connected(&mut self.acts);
-        }
-    }
-
-    fn arm_download(&mut self, slot: usize) {
-        let splice = self.plan.sink == super::cli::Sink::Splice;
-        let size = self.plan.buf_bytes;
-        let sl = &mut self.slots[slot];
-        let Some(d) = sl.sess.as_mut().and_then(|s| s.data.as_mut()) else {
-            return;
-        };
-        let Some(fd) = d.fd.clone() else { return };
-        // LIST output is small and must be read whatever the sink.
-        if splice && d.kind == Kind::Retr {
-            self.ring
-                .poll_once(&fd, libc::POLLIN as u32, tok(P::DataPoll, slot, d.gen));
+    /// The data connection is up: downloads start reading at once, uploads
+    /// wait for the server's 1yz.
+    fn opened(&mut self, io: &mut Io, fd: SharedFd) -> Step {
+        io.stats
+            .record(Metric::DataSetup, Instant::now() - self.addr_at);
+        if self.kind == Kind::Stor {
+            self.state = State::Ready(fd);
         } else {
-            let buf = sl
+            self.state = State::Download(fd);
+            self.arm_download(io);
+        }
+        Step::Opened
+    }
+
+    fn arm_download(&mut self, io: &mut Io) {
+        let State::Download(fd) = &self.state else {
+            return;
+        };
+        let fd = fd.clone();
+        // LIST output is small and must be read whatever the sink.
+        if io.cfg.splice && self.kind == Kind::Retr {
+            let t = self.arm(Purpose::DataPoll);
+            io.ring.poll_once(&fd, libc::POLLIN as u32, t);
+        } else {
+            let size = io.cfg.buf_bytes;
+            let buf = io
+                .spare
                 .read_buf
                 .take()
                 .unwrap_or_else(|| Vec::with_capacity(size));
-            self.ring
-                .read_into(&fd, buf, u64::MAX, tok(P::DataRead, slot, d.gen));
+            let t = self.arm(Purpose::DataRead);
+            io.ring.read_into(&fd, buf, u64::MAX, t);
         }
     }
 
     /// Counts `n` downloaded bytes (first-byte latency on the first).
-    fn got_bytes(&mut self, slot: usize, n: usize) {
-        let now = Instant::now();
-        let Some(s) = self.slots[slot].sess.as_mut() else {
-            return;
-        };
-        let t_cmd = s.t.command;
-        let Some(d) = s.data.as_mut() else { return };
-        if !d.first_byte {
-            d.first_byte = true;
-            self.stats
-                .record(Metric::FirstByte, now.saturating_duration_since(t_cmd));
+    fn got_bytes(&mut self, io: &mut Io, n: usize) {
+        if !self.first_byte {
+            self.first_byte = true;
+            let d = Instant::now().saturating_duration_since(self.command_at);
+            io.stats.record(Metric::FirstByte, d);
         }
-        d.bytes += n as u64;
-        self.stats.bytes_down += n as u64;
-        self.live.add(&self.live.bytes, n as u64);
+        io.stats.bytes_down += n as u64;
+        io.live.add(&io.live.bytes, n as u64);
     }
 
-    fn download_eof(&mut self, slot: usize) {
-        let Some(s) = self.slots[slot].sess.as_mut() else {
-            return;
-        };
-        if let Some(d) = s.data.as_mut() {
-            d.fd = None;
-        }
-        s.client.data_finished(&mut self.acts);
+    fn finished(&mut self) -> Step {
+        self.state = State::Finished;
+        Step::Done(Ok(()))
     }
 
-    fn on_read(&mut self, slot: usize, r: Result<usize, Errno>, buf: Vec<u8>) {
-        match r {
-            Ok(0) => {
-                self.slots[slot].read_buf = Some(buf);
-                self.download_eof(slot);
-            }
+    fn on_read(&mut self, io: &mut Io, r: Result<usize, Errno>, buf: Vec<u8>) -> Step {
+        let step = match r {
+            Ok(0) => self.finished(),
             Ok(n) => {
-                if let Some(v) = self.data(slot).and_then(|d| d.verifier.as_mut()) {
+                if let Some(v) = self.verifier.as_mut() {
                     v.update(&buf[..n.min(buf.len())]);
                 }
-                self.got_bytes(slot, n);
-                self.slots[slot].read_buf = Some(buf);
-                self.arm_download(slot);
+                self.got_bytes(io, n);
+                Step::Continue
             }
-            Err(e) => {
-                self.slots[slot].read_buf = Some(buf);
-                self.fail(slot, &format!("data-read:{e}"));
-            }
+            Err(e) => Step::Done(Err(format!("data-read:{e}"))),
+        };
+        io.spare.read_buf = Some(buf);
+        if step == Step::Continue {
+            self.arm_download(io);
         }
+        step
     }
 
-    fn on_poll(&mut self, slot: usize, r: Result<u32, Errno>) {
+    fn on_poll(&mut self, io: &mut Io, r: Result<u32, Errno>) -> Step {
         if let Err(e) = r {
-            return self.fail(slot, &format!("data-poll:{e}"));
+            return Step::Done(Err(format!("data-poll:{e}")));
         }
-        let size = self.plan.buf_bytes;
-        let Some(devnull) = self.devnull.clone() else {
-            return self.fail(slot, "sink:/dev/null");
+        let State::Download(fd) = &self.state else {
+            return Step::Continue;
         };
-        let sl = &mut self.slots[slot];
-        let pipe = match sl.pipe.take() {
+        let Some(devnull) = io.cfg.devnull.as_ref() else {
+            return Step::Done(Err("sink:/dev/null".into()));
+        };
+        let pipe = match io.spare.pipe.take() {
             Some(p) => p,
-            None => match crate::engine::Pipe::new(size) {
+            None => match Pipe::new(io.cfg.buf_bytes) {
                 Ok(p) => p,
-                Err(e) => return self.fail(slot, &format!("pipe:{e}")),
+                Err(e) => return Step::Done(Err(format!("pipe:{e}"))),
             },
         };
-        let Some(fd) = sl
-            .sess
-            .as_ref()
-            .and_then(|s| s.data.as_ref())
-            .and_then(|d| d.fd.clone())
-        else {
-            sl.pipe = Some(pipe);
-            return;
-        };
-        let res = sink::splice_drain(&fd, &pipe, &devnull, size);
-        self.slots[slot].pipe = Some(pipe);
+        let res = sink::splice_drain(fd, &pipe, devnull, io.cfg.buf_bytes);
+        io.spare.pipe = Some(pipe);
         match res {
             Ok(Drained { bytes, eof }) => {
                 if bytes > 0 {
-                    self.got_bytes(slot, bytes);
+                    self.got_bytes(io, bytes);
                 }
                 if eof {
-                    self.download_eof(slot);
-                } else {
-                    self.arm_download(slot);
+                    return self.finished();
                 }
+                self.arm_download(io);
+                Step::Continue
             }
-            Err(e) => self.fail(slot, &format!("data-splice:{e}")),
+            Err(e) => Step::Done(Err(format!("data-splice:{e}"))),
         }
-    }
-
-    /// STOR: the server said 1yz and the channel is up: send the first buffer.
-    pub fn upload(&mut self, slot: usize) {
-        let full = upload_len(self.plan.buf_bytes);
-        let seed = self.plan.pattern_seed;
-        let sl = &mut self.slots[slot];
-        let mut buf = sl.up_buf.take().unwrap_or_default();
-        if buf.len() != full {
-            // New, or cut short by the last upload: make it a full pattern buffer again.
-            buf.resize(full, 0);
-            fill_pattern(seed, 0, &mut buf);
-        }
-        self.send_chunk(slot, buf);
     }
 
     /// Sends the next buffer, cut to what is left; finishes at 0 left.
-    fn send_chunk(&mut self, slot: usize, mut buf: Vec<u8>) {
-        let sl = &mut self.slots[slot];
-        let Some(s) = sl.sess.as_mut() else { return };
-        let Some(d) = s.data.as_mut() else { return };
-        let Some(fd) = d.fd.clone() else { return };
-        if d.up_left == 0 {
-            sl.up_buf = Some(buf);
-            net::shut(&fd, Shutdown::Write);
-            d.fd = None;
-            s.client.data_finished(&mut self.acts);
-            return;
+    fn send_chunk(&mut self, io: &mut Io, mut buf: Vec<u8>) -> Step {
+        let State::Upload { fd, left, off } = &mut self.state else {
+            io.spare.up_buf = Some(buf);
+            return Step::Continue;
+        };
+        if *left == 0 {
+            io.spare.up_buf = Some(buf);
+            net::shut(fd, Shutdown::Write);
+            return self.finished();
         }
-        if (buf.len() as u64) > d.up_left {
-            buf.truncate(d.up_left as usize);
+        if (buf.len() as u64) > *left {
+            buf.truncate(*left as usize);
         }
-        d.up_off = 0;
-        self.ring.send(&fd, buf, tok(P::DataSend, slot, d.gen));
+        *off = 0;
+        let fd = fd.clone();
+        let t = self.arm(Purpose::DataSend);
+        io.ring.send(&fd, buf, t);
+        Step::Continue
     }
 
-    fn on_upload_sent(&mut self, slot: usize, r: Result<usize, Errno>, buf: Vec<u8>) {
+    fn on_sent(&mut self, io: &mut Io, r: Result<usize, Errno>, buf: Vec<u8>) -> Step {
         let n = match r {
             Ok(n) => n,
             Err(e) => {
-                self.slots[slot].up_buf = Some(buf);
-                return self.fail(slot, &format!("data-send:{e}"));
+                io.spare.up_buf = Some(buf);
+                return Step::Done(Err(format!("data-send:{e}")));
             }
         };
-        self.live.add(&self.live.bytes, n as u64);
-        let Some(d) = self.data(slot) else { return };
-        d.up_off += n;
-        if d.up_off < buf.len() {
-            let (off, gen) = (d.up_off, d.gen);
-            if let Some(fd) = d.fd.clone() {
-                self.ring
-                    .send_from(&fd, buf, off, tok(P::DataSend, slot, gen));
+        io.live.add(&io.live.bytes, n as u64);
+        let State::Upload { fd, left, off } = &mut self.state else {
+            io.spare.up_buf = Some(buf);
+            return Step::Continue;
+        };
+        *off += n;
+        if *off < buf.len() {
+            if n == 0 {
+                io.spare.up_buf = Some(buf);
+                return Step::Done(Err("data-send:0".into()));
             }
-            return;
+            let (fd, at) = (fd.clone(), *off);
+            let t = self.arm(Purpose::DataSend);
+            io.ring.send_from(&fd, buf, at, t);
+            return Step::Continue;
         }
-        d.up_left -= buf.len() as u64;
-        self.send_chunk(slot, buf);
+        *left -= buf.len() as u64;
+        self.send_chunk(io, buf)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn upload_buffers_are_whole_periods() {
-        assert_eq!(super::upload_len(256 * 1024) % 251, 0);
-        assert!(super::upload_len(256 * 1024) <= 256 * 1024);
-        assert_eq!(super::upload_len(10), 251);
-    }
-}
+#[path = "data_tests.rs"]
+mod tests;

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::cli::{parse_mix, parse_size, Cli, Op, Sink};
+use super::cli::{parse_size, Cli, ExpectSpec, Op, Sink};
 use super::client::{Job, Kind, Mode};
-use super::verify::{parse_sha256, sha256_file, Expect};
+use super::verify::{sha256_file, Expect};
 
 /// Paths (downloads, listings) and sizes (generated uploads).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -81,14 +81,19 @@ pub struct Plan {
     /// Weights of retr, stor, list for mixed (one of them for the others).
     pub weights: [u32; 3],
     pub files: FileSet,
-    pub upload_dir: String,
+    /// `DIR/` of `--upload-dir`, or empty: upload names are relative to the login directory.
+    pub upload_prefix: String,
     pub reuse: bool,
     pub duration: Option<Duration>,
+    /// Idle: how long the sessions are held before the NOOP check.
+    pub hold: Duration,
     /// Transfers left to start (count mode); `i64::MAX` with a duration.
     pub tickets: AtomicI64,
     /// Arrivals per second per worker (open loop).
     pub rate_per_worker: Option<f64>,
     pub verify: bool,
+    pub expect: Option<ExpectSpec>,
+    /// `--expect local:DIR`: each path's sha256 and length, read before the run.
     pub expects: HashMap<String, Expect>,
     pub pattern_seed: u8,
     pub sink: Sink,
@@ -99,55 +104,35 @@ pub struct Plan {
     pub login_window: usize,
     pub workers: usize,
     pub sessions: usize,
+    /// This process's share K of P (0 of 1 unless started by `--processes`).
+    pub process: (usize, usize),
+    /// Idle: set when the hold is over (by the run loop, or for a child
+    /// process when its parent says so); workers then send the NOOPs.
+    pub release: AtomicBool,
     pub start: Instant,
 }
 
-/// Fills `expects` from `--expect` for every path, or sets the pattern seed.
-fn expectations(cli: &Cli, files: &FileSet) -> Result<(HashMap<String, Expect>, u8), String> {
+/// `--expect local:DIR`: the sha256 and length of every path, read now.
+fn local_expectations(
+    dir: &std::path::Path,
+    files: &FileSet,
+) -> Result<HashMap<String, Expect>, String> {
     let mut map = HashMap::new();
-    let e = cli.expect.as_str();
-    if let Some(rest) = e.strip_prefix("pattern") {
-        let seed = rest.strip_prefix(':').unwrap_or("0");
-        let seed = seed
-            .parse()
-            .map_err(|_| format!("--expect {e}: seed 0..=255"))?;
-        return Ok((map, seed));
+    for p in &files.paths {
+        let local = dir.join(p.trim_start_matches('/'));
+        let x =
+            sha256_file(&local).map_err(|err| format!("--expect: {}: {err}", local.display()))?;
+        map.insert(p.clone(), x);
     }
-    if !cli.verify {
-        return Ok((map, 0));
-    }
-    if let Some(dir) = e.strip_prefix("local:") {
-        for p in &files.paths {
-            let local = std::path::Path::new(dir).join(p.trim_start_matches('/'));
-            let x = sha256_file(&local)
-                .map_err(|err| format!("--expect: {}: {err}", local.display()))?;
-            map.insert(p.clone(), x);
-        }
-    } else if let Some(rest) = e.strip_prefix("sha256:") {
-        let (hex, len) = rest.split_once(':').unwrap_or((rest, ""));
-        let digest = parse_sha256(hex).ok_or("--expect sha256:HEX needs 64 hex digits")?;
-        let len_bytes = if len.is_empty() {
-            None
-        } else {
-            Some(len.parse().map_err(|_| "bad LEN")?)
-        };
-        for p in &files.paths {
-            let len_bytes = len_bytes.unwrap_or(u64::MAX);
-            map.insert(p.clone(), Expect::Sha256 { digest, len_bytes });
-        }
-    } else {
-        return Err(format!(
-            "--expect {e}: use local:DIR, sha256:HEX[:LEN] or pattern[:SEED]"
-        ));
-    }
-    Ok((map, 0))
+    Ok(map)
 }
 
 impl Plan {
     pub fn from_cli(cli: &Cli) -> Result<Plan, String> {
-        let files = parse_files(&cli.files)?;
+        cli.check()?;
+        let files = parse_files(cli.files.as_deref().unwrap_or(""))?;
         let weights = match cli.op {
-            Op::Mixed => parse_mix(&cli.mix)?,
+            Op::Mixed => cli.mix.0,
             Op::Stor => [0, 1, 0],
             Op::List => [0, 0, 1],
             _ => [1, 0, 0],
@@ -155,19 +140,17 @@ impl Plan {
         if weights[1] > 0 && files.gen_sizes.is_empty() {
             return Err("stor needs upload sizes: --files gen:SIZE[xN]".into());
         }
-        if (weights[0] > 0 || weights[2] > 0)
-            && files.paths.is_empty()
-            && matches!(cli.op, Op::Retr | Op::Mixed)
-        {
+        if weights[0] > 0 && files.paths.is_empty() && matches!(cli.op, Op::Retr | Op::Mixed) {
             return Err("retr needs paths in --files".into());
         }
-        if cli.verify && cli.sink == Sink::Splice {
-            return Err("--verify needs the bytes: use --sink read".into());
-        }
-        if cli.sessions == 0 || cli.workers == 0 || cli.buf_bytes < 4096 {
-            return Err("--sessions and --workers at least 1, --buf-bytes at least 4096".into());
-        }
-        let (expects, pattern_seed) = expectations(cli, &files)?;
+        let expects = match &cli.expect {
+            Some(ExpectSpec::Local(dir)) if cli.verify => local_expectations(dir, &files)?,
+            _ => HashMap::new(),
+        };
+        let pattern_seed = match cli.expect {
+            Some(ExpectSpec::Pattern { seed }) => seed,
+            _ => 0,
+        };
         let count = match (cli.count, cli.duration) {
             (Some(c), _) => i64::try_from(c).unwrap_or(i64::MAX),
             (None, Some(_)) => i64::MAX,
@@ -175,6 +158,10 @@ impl Plan {
             (None, None) => 1,
         };
         let workers = cli.workers.min(cli.sessions);
+        let upload_prefix = match cli.upload_dir.as_deref().map(|d| d.trim_end_matches('/')) {
+            None | Some("") => String::new(),
+            Some(d) => format!("{d}/"),
+        };
         Ok(Plan {
             server: cli.server,
             user: cli.user.clone(),
@@ -183,17 +170,19 @@ impl Plan {
             op: cli.op,
             weights,
             files,
-            upload_dir: cli.upload_dir.trim_end_matches('/').to_string(),
+            upload_prefix,
             reuse: cli.reuse,
             duration: cli.duration.map(Duration::from_secs_f64),
+            hold: Duration::from_secs_f64(cli.duration.unwrap_or(10.0)),
             tickets: AtomicI64::new(count),
             rate_per_worker: cli.rate.map(|r| r / workers as f64),
             verify: cli.verify,
+            expect: cli.expect.clone(),
             expects,
             pattern_seed,
             sink: cli.sink,
             buf_bytes: cli.buf_bytes,
-            source_addrs: cli.source_addrs.clone().unwrap_or_default(),
+            source_addrs: cli.source_addrs.clone().map(|a| a.0).unwrap_or_default(),
             stall: Duration::from_secs(cli.stall_timeout_secs),
             login_window: if cli.login_window == 0 {
                 usize::MAX
@@ -202,8 +191,39 @@ impl Plan {
             },
             workers,
             sessions: cli.sessions,
+            process: cli.child_share.unwrap_or((0, 1)),
+            release: AtomicBool::new(false),
             start: Instant::now(),
         })
+    }
+
+    /// This process was started by a parent's `--processes`.
+    pub fn is_child(&self) -> bool {
+        self.process.1 > 1
+    }
+
+    /// Idle: the hold is over.
+    pub fn released(&self) -> bool {
+        self.release.load(Ordering::Relaxed)
+    }
+
+    /// Ends the idle hold.
+    pub fn release_hold(&self) {
+        self.release.store(true, Ordering::Relaxed);
+    }
+
+    /// The local address for the `opened`-th session of `worker`'s `slot`:
+    /// round-robin over all sessions of all workers and processes, so every
+    /// address gets an equal share of the run.
+    pub fn source_for(&self, worker: usize, slot: usize, opened: u64) -> Option<IpAddr> {
+        let n = self.source_addrs.len();
+        if n == 0 {
+            return None;
+        }
+        let (k, p) = self.process;
+        let session = (slot * self.workers + worker) * p + k;
+        let pick = (session as u64).wrapping_add(opened) % n as u64;
+        Some(self.source_addrs[pick as usize])
     }
 
     /// Takes one transfer ticket; `false` when the count is used up.
@@ -244,7 +264,10 @@ impl Plan {
             Kind::Stor => {
                 let sizes = &self.files.gen_sizes;
                 let size = sizes[(spread % sizes.len() as u64) as usize];
-                let path = format!("{}/rb-w{worker}-s{slot}-{size}", self.upload_dir);
+                let path = format!(
+                    "{}rb-p{}-w{worker}-s{slot}-{size}",
+                    self.upload_prefix, self.process.0
+                );
                 Job {
                     kind,
                     path,
@@ -274,10 +297,17 @@ impl Plan {
         if !self.verify {
             return None;
         }
-        Some(self.expects.get(path).cloned().unwrap_or(Expect::Pattern {
-            seed: self.pattern_seed,
-            len_bytes: u64::MAX,
-        }))
+        match self.expect.as_ref()? {
+            ExpectSpec::Local(_) => self.expects.get(path).cloned(),
+            ExpectSpec::Sha256 { digest, len_bytes } => Some(Expect::Sha256 {
+                digest: *digest,
+                len_bytes: len_bytes.unwrap_or(u64::MAX),
+            }),
+            ExpectSpec::Pattern { seed } => Some(Expect::Pattern {
+                seed: *seed,
+                len_bytes: u64::MAX,
+            }),
+        }
     }
 }
 
@@ -295,5 +325,49 @@ mod tests {
         assert_eq!(s.gen_sizes, [4096, 4096, 1 << 20]);
         assert!(parse_files("a{3..1}").is_err());
         assert!(parse_files("gen:zz").is_err());
+    }
+
+    fn plan(args: &[&str]) -> Plan {
+        use clap::Parser;
+        let cli = Cli::parse_from(std::iter::once("b").chain(args.iter().copied()));
+        Plan::from_cli(&cli).unwrap()
+    }
+
+    #[test]
+    fn source_addresses_round_robin_over_processes() {
+        let addrs = "--source-addrs=127.0.0.1,127.0.0.2,127.0.0.3";
+        let mut seen = HashMap::new();
+        for k in 0..2 {
+            let share = format!("--child-share={k}/2");
+            let p = plan(&[
+                "--op",
+                "idle",
+                "--sessions",
+                "6",
+                "--workers",
+                "2",
+                addrs,
+                &share,
+            ]);
+            for w in 0..2 {
+                for slot in 0..3 {
+                    *seen.entry(p.source_for(w, slot, 0).unwrap()).or_insert(0) += 1;
+                }
+            }
+        }
+        // 12 (process, worker, slot) triples, 4 on each address.
+        assert_eq!(seen.len(), 3);
+        assert!(seen.values().all(|&n| n == 4), "{seen:?}");
+        assert_eq!(plan(&["--op", "idle"]).source_for(0, 0, 0), None);
+    }
+
+    #[test]
+    fn upload_names_differ_between_processes_and_default_to_the_login_dir() {
+        let a = plan(&["--op", "stor", "--files", "gen:1k", "--child-share=0/2"]);
+        let b = plan(&["--op", "stor", "--files", "gen:1k", "--child-share=1/2"]);
+        assert_eq!(a.job(0, 0, 0).path, "rb-p0-w0-s0-1024");
+        assert_eq!(b.job(0, 0, 0).path, "rb-p1-w0-s0-1024");
+        let c = plan(&["--op", "stor", "--files", "gen:1k", "--upload-dir", "in/"]);
+        assert_eq!(c.job(0, 1, 0).path, "in/rb-p0-w0-s1-1024");
     }
 }

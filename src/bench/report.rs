@@ -11,6 +11,7 @@ use super::run::Outcome;
 use super::stats::METRICS;
 
 const GIB: f64 = (1u64 << 30) as f64;
+const MIB: f64 = (1u64 << 20) as f64;
 
 /// Derived figures, shared by the table and the JSON.
 pub struct Figures {
@@ -51,8 +52,8 @@ pub fn table(cli: &Cli, o: &Outcome) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "ringftp-bench {:?} mode {:?} sessions {} workers {} reuse {} against {}",
-        cli.op, cli.mode, cli.sessions, cli.workers, cli.reuse, cli.server
+        "ringftp-bench {:?} mode {:?} sessions {} workers {} processes {} reuse {} against {}",
+        cli.op, cli.mode, cli.sessions, cli.workers, cli.processes, cli.reuse, cli.server
     );
     let _ = writeln!(t, "  elapsed        {:.3} s", f.secs);
     let _ = writeln!(
@@ -85,20 +86,39 @@ pub fn table(cli: &Cli, o: &Outcome) -> String {
         let per = f.cpu_per_gib.map_or("-".into(), |x| format!("{x:.3}"));
         let _ = writeln!(t, "  server CPU     {c:.2} s ({per} s/GiB)");
     }
-    if let Some((m, held)) = o.server_mem {
-        let _ = writeln!(
-            t,
-            "  server memory  RSS {:.1} MiB, PSS {:.1} MiB, {} processes, at {held} sessions",
-            m.rss_bytes as f64 / GIB * 1024.0,
-            m.pss_bytes as f64 / GIB * 1024.0,
-            m.processes
-        );
-    }
     if cli.op == super::cli::Op::Idle {
         let _ = writeln!(
             t,
             "  idle kept      {} of {} sessions answered NOOP after the hold",
             s.idle_kept, cli.sessions
+        );
+    }
+    if let Some(m) = o.server_mem {
+        let mib = |b: u64| b as f64 / MIB;
+        let per = m
+            .pss_per_session_bytes(s.idle_kept)
+            .map_or("-".into(), |b| format!("{:.1}", b / 1024.0));
+        let _ = writeln!(
+            t,
+            "  server memory  PSS {:.1} MiB before, {:.1} MiB with {} sessions (RSS {:.1} MiB, {} processes): {per} KiB PSS per kept session",
+            mib(m.before.pss_bytes),
+            mib(m.held.pss_bytes),
+            m.sessions,
+            mib(m.held.rss_bytes),
+            m.held.processes
+        );
+    }
+    if !s.local_addrs.is_empty() {
+        let list: Vec<String> = s
+            .local_addrs
+            .iter()
+            .map(|(ip, n)| format!("{ip}={n}"))
+            .collect();
+        let _ = writeln!(
+            t,
+            "  local addrs    {} used: {}",
+            s.local_addrs.len(),
+            list.join(" ")
         );
     }
     let _ = writeln!(
@@ -197,9 +217,10 @@ pub fn json(cli: &Cli, o: &Outcome) -> String {
     kv("op", js(&format!("{:?}", cli.op).to_lowercase()));
     kv("mode", js(&format!("{:?}", cli.mode).to_lowercase()));
     kv("sink", js(&format!("{:?}", cli.sink).to_lowercase()));
-    kv("files", js(&cli.files));
+    kv("files", cli.files.as_deref().map_or("null".into(), js));
     kv("sessions", cli.sessions.to_string());
     kv("workers", cli.workers.to_string());
+    kv("processes", cli.processes.to_string());
     kv("reuse", cli.reuse.to_string());
     kv("verify", cli.verify.to_string());
     kv("rate", cli.rate.map_or("null".into(), num));
@@ -221,15 +242,24 @@ pub fn json(cli: &Cli, o: &Outcome) -> String {
         .map(|(k, v)| format!("{}:{v}", js(k)))
         .collect();
     kv("errors", format!("{{{}}}", errs.join(",")));
+    let addrs: Vec<String> = s
+        .local_addrs
+        .iter()
+        .map(|(ip, n)| format!("{}:{n}", js(&ip.to_string())))
+        .collect();
+    kv("local_addrs", format!("{{{}}}", addrs.join(",")));
     kv("server_cpu_s", o.server_cpu_secs.map_or("null".into(), num));
     kv(
         "server_cpu_s_per_gib",
         f.cpu_per_gib.map_or("null".into(), num),
     );
-    let mem = o.server_mem.map_or("null".into(), |(m, held)| {
+    // rss/pss/processes/sessions: the sample with the sessions held (the
+    // fields compare_report.py reads); before_*: the sample before them.
+    let mem = o.server_mem.map_or("null".into(), |m| {
+        let per = m.pss_per_session_bytes(s.idle_kept).map_or("null".into(), num);
         format!(
-            "{{\"rss_bytes\":{},\"pss_bytes\":{},\"processes\":{},\"sessions\":{held}}}",
-            m.rss_bytes, m.pss_bytes, m.processes
+            "{{\"rss_bytes\":{},\"pss_bytes\":{},\"processes\":{},\"sessions\":{},\"before_rss_bytes\":{},\"before_pss_bytes\":{},\"pss_per_kept_session_bytes\":{per}}}",
+            m.held.rss_bytes, m.held.pss_bytes, m.held.processes, m.sessions, m.before.rss_bytes, m.before.pss_bytes
         )
     });
     kv("server_memory", mem);

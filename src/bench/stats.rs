@@ -1,14 +1,17 @@
 //! What a worker measures: one hdrhistogram per latency (microseconds), byte
-//! and transfer counters, errors by reply code or local cause. Workers merge
-//! theirs at the end; the live line reads [`Live`] atomics meanwhile.
+//! and transfer counters, errors by reply code or local cause, and the local
+//! address of every connected session. Workers merge theirs at the end; the
+//! live line reads [`Live`] atomics meanwhile.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-/// The latencies measured.
+/// The latencies measured (in the order of [`METRICS`], which indexes
+/// the histograms by discriminant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     /// connect() submitted → connected.
@@ -17,6 +20,10 @@ pub enum Metric {
     Greeting,
     /// 220 → 230 (USER/PASS round trips).
     Login,
+    /// connect() submitted → 220: what a client waits for the greeting.
+    ConnectToGreeting,
+    /// connect() submitted → 230: the whole login.
+    ConnectToLogin,
     /// 227/229 (or 200 to PORT/EPRT) → data connection up.
     DataSetup,
     /// RETR/LIST sent → first data byte.
@@ -26,10 +33,12 @@ pub enum Metric {
     Transfer,
 }
 
-pub const METRICS: [Metric; 6] = [
+pub const METRICS: [Metric; 8] = [
     Metric::Connect,
     Metric::Greeting,
     Metric::Login,
+    Metric::ConnectToGreeting,
+    Metric::ConnectToLogin,
     Metric::DataSetup,
     Metric::FirstByte,
     Metric::Transfer,
@@ -44,6 +53,8 @@ impl Metric {
             Metric::DataSetup => "data_setup",
             Metric::FirstByte => "first_byte",
             Metric::Transfer => "transfer",
+            Metric::ConnectToGreeting => "connect_to_220",
+            Metric::ConnectToLogin => "connect_to_230",
         }
     }
 }
@@ -56,6 +67,8 @@ pub struct Live {
     pub errors: AtomicU64,
     pub sessions: AtomicU64,
     pub logged_in: AtomicU64,
+    /// Idle: workers whose sessions have all logged in (or failed) and are held.
+    pub holding: AtomicU64,
 }
 
 impl Live {
@@ -80,6 +93,8 @@ pub struct Stats {
     /// Idle: sessions that answered the final NOOP.
     pub idle_kept: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Connected sessions by local address (as the kernel bound them).
+    pub local_addrs: BTreeMap<IpAddr, u64>,
 }
 
 impl Default for Stats {
@@ -104,6 +119,7 @@ impl Stats {
             verified: 0,
             idle_kept: 0,
             errors: BTreeMap::new(),
+            local_addrs: BTreeMap::new(),
         }
     }
 
@@ -135,6 +151,13 @@ impl Stats {
         for (k, v) in &o.errors {
             *self.errors.entry(k.clone()).or_insert(0) += v;
         }
+        for (ip, n) in &o.local_addrs {
+            *self.local_addrs.entry(*ip).or_insert(0) += n;
+        }
+    }
+
+    pub fn local_addr(&mut self, ip: IpAddr) {
+        *self.local_addrs.entry(ip).or_insert(0) += 1;
     }
 
     pub fn hist(&self, m: Metric) -> &Histogram<u64> {

@@ -10,6 +10,11 @@ use ringftpd::bench::{procs, report, run};
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let cli = Cli::parse_from(&argv);
+    // Bad combinations: one line, exit 2, before any child starts.
+    if let Err(e) = cli.check() {
+        eprintln!("ringftp-bench: {e}");
+        std::process::exit(2);
+    }
     if cli.processes > 1 && cli.child_share.is_none() {
         return finish(&cli, procs::run(&cli, &argv));
     }

@@ -12,7 +12,8 @@
 //!   dropped with a log line, never delivered to a reused slot's owner.
 //! - Control-channel receives use a provided-buffer group, so an idle session
 //!   holds no receive buffer. Data receives (STOR) use registered (fixed)
-//!   buffers handed out by [`Ring::take_fixed_buf`].
+//!   buffers handed out by [`Ring::take_fixed_buf`]. Every buffer carries its pool
+//!   and goes back to it when dropped, on any path.
 //! - [`Ring::shutdown`] cancels every in-flight op and waits until the slab is
 //!   empty, so no memory the kernel could still write is freed.
 //!
@@ -22,7 +23,8 @@
 //! Layout: `types.rs` (public value types), `bufs.rs` (fixed and provided
 //! buffers), `ops.rs` (op table), `ring.rs` (setup, submission, cancel,
 //! shutdown), `submit.rs` (op builders), `complete.rs` (CQE handling),
-//! `pipe.rs` (splice pipe).
+//! `pipe.rs` (splice pipe), `token.rs` (the generic token packer: purpose byte,
+//! slab index, 24-bit generation; the caller names the purposes).
 
 pub mod alloc;
 mod bufs;
@@ -31,6 +33,7 @@ mod ops;
 mod pipe;
 mod ring;
 mod submit;
+pub mod token;
 mod types;
 
 #[cfg(test)]

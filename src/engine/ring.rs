@@ -12,7 +12,7 @@ use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, IoUring};
 use nix::errno::Errno;
 
-use super::bufs::{FixedBuf, FixedPool, ProvidedBuf, ProvidedPool, PROVIDED_GROUP};
+use super::bufs::{FixedBuf, FixedPool, ProvidedPool, PROVIDED_GROUP};
 use super::ops::{decode, part2_of, OpState, OpTable, INTERNAL_UD};
 use super::types::{EngineError, OpId, RingConfig};
 
@@ -268,16 +268,6 @@ impl Ring {
         );
         self.ops.leak_all();
         self.leaked = true;
-    }
-
-    /// The received bytes of a provided buffer (the same as [`ProvidedBuf::data`]).
-    pub fn provided_data<'b>(&self, buf: &'b ProvidedBuf) -> &'b [u8] {
-        buf.data()
-    }
-
-    /// Gives a provided buffer back to the kernel (the same as dropping it).
-    pub fn recycle(&mut self, buf: ProvidedBuf) {
-        drop(buf);
     }
 
     /// A free registered buffer, if any; it goes back when dropped.

@@ -1,7 +1,10 @@
-//! Op tokens: what an engine completion is for. Layout (u64):
-//! bits 0–7 purpose, 8–31 connection generation (24 bits), 32–63 slab index.
+//! Op tokens: what an engine completion is for. The bit layout (purpose,
+//! 24-bit connection generation, slab index) is the engine's generic packer
+//! (`engine/token.rs`); this file names the server's purposes.
 //! The generation makes a completion for a closed connection whose slot was
 //! reused recognisable, so it can never reach the new connection.
+
+use crate::engine::token as bits;
 
 /// What an op was submitted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,32 +26,36 @@ pub enum Purpose {
     LoginDelay = 8,
 }
 
-const GEN_MASK: u32 = 0x00ff_ffff;
+impl Purpose {
+    fn from_u8(b: u8) -> Option<Purpose> {
+        Some(match b {
+            1 => Purpose::CtrlAccept,
+            2 => Purpose::CtrlRecv,
+            3 => Purpose::CtrlSend,
+            4 => Purpose::PasvAccept,
+            5 => Purpose::DataConnect,
+            6 => Purpose::DataIo,
+            7 => Purpose::Wake,
+            8 => Purpose::LoginDelay,
+            _ => return None,
+        })
+    }
+}
 
 /// Packs a token.
 pub fn pack(p: Purpose, index: usize, gen: u32) -> u64 {
-    ((index as u64) << 32) | (u64::from(gen & GEN_MASK) << 8) | p as u64
+    bits::pack(p as u8, index, gen)
 }
 
 /// Unpacks a token; `None` for a purpose byte this server never made.
 pub fn unpack(t: u64) -> Option<(Purpose, usize, u32)> {
-    let p = match t & 0xff {
-        1 => Purpose::CtrlAccept,
-        2 => Purpose::CtrlRecv,
-        3 => Purpose::CtrlSend,
-        4 => Purpose::PasvAccept,
-        5 => Purpose::DataConnect,
-        6 => Purpose::DataIo,
-        7 => Purpose::Wake,
-        8 => Purpose::LoginDelay,
-        _ => return None,
-    };
-    Some((p, (t >> 32) as usize, ((t >> 8) as u32) & GEN_MASK))
+    let (p, index, gen) = bits::unpack(t);
+    Some((Purpose::from_u8(p)?, index, gen))
 }
 
 /// Masks a generation counter to the bits a token carries.
 pub fn gen_bits(gen: u32) -> u32 {
-    gen & GEN_MASK
+    bits::gen_bits(gen)
 }
 
 #[cfg(test)]
