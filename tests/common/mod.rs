@@ -343,6 +343,8 @@ pub struct ServerOpts {
     pub users: Option<PathBuf>,
     pub cores: Option<usize>,
     pub extra: Vec<String>,
+    /// Where the server's stderr goes (inherited when `None`).
+    pub stderr: Option<PathBuf>,
 }
 
 impl ServerOpts {
@@ -353,6 +355,7 @@ impl ServerOpts {
             users: None,
             cores: None,
             extra: Vec::new(),
+            stderr: None,
         }
     }
 
@@ -373,6 +376,12 @@ impl ServerOpts {
 
     pub fn arg(mut self, a: &str) -> Self {
         self.extra.push(a.to_string());
+        self
+    }
+
+    /// Sends the server's stderr (its log) to `file`.
+    pub fn stderr_to(mut self, file: PathBuf) -> Self {
+        self.stderr = Some(file);
         self
     }
 }
@@ -406,10 +415,14 @@ impl Server {
             cmd.arg("--cores").arg(n.to_string());
         }
         cmd.args(&opts.extra);
+        let stderr = match &opts.stderr {
+            Some(f) => Stdio::from(fs::File::create(f).expect("create server log")),
+            None => Stdio::inherit(),
+        };
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn ringftpd");
         let stdout = child.stdout.take().unwrap();
