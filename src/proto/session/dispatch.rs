@@ -172,6 +172,15 @@ impl Session {
             return false;
         };
         let Some(line) = line else { return true };
+        // An ABOR or STAT is being answered (the ring cancels the data op or
+        // reads the progress): later lines wait, so replies keep the order of
+        // the commands and a second ABOR or STAT is not lost.
+        if let Busy::Transferring(r) = &self.busy {
+            if r.abort_requested || r.progress_query {
+                self.defer(line, "Transfer");
+                return true;
+            }
+        }
         match parse(&line) {
             Ok(Command::Abor) => self.cmd_abor(),
             Ok(Command::Stat(None)) => self.query_progress(),

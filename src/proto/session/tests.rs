@@ -548,6 +548,28 @@ fn abor_during_transfer() {
     s.expect_code("ABOR", "225");
 }
 
+// Found by tests/fuzz_server.rs: a NOOP right behind ABOR was answered
+// before the abort's 426/226, and a second ABOR got no reply at all.
+#[test]
+fn lines_after_abor_wait_for_the_abort_replies() {
+    let mut s = Script::anon();
+    s.pasv(50_009);
+    s.send("RETR big");
+    assert!(matches!(s.action(), Some(Action::Transfer(_))));
+    s.event(Event::TransferReady {
+        size: Some(1 << 30),
+        name: None,
+    });
+    s.s.handle_input(b"ABOR\r\nNOOP\r\nABOR\r\n", s.now);
+    assert_eq!(s.action(), Some(Action::Abort));
+    assert_eq!(s.action(), None, "one cancel only");
+    let r = s.event(Event::TransferDone(Err(TransferError::Aborted)));
+    assert_eq!(
+        r,
+        "426 Transfer aborted.\r\n226 ABOR successful.\r\n200 NOOP ok.\r\n225 No transfer to abort.\r\n"
+    );
+}
+
 #[test]
 fn stat_noop_and_deferred_commands_during_transfer() {
     let mut s = Script::anon();
