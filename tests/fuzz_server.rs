@@ -603,8 +603,10 @@ impl<'a> Client<'a> {
             }
             drop(s);
             let r = self.reply()?;
+            // 425: the reset reached the server before it took the
+            // connection into use.
             return match r.code {
-                226 | 426 | 451 | 452 | 552 => Ok(()),
+                226 | 425 | 426 | 451 | 452 | 552 => Ok(()),
                 _ => finding(format!("{verb} cut short → {}", r.lines[0])),
             };
         }
@@ -639,15 +641,22 @@ impl<'a> Client<'a> {
             if self.ascii {
                 return Ok(());
             }
-            let Ok(off) = usize::try_from(off) else {
-                return finding(format!("STOR with REST {off} → 226"));
-            };
-            if off > 64 << 20 {
-                return finding(format!("STOR with REST {off} → 226"));
+            // REST then STOR writes at the offset and truncates nothing
+            // (as vsftpd): bytes past the written range stay, a gap reads
+            // as zeros.
+            if !stored.is_empty() {
+                let too_far = usize::try_from(off).map_or(true, |o| o > 64 << 20);
+                if too_far {
+                    return finding(format!(
+                        "STOR of {} bytes with REST {off} → 226",
+                        stored.len()
+                    ));
+                }
+                let off = off as usize;
+                let end = off + stored.len();
+                want.resize(want.len().max(end), 0);
+                want[off..end].copy_from_slice(&stored);
             }
-            want.resize(want.len().max(off), 0);
-            want.truncate(off);
-            want.extend_from_slice(&stored);
         } else {
             want = stored;
         }

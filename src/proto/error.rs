@@ -34,6 +34,9 @@ pub enum FsError {
     TooManyLinks,
     /// EMFILE/ENFILE: out of file descriptors.
     TooManyOpenFiles,
+    /// Not an errno: the server's helper queue is full, so the request was
+    /// not run (it never runs on a worker's thread instead).
+    ServerBusy,
     /// EBUSY/ETXTBSY.
     Busy,
     /// RNTO between two virtual folders (or two file systems): a rename
@@ -48,7 +51,10 @@ impl FsError {
     pub fn reply_code(self) -> u16 {
         match self {
             FsError::NoSpace => 452,
-            FsError::TooManyOpenFiles | FsError::Busy => 450,
+            // A local resource, not the file: 451 ("local error in
+            // processing"), as for other I/O errors; the client may retry.
+            FsError::TooManyOpenFiles => 451,
+            FsError::ServerBusy | FsError::Busy => 450,
             FsError::QuotaExceeded => 552,
             FsError::InvalidName | FsError::NameTooLong => 553,
             FsError::Io(_) => 451,
@@ -71,7 +77,8 @@ impl FsError {
             FsError::InvalidName => "File name not allowed",
             FsError::Escapes => "No such file or directory",
             FsError::TooManyLinks => "Too many levels of symbolic links",
-            FsError::TooManyOpenFiles => "Server busy, try again later",
+            FsError::TooManyOpenFiles => "Out of file descriptors, try again later",
+            FsError::ServerBusy => "Server busy, try again later",
             FsError::Busy => "File busy",
             FsError::CrossDevice => "Cannot move across virtual folders or file systems",
             FsError::Io(_) => "Local error in processing",

@@ -378,13 +378,14 @@ fn start_long_job(copy: bool) -> Script {
 fn abor_stops_a_running_hash_or_copy() {
     for (copy, what) in [(false, "HASH"), (true, "Copy")] {
         let mut s = start_long_job(copy);
-        // A line other than ABOR/QUIT/NOOP waits for the job.
+        // A line other than ABOR/QUIT waits for the job, NOOP too: its
+        // reply must not come before the job's.
         assert_eq!(s.send("PWD"), "");
-        assert_eq!(s.send("NOOP"), "200 NOOP ok.\r\n");
+        assert_eq!(s.send("NOOP"), "");
         let r = s.send("ABOR");
         assert_eq!(
             r,
-            format!("426 {what} aborted.\r\n226 ABOR successful.\r\n257 \"/\" is the current directory\r\n")
+            format!("426 {what} aborted.\r\n226 ABOR successful.\r\n257 \"/\" is the current directory\r\n200 NOOP ok.\r\n")
         );
         assert_eq!(s.action(), Some(Action::CancelFs));
         // The job's late answer changes nothing.

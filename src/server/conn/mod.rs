@@ -166,7 +166,7 @@ impl Conn {
             self.wait_seq = 0;
             self.job_cancel = None;
             // 450: the helper queue is full, the request is not run here.
-            let busy = Event::Fs(Err(FsError::TooManyOpenFiles));
+            let busy = Event::Fs(Err(FsError::ServerBusy));
             self.session.handle_event(busy, now);
         }
     }

@@ -52,7 +52,7 @@ impl ListSend {
                 self.waiting = Some(tag.seq);
                 Step::Continue
             }
-            Err(_) => Step::Done(Err(TransferError::Read(FsError::TooManyOpenFiles))),
+            Err(_) => Step::Done(Err(TransferError::Read(FsError::ServerBusy))),
         }
     }
 

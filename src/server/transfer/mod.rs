@@ -217,7 +217,7 @@ impl Xfer {
         };
         io.ctx
             .submit_job(tag, work)
-            .map_err(|_| TransferError::Fs(FsError::TooManyOpenFiles))?;
+            .map_err(|_| TransferError::Fs(FsError::ServerBusy))?;
         Ok(Xfer {
             seq: tag.seq,
             endpoint: t.endpoint,
