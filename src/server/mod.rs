@@ -14,6 +14,8 @@
 //!   ones ([`checksum`], [`copy`]) in steps.
 //! - [`sockets`]: listener and data-socket set-up.
 //! - [`token`]: what a completion is for.
+//! - [`ops`]: metrics, the xferlog and the event log wired to the workers;
+//!   [`signals`]: SIGHUP reload, SIGUSR1 log reopen, SIGTERM drain, sd_notify.
 
 pub mod args;
 mod bulk;
@@ -27,10 +29,12 @@ mod hardening;
 mod jobs;
 pub mod limits;
 mod listing_stream;
+mod ops;
 pub mod policy;
 mod pool;
 mod privdrop;
 mod shared;
+mod signals;
 mod sockets;
 mod tags;
 mod token;
@@ -41,13 +45,12 @@ pub use args::{Args, RetrPath};
 pub use config::ServerConfig;
 pub use policy::PolicySource;
 pub use shared::Shared;
+pub use signals::{block_signals, serve_until_signal};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-
-use nix::sys::signal::{SigSet, Signal};
 
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
@@ -77,6 +80,10 @@ pub struct Running {
     threads: Vec<std::thread::JoinHandle<()>>,
     shared: Arc<Shared>,
     policy: PolicySource,
+    /// Disconnected once every worker thread has ended (drain finished).
+    alive: crossbeam_channel::Receiver<()>,
+    ops: ops::Ops,
+    notify: crate::obs::notify::SdNotify,
     _pool: pool::Pool,
 }
 
@@ -129,7 +136,11 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
+        phase: AtomicU8::new(0),
     });
+    let notify = crate::obs::notify::SdNotify::from_env()
+        .map_err(|e| StartError::Config(format!("NOTIFY_SOCKET: {e}")))?;
+    let (ops, worker_obs) = ops::Ops::start(&cfg.args, cfg.workers).map_err(StartError::Config)?;
     let (listeners, addrs) =
         bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
     let pool = pool::Pool::start(cfg.args.helper_threads);
@@ -139,7 +150,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     let (go_tx, go_rx) = crossbeam_channel::unbounded::<()>();
     let mut threads = Vec::new();
     let mut wakers = Vec::new();
-    for (k, ls) in listeners.into_iter().enumerate() {
+    let (alive_tx, alive_rx) = crossbeam_channel::bounded::<()>(0);
+    for ((k, ls), obs) in listeners.into_iter().enumerate().zip(worker_obs) {
         let wake: OwnedFd =
             nix::sys::eventfd::EventFd::from_flags(nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)
                 .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?
@@ -159,6 +171,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             stop: stop.clone(),
             pasv_slice: cfg.pasv_slice(k),
             go: go_rx.clone(),
+            obs,
+            alive: alive_tx.clone(),
         };
         let core = if cores.is_empty() {
             None
@@ -174,8 +188,12 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         threads,
         shared,
         policy: cfg.policy.clone(),
+        alive: alive_rx,
+        ops,
+        notify,
         _pool: pool,
     };
+    drop(alive_tx);
     for _ in 0..cfg.workers {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -224,6 +242,11 @@ impl Running {
         fatal::forget_listeners();
     }
 
+    /// Where `/metrics` is served (`--metrics-listen`), for the start line.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.ops.metrics_addr()
+    }
+
     /// Rebuilds the login rules from their source (SIGHUP: the users file,
     /// or the config file's users, permissions and folders); sessions keep
     /// the rights they logged in with.
@@ -240,28 +263,4 @@ impl Drop for Running {
             self.stop_inner();
         }
     }
-}
-
-/// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it
-/// starts after), so the main thread can wait for them with [`wait_signal`].
-pub fn block_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGHUP);
-    let _ = set.thread_block();
-    set
-}
-
-/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users and permissions.
-pub fn serve_until_signal(running: Running, set: &SigSet) {
-    while let Ok(Signal::SIGHUP) = set.wait() {
-        match running.reload_users() {
-            Ok(()) => eprintln!("ringftpd: users and permissions reloaded"),
-            Err(e) => {
-                eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
-            }
-        }
-    }
-    running.stop();
 }
