@@ -103,13 +103,15 @@ fn drain(running: &Running, sigs: &Receiver<Signal>) {
     use crate::obs::notify::NotifyState;
     let grace = Duration::from_secs(running.shared.args.shutdown_grace_secs);
     let grace_us = grace.as_micros() as u64 + ABORT_SECS_MAX * 1_000_000;
+    // Listeners first: once STOPPING=1 is out, no new connection reaches
+    // this process (a successor on the same port gets them all).
+    fatal::shutdown_listeners();
+    set_phase(running, Phase::Draining);
     let _ = running.notify.notify(&[
         NotifyState::Stopping,
         NotifyState::Status("draining: listeners closed, waiting for transfers"),
         NotifyState::ExtendTimeoutUsec(grace_us),
     ]);
-    fatal::shutdown_listeners();
-    set_phase(running, Phase::Draining);
     let mut deadline = Instant::now() + grace;
     let mut phase = Phase::Draining;
     loop {

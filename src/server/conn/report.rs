@@ -157,6 +157,14 @@ impl Report {
             Direction::Upload => XferDirection::Incoming,
             Direction::List => return,
         };
+        if matches!(
+            r,
+            Err(TransferError::Fs(_) | TransferError::RestartBeyondEnd)
+        ) {
+            // The file was never opened (or not at that offset): no
+            // transfer took place, so no xferlog line (as wu-ftpd).
+            return;
+        }
         obs.xferlog(|| XferRecord {
             time: SystemTime::now(),
             duration,
