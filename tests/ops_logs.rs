@@ -333,3 +333,27 @@ fn text_event_log_goes_to_stderr_by_default() {
     );
     drop(server);
 }
+
+#[test]
+fn bad_operations_flags_exit_2_with_one_line() {
+    let dir = TempDir::new("ops-flags");
+    let root = dir.path().to_str().unwrap().to_string();
+    let missing = dir.join("no/such/dir/xferlog");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--proxy-from", "10.0.0.1/8"], "10.0.0.0/8"),
+        (&["--proxy-from", "not-an-address"], "--proxy-from"),
+        (&["--metrics-listen", "127.0.0.1"], "--metrics-listen"),
+        (&["--log-format", "xml"], "--log-format"),
+        (&["--xferlog", missing.to_str().unwrap()], "--xferlog"),
+        (&["--shutdown-grace-secs", "soon"], "--shutdown-grace-secs"),
+    ];
+    for (args, mention) in cases {
+        let mut cmd = std::process::Command::new(common::BIN);
+        cmd.args(["--root", &root, "--listen", "127.0.0.1:0", "--cores", "1"])
+            .args(args);
+        let out = common::run_limited(&mut cmd, Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(mention), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{args:?}: {}", out.stderr);
+    }
+}

@@ -102,7 +102,9 @@ fn set_phase(running: &Running, p: Phase) {
 fn drain(running: &Running, sigs: &Receiver<Signal>) {
     use crate::obs::notify::NotifyState;
     let grace = Duration::from_secs(running.shared.args.shutdown_grace_secs);
-    let grace_us = grace.as_micros() as u64 + ABORT_SECS_MAX * 1_000_000;
+    let grace_us = u64::try_from(grace.as_micros())
+        .unwrap_or(u64::MAX)
+        .saturating_add(ABORT_SECS_MAX * 1_000_000);
     // Listeners first: once STOPPING=1 is out, no new connection reaches
     // this process (a successor on the same port gets them all).
     fatal::shutdown_listeners();
@@ -112,7 +114,9 @@ fn drain(running: &Running, sigs: &Receiver<Signal>) {
         NotifyState::Status("draining: listeners closed, waiting for transfers"),
         NotifyState::ExtendTimeoutUsec(grace_us),
     ]);
-    let mut deadline = Instant::now() + grace;
+    // A grace too long for the clock to add is "forever" (a year will do).
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let mut deadline = Instant::now() + grace.min(far);
     let mut phase = Phase::Draining;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

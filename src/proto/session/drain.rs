@@ -28,3 +28,39 @@ impl Session {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::Script;
+    use super::*;
+    use crate::proto::session::Event;
+
+    #[test]
+    fn an_idle_session_gets_421_and_closes() {
+        let mut s = Script::anon();
+        assert!(s.s.handle_shutdown());
+        assert!(s.out().starts_with("421 Server shutting down"));
+        assert_eq!(s.action(), Some(Action::ClosePassive));
+        assert_eq!(s.action(), Some(Action::Close));
+        assert!(s.s.handle_shutdown(), "closing already: nothing more");
+        assert_eq!(s.out(), "");
+    }
+
+    #[test]
+    fn a_transfer_goes_on_and_the_421_follows_its_226() {
+        let mut s = Script::anon();
+        s.pasv(50000);
+        assert_eq!(s.send("RETR /f"), "");
+        assert!(matches!(s.action(), Some(Action::Transfer(_))));
+        assert!(!s.s.handle_shutdown(), "a running transfer is not cut");
+        assert_eq!(s.out(), "");
+        let r = s.event(Event::TransferReady {
+            size: Some(3),
+            name: None,
+        });
+        assert!(r.starts_with("150"), "{r}");
+        assert!(s.event(Event::TransferDone(Ok(3))).starts_with("226"));
+        assert!(s.s.handle_shutdown());
+        assert!(s.out().starts_with("421 "));
+    }
+}
