@@ -33,6 +33,7 @@ mod ops;
 pub mod policy;
 mod pool;
 mod privdrop;
+mod running;
 mod shared;
 mod signals;
 mod sockets;
@@ -44,12 +45,13 @@ mod worker;
 pub use args::{Args, RetrPath};
 pub use config::ServerConfig;
 pub use policy::PolicySource;
+pub use running::Running;
 pub use shared::Shared;
 pub use signals::{block_signals, serve_until_signal};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::fs::Root;
@@ -70,21 +72,6 @@ impl std::fmt::Display for StartError {
             StartError::Config(s) | StartError::Runtime(s) => f.write_str(s),
         }
     }
-}
-
-/// A running server: its workers and the addresses it listens on.
-pub struct Running {
-    pub addrs: Vec<SocketAddr>,
-    stop: Arc<AtomicBool>,
-    wakers: Vec<Arc<OwnedFd>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-    shared: Arc<Shared>,
-    policy: PolicySource,
-    /// Disconnected once every worker thread has ended (drain finished).
-    alive: crossbeam_channel::Receiver<()>,
-    ops: ops::Ops,
-    notify: crate::obs::notify::SdNotify,
-    _pool: pool::Pool,
 }
 
 /// Binds one listener per worker for each address (the first picks the port
@@ -223,44 +210,4 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         return Err(StartError::Config(e));
     }
     Ok(running)
-}
-
-impl Running {
-    /// Asks every worker to stop and waits for them (their rings drain first).
-    pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    fn stop_inner(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for w in &self.wakers {
-            let _ = nix::unistd::write(&**w, &1u64.to_ne_bytes());
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        fatal::forget_listeners();
-    }
-
-    /// Where `/metrics` is served (`--metrics-listen`), for the start line.
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.ops.metrics_addr()
-    }
-
-    /// Rebuilds the login rules from their source (SIGHUP: the users file,
-    /// or the config file's users, permissions and folders); sessions keep
-    /// the rights they logged in with.
-    pub fn reload_users(&self) -> Result<(), String> {
-        let p = self.policy.load()?;
-        self.shared.set_policy(p);
-        Ok(())
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.threads.is_empty() {
-            self.stop_inner();
-        }
-    }
 }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver};
 use nix::sys::signal::{SigSet, Signal};
 
+use super::fatal;
+use super::running::Running;
 use super::shared::Phase;
-use super::{fatal, Running};
 
 /// After the grace time, how long aborted transfers get to send their 426
 /// and 421 before the rings are cancelled.

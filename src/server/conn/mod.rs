@@ -24,9 +24,10 @@ use crate::engine::{Completion, FixedBuf, SharedFd};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
 
+use crate::obs::labels::RefusalReason;
 use control::{Control, Received};
 use data::{DataChannel, Parts};
-use proxied::ProxyWait;
+use proxied::{Fed, ProxyWait};
 use report::Report;
 
 /// One control connection.
@@ -354,7 +355,7 @@ impl Conn {
         }
         if let Some(p) = &self.proxy {
             if p.expired(ctx.now.mono) {
-                self.proxy_refused(ctx, crate::obs::labels::RefusalReason::ProxyHeader);
+                self.proxy_refused(ctx, RefusalReason::ProxyHeader);
             }
             return;
         }
@@ -374,6 +375,55 @@ impl Conn {
         let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
         self.data.resume_with_buf(p, buf);
         self.pump(ctx);
+    }
+
+    /// Bytes received before the PROXY header was complete
+    /// (`conn/proxied.rs`): once it names the client, the connection is
+    /// admitted as that client, and its session, data side and reports are
+    /// made again for it.
+    fn on_proxy_bytes(&mut self, ctx: &mut Ctx, bytes: &[u8]) {
+        let Some(wait) = self.proxy.as_mut() else {
+            return;
+        };
+        let (client, proxy, consumed) = match wait.feed(bytes, self.peer) {
+            Fed::NeedMore => return,
+            Fed::Invalid(why) => {
+                ctx.log(format_args!("{}: PROXY header refused: {why}", self.peer));
+                return self.proxy_refused(ctx, RefusalReason::ProxyHeader);
+            }
+            Fed::Client {
+                client,
+                proxy,
+                consumed,
+            } => (client, proxy, consumed),
+        };
+        self.proxy = None;
+        if let Err(why) = ctx.shared.admit(client.ip(), ctx.now.mono) {
+            ctx.log(format_args!(
+                "{client} (via {}) refused: {why:?}",
+                self.peer
+            ));
+            self.ctrl.send_now(why.reply());
+            ctx.obs.refused(client, why.reason());
+            return self.close(ctx);
+        }
+        self.admitted = true;
+        self.peer = client;
+        self.session = Session::new(ctx.shared.session_cfg.clone(), client, self.local, ctx.now);
+        self.data = DataChannel::new(client, self.local);
+        self.report.peer = client;
+        self.report.proxy = proxy;
+        self.report.opened(&ctx.obs);
+        if let Some(rest) = bytes.get(consumed..).filter(|r| !r.is_empty()) {
+            self.session.handle_input(rest, ctx.now);
+        }
+    }
+
+    /// No valid PROXY header (or none in time): closed without a word, counted.
+    fn proxy_refused(&mut self, ctx: &mut Ctx, reason: RefusalReason) {
+        self.proxy = None;
+        ctx.obs.refused(self.peer, reason);
+        self.close(ctx);
     }
 
     /// A login was decided: counted and logged.
