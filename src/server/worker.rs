@@ -191,6 +191,11 @@ impl Worker {
         if self.phase != Phase::Serving {
             // Draining: the listeners are shut; a connection that raced the
             // shutdown is closed as it drops.
+            if let CompletionKind::Accept(Ok(fd)) = &c.kind {
+                if let Some(peer) = super::sockets::peer_addr(fd) {
+                    self.ctx.obs.refused(peer, RefusalReason::Draining);
+                }
+            }
             return;
         }
         if !c.more && !self.stop.load(Ordering::Relaxed) {
