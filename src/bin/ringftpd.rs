@@ -48,8 +48,12 @@ fn main() {
         }
     };
     let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
+    let metrics = running
+        .metrics_addr()
+        .map(|a| format!(" metrics {a}"))
+        .unwrap_or_default();
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}{metrics}",
         addrs.join(","),
         root.display(),
         workers,

@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 
+use super::ops::WorkerObs;
 use super::pool::{Job, JobOutput, JobTag, Route};
 use super::shared::Shared;
 use crate::engine::{Pipe, Ring};
@@ -37,6 +38,8 @@ pub struct Ctx {
     pub scratch: Vec<u8>,
     /// The time of this pass of the event loop (read once per pass).
     pub now: Now,
+    /// This worker's metric block and log channels.
+    pub obs: WorkerObs,
 }
 
 /// The clock, read once.
@@ -59,6 +62,7 @@ impl Ctx {
         jobs: Sender<Job>,
         route: Route,
         pasv_slice: (u16, u16),
+        obs: WorkerObs,
     ) -> Ctx {
         Ctx {
             id,
@@ -72,6 +76,7 @@ impl Ctx {
             buf_waiters: VecDeque::new(),
             scratch: Vec::new(),
             now: read_clock(),
+            obs,
         }
     }
 

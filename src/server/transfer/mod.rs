@@ -183,6 +183,8 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
+    /// When the transfer command arrived (set-up and duration metrics).
+    started: Instant,
 }
 
 impl Xfer {
@@ -232,6 +234,7 @@ impl Xfer {
                 last_progress: now.mono,
             },
             aborting: false,
+            started: now.mono,
         })
     }
 
@@ -301,6 +304,26 @@ impl Xfer {
         })
     }
 
+    /// What the transfer moves.
+    pub fn kind(&self) -> &TransferKind {
+        &self.kind
+    }
+
+    /// TYPE A.
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// When its command arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// True once ABOR (or shutdown) has asked it to stop.
+    pub fn is_aborting(&self) -> bool {
+        self.aborting
+    }
+
     pub fn endpoint(&self) -> DataEndpoint {
         self.endpoint
     }
@@ -332,6 +355,8 @@ impl Xfer {
         }
         self.link.sock = Some(fd);
         self.stage = Stage::Moving;
+        let setup = io.now().saturating_duration_since(self.started);
+        io.ctx.obs.metrics.data_connection_ready(setup);
         self.link.last_progress = io.now();
         self.body.step(&mut self.link, io)
     }
