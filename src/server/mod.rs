@@ -30,6 +30,7 @@ mod listing_stream;
 pub mod policy;
 mod pool;
 mod privdrop;
+pub mod quota;
 mod shared;
 mod sockets;
 mod tags;
@@ -129,6 +130,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
+        quotas: quota::QuotaBook::default(),
+        workers: cfg.workers,
     });
     let (listeners, addrs) =
         bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;

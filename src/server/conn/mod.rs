@@ -18,6 +18,7 @@ use super::jobs;
 use super::pool::JobOutput;
 use super::tags::Tags;
 use super::token::Purpose;
+use super::transfer::Limits;
 use crate::engine::{Completion, FixedBuf, SharedFd};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
@@ -39,6 +40,8 @@ pub struct Conn {
     wait_seq: u64,
     /// Stops the running stepped job (HASH, SITE CPTO), if any.
     job_cancel: Option<Cancel>,
+    /// The login's quota and rates.
+    limits: Limits,
 }
 
 impl Conn {
@@ -61,6 +64,7 @@ impl Conn {
             root: None,
             wait_seq: 0,
             job_cancel: None,
+            limits: Limits::default(),
         }
     }
 
@@ -114,8 +118,12 @@ impl Conn {
             Action::ClosePassive => self.data.close_passive(ctx),
             Action::Transfer(t) => {
                 let root = self.root.clone();
-                self.data
-                    .start(parts(ctx, &mut self.tags, &mut self.session), t, root);
+                self.data.start(
+                    parts(ctx, &mut self.tags, &mut self.session),
+                    t,
+                    root,
+                    &self.limits,
+                );
             }
             Action::QueryProgress => {
                 let n = self.data.progress();
@@ -138,7 +146,7 @@ impl Conn {
         let tag = self.tags.job();
         self.wait_seq = tag.seq;
         let shared = ctx.shared.clone();
-        let work = Box::new(move || jobs::login(&shared.policy(), &shared.root, &user, &pass));
+        let work = Box::new(move || jobs::login(&shared, &user, &pass));
         if ctx.submit_job(tag, work).is_err() {
             self.wait_seq = 0;
             self.session.handle_event(Event::LoginBusy, ctx.now);
@@ -161,7 +169,8 @@ impl Conn {
             tag,
             cancel,
         };
-        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again);
+        let q = self.limits.quota.clone();
+        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again, q);
         if ctx.submit_job(tag, work).is_err() {
             self.wait_seq = 0;
             self.job_cancel = None;
@@ -236,6 +245,10 @@ impl Conn {
                 self.wait_seq = 0;
                 let ok = r.map(|(ok, root)| {
                     self.root = Some(root);
+                    self.limits = Limits {
+                        quota: ok.quota.clone(),
+                        rates: ok.rates,
+                    };
                     ok
                 });
                 match &ok {
@@ -252,6 +265,10 @@ impl Conn {
                 self.wait_seq = 0;
                 self.job_cancel = None;
                 self.session.handle_event(Event::Fs(r), now)
+            }
+            JobOutput::Undone => {
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+                self.data.on_undone(p, seq);
             }
             JobOutput::ListMore(r) => {
                 let p = Conn::parts(ctx, &mut self.tags, &mut self.session);

@@ -35,6 +35,9 @@ impl AsciiSend {
     }
 
     pub(super) fn step(&mut self, l: &mut Link, io: &mut Io) -> Step {
+        if let Some(wait) = l.paced(io) {
+            return wait;
+        }
         let mut buf = self.buf.take().unwrap_or_default();
         buf.clear();
         buf.reserve(CHUNK_BYTES);
@@ -58,7 +61,7 @@ impl AsciiSend {
                 Step::Done(Err(TransferError::ConnectionLost))
             }
             CompletionKind::Send(Ok(n), data) => {
-                l.moved(n, io.now());
+                l.moved(n, io);
                 // `n` counts from where this send started.
                 self.sent += n;
                 if self.sent < data.len() {

@@ -19,6 +19,19 @@
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
+//! Bandwidth limits: a transfer's [`Link`] holds its session's [`Pace`]
+//! and uses its worker's (the server-wide rate, split per worker). Before a
+//! step the body asks [`Link::paced`]; when a pace is in debt the transfer's
+//! one op in flight is a ring timeout, and the body's `step` runs again when
+//! it fires. No thread sleeps; other sessions go on meanwhile. A step moves
+//! at most [`Link::chunk`] bytes (1/50 s of the rate), so throttled
+//! transfers move evenly.
+//!
+//! Quotas: an upload under a quota counts each chunk before writing it
+//! (`store.rs`); one that would pass the limit stops receiving, and the
+//! transfer waits in `Stage::Undoing` while a helper removes the partial
+//! file (or truncates an APPE back), then ends with 552.
+//!
 //! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
 //! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
 //! so ABOR cancels exactly that op, and any completion whose op is not the
@@ -45,7 +58,26 @@ use super::tags::Tags;
 use super::token::Purpose;
 use crate::engine::{CompletionKind, FixedBuf, OpId, SharedFd};
 use crate::fs::{FsError, Root};
+use crate::proto::pace::{self, Pace};
+use crate::proto::path::VPath;
+use crate::proto::quota::{Quota, Rates};
 use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, TransferKind};
+
+/// What a login's transfers are limited by.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub quota: Option<Quota>,
+    pub rates: Rates,
+}
+
+/// Which way a transfer's bytes go (which server-wide pace applies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Down,
+    Up,
+    /// Listings are not paced.
+    Unpaced,
+}
 
 /// What transfer code may use: the worker's context and the connection's tags.
 pub struct Io<'a> {
@@ -88,6 +120,11 @@ pub(super) struct Link {
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
+    dir: Dir,
+    /// The session's rate for this transfer (`None`: unlimited).
+    pace: Option<Pace>,
+    /// The op in flight is a pacing timeout.
+    paused: bool,
 }
 
 impl Link {
@@ -105,9 +142,46 @@ impl Link {
         self.sock.clone()
     }
 
-    fn moved(&mut self, n: usize, now: Instant) {
+    fn moved(&mut self, n: usize, io: &mut Io) {
+        let now = io.now();
         self.bytes = self.bytes.saturating_add(n as u64);
         self.last_progress = now;
+        if let Some(p) = self.pace.as_mut() {
+            p.spend(n as u64, now);
+        }
+        if let Some(p) = io
+            .ctx
+            .pace_for(self.dir == Dir::Up, self.dir != Dir::Unpaced)
+        {
+            p.spend(n as u64, now);
+        }
+    }
+
+    /// Most bytes the next step may move: `max`, or less when paced.
+    fn chunk(&self, io: &mut Io, max: u64) -> u64 {
+        let worker = io
+            .ctx
+            .pace_for(self.dir == Dir::Up, self.dir != Dir::Unpaced)
+            .map(|p| p.chunk_bytes());
+        [self.pace.map(|p| p.chunk_bytes()), worker]
+            .into_iter()
+            .flatten()
+            .fold(max, u64::min)
+            .max(1)
+    }
+
+    /// When a pace is in debt: arms a ring timeout as the transfer's op in
+    /// flight (the body's `step` runs again when it fires) and says so.
+    fn paced(&mut self, io: &mut Io) -> Option<Step> {
+        let now = io.now();
+        let worker = io
+            .ctx
+            .pace_for(self.dir == Dir::Up, self.dir != Dir::Unpaced);
+        let wait = pace::wait_all(&mut [self.pace.as_mut(), worker], now)?;
+        let t = io.tags.op(Purpose::DataIo);
+        self.submit(io.ctx.ring.timeout(wait, t));
+        self.paused = true;
+        Some(Step::Continue)
     }
 
     fn done_ok(&self) -> Step {
@@ -135,6 +209,9 @@ enum Stage {
     Connecting { deadline: Instant },
     /// Bytes are moving.
     Moving,
+    /// An upload went past the quota: a helper removes its partial file
+    /// (the answer to request `seq`), then 552.
+    Undoing { seq: u64 },
 }
 
 /// How the bytes of a transfer move (see the module doc).
@@ -183,18 +260,42 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
+    root: Arc<Root>,
+    /// The upload's target once open (STOU: with the name chosen).
+    target: Option<VPath>,
 }
 
 impl Xfer {
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub fn start(io: &mut Io, t: Transfer, root: Arc<Root>) -> Result<Xfer, TransferError> {
+    pub fn start(
+        io: &mut Io,
+        t: Transfer,
+        root: Arc<Root>,
+        limits: &Limits,
+    ) -> Result<Xfer, TransferError> {
         let tag = io.tags.job();
         let now = io.ctx.now;
+        let shared_root = root.clone();
+        let args = &io.ctx.shared.args;
+        let (dir, rate, chunk_max) = match &t.kind {
+            TransferKind::Retr { .. } => (
+                Dir::Down,
+                limits.rates.download_bytes_per_sec,
+                u64::from(args.retr_chunk_bytes),
+            ),
+            TransferKind::Store { .. } => (
+                Dir::Up,
+                limits.rates.upload_bytes_per_sec,
+                u64::from(args.upload_buffer_size_bytes),
+            ),
+            TransferKind::List { .. } => (Dir::Unpaced, 0, 0),
+        };
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind.clone() {
             TransferKind::Retr { path, .. } => Box::new(move || jobs::open_read(&root, &path)),
             TransferKind::Store { path, mode } => {
                 let seed = (now.unix_secs as u64) << 16 ^ tag.seq;
-                Box::new(move || jobs::open_write(&root, &path, mode, seed))
+                let q = limits.quota.clone();
+                Box::new(move || jobs::open_write(&root, &path, mode, seed, q.as_ref()))
             }
             TransferKind::List {
                 path,
@@ -230,8 +331,13 @@ impl Xfer {
                 op: None,
                 bytes: 0,
                 last_progress: now.mono,
+                dir,
+                pace: Pace::new(rate, chunk_max, now.mono),
+                paused: false,
             },
             aborting: false,
+            root: shared_root,
+            target: None,
         })
     }
 
@@ -244,6 +350,12 @@ impl Xfer {
             Ok(b) => b,
             Err(e) => return Opened::Failed(e),
         };
+        if let TransferKind::Store { path, mode } = &self.kind {
+            self.target = match (mode, &name) {
+                (StoreMode::Unique, Some(n)) => path.resolve(n).ok(),
+                _ => Some(path.clone()),
+            };
+        }
         self.body = body;
         let limit = Duration::from_secs(io.ctx.shared.args.data_connect_timeout_secs);
         self.stage = Stage::Connecting {
@@ -281,14 +393,14 @@ impl Xfer {
                 (body, Some(size), None)
             }
             (JobOutput::OpenWrite(r), TransferKind::Store { mode, .. }) => {
-                let (fd, name) = r.map_err(TransferError::Fs)?;
+                let (fd, name, quota) = r.map_err(TransferError::Fs)?;
                 let offset = match mode {
                     StoreMode::At(n) => *n,
                     _ => 0,
                 };
                 let file = std::rc::Rc::new(fd);
                 (
-                    Body::Store(store::Receive::new(file, offset, self.ascii)),
+                    Body::Store(store::Receive::new(file, offset, self.ascii, quota)),
                     None,
                     name,
                 )
@@ -353,7 +465,51 @@ impl Xfer {
                 _ => Step::Done(Err(TransferError::DataConnection)),
             };
         }
-        self.body.on_io(&mut self.link, io, kind)
+        if std::mem::take(&mut self.link.paused) {
+            return match kind {
+                CompletionKind::Timeout(Ok(())) => self.body.step(&mut self.link, io),
+                _ => Step::Done(Err(TransferError::ConnectionLost)),
+            };
+        }
+        let step = self.body.on_io(&mut self.link, io, kind);
+        match &self.body {
+            Body::Store(b) if b.over_quota() => self.undo_upload(io),
+            _ => step,
+        }
+    }
+
+    /// The upload went past the quota: stop receiving, and have a helper
+    /// remove what it wrote before the 552.
+    fn undo_upload(&mut self, io: &mut Io) -> Step {
+        let over = Step::Done(Err(TransferError::Write(FsError::QuotaExceeded)));
+        self.link.shutdown();
+        let (Body::Store(b), Some(target)) = (&self.body, self.target.clone()) else {
+            return over;
+        };
+        let Some(uq) = b.quota().cloned() else {
+            return over;
+        };
+        let tag = io.tags.job();
+        let root = self.root.clone();
+        let work = Box::new(move || {
+            uq.undo(&root, &target);
+            JobOutput::Undone
+        });
+        if io.ctx.submit_job(tag, work).is_err() {
+            return over;
+        }
+        self.stage = Stage::Undoing { seq: tag.seq };
+        Step::Continue
+    }
+
+    /// A helper finished undoing a refused upload: 552.
+    pub fn on_undone(&mut self, seq: u64) -> Step {
+        match self.stage {
+            Stage::Undoing { seq: s } if s == seq => {
+                Step::Done(Err(TransferError::Write(FsError::QuotaExceeded)))
+            }
+            _ => Step::Continue,
+        }
     }
 
     /// The helper formatted the listing's next chunk.
@@ -398,7 +554,11 @@ impl Xfer {
             Stage::Connecting { deadline } if now >= deadline => {
                 Some(TransferError::DataConnection)
             }
-            Stage::Moving if now.saturating_duration_since(self.link.last_progress) >= stall => {
+            // A paced transfer waiting for its timeout is not stalled.
+            Stage::Moving
+                if !self.link.paused
+                    && now.saturating_duration_since(self.link.last_progress) >= stall =>
+            {
                 Some(TransferError::Stalled)
             }
             _ => None,
