@@ -18,6 +18,7 @@ use super::bulk::Stepped;
 use crate::auth::{AuthPolicy, Grant};
 use crate::fs::{FsError, Root};
 use crate::proto::path::VPath;
+use crate::proto::perms::Perms;
 use crate::proto::quota::{Quota, Usage};
 use crate::proto::session::FsOk;
 
@@ -35,6 +36,17 @@ pub struct QuotaBook {
     users: Mutex<HashMap<String, Arc<Counted>>>,
 }
 
+/// True when the login may store anything anywhere: a read-only login
+/// (anonymous on a mirror, most often) is never counted, so its tree is
+/// never scanned.
+fn may_store(g: &Grant) -> bool {
+    let storing = [Perms::WRITE, Perms::APPEND, Perms::COPY, Perms::UPLOAD_ONLY];
+    g.rules
+        .rules()
+        .iter()
+        .any(|r| storing.iter().any(|p| r.perms.contains(*p)))
+}
+
 /// The host trees a grant's quota covers: its home and each folder.
 fn trees(g: &Grant) -> Vec<PathBuf> {
     let mut t = vec![g.home.clone()];
@@ -46,7 +58,7 @@ impl QuotaBook {
     /// The quota of a login; counts the user's trees first if this is the
     /// first login that needs them. Blocking: call it on the helper pool.
     pub fn for_login(&self, g: &Grant) -> Option<Quota> {
-        if !g.limits.has_quota() {
+        if !g.limits.has_quota() || !may_store(g) {
             return None;
         }
         let trees = trees(g);
@@ -339,4 +351,65 @@ pub fn open_upload(
             base: high,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quota(bytes: u64, used: u64) -> Quota {
+        Quota {
+            bytes_max: Some(bytes),
+            files_max: None,
+            usage: Arc::new(Usage::new(used, 0)),
+        }
+    }
+
+    #[test]
+    fn an_upload_counts_growth_only() {
+        // REST 10 + STOR over a 100-byte file: rewriting bytes 10..100 is
+        // free, what goes past the old end is counted.
+        let q = quota(150, 100);
+        let mut u = UploadQuota {
+            base: 100,
+            high: 100,
+            ..UploadQuota::new_file(&q)
+        };
+        assert!(u.take(10, 90));
+        assert_eq!(q.usage.bytes(), 100);
+        assert!(u.take(100, 50));
+        assert_eq!(q.usage.bytes(), 150);
+        assert!(!u.take(150, 1), "one byte past the limit");
+        assert_eq!(q.usage.bytes(), 150);
+    }
+
+    #[test]
+    fn an_append_counts_every_byte_whatever_the_offset() {
+        let q = quota(1000, 300);
+        let mut u = UploadQuota {
+            append: true,
+            remove: false,
+            base: 300,
+            high: 300,
+            ..UploadQuota::new_file(&q)
+        };
+        // APPE writes at offset 0 in the transfer's terms (O_APPEND).
+        assert!(u.take(0, 400));
+        assert!(u.take(400, 300));
+        assert_eq!(q.usage.bytes(), 1000);
+        assert!(!u.take(700, 1));
+    }
+
+    #[test]
+    fn a_tree_is_counted_without_following_symlinks() {
+        let d = std::env::temp_dir().join(format!("ringftpd-quota-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::fs::write(d.join("a/one"), [0u8; 10]).unwrap();
+        std::fs::write(d.join("a/b/two"), [0u8; 20]).unwrap();
+        std::os::unix::fs::symlink(d.join("a/b/two"), d.join("link")).unwrap();
+        std::os::unix::fs::symlink(&d, d.join("a/loop")).unwrap();
+        assert_eq!(count_trees(std::slice::from_ref(&d)), (30, 2));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -38,9 +38,14 @@ impl AsciiSend {
         if let Some(wait) = l.paced(io) {
             return wait;
         }
-        let mut buf = self.buf.take().unwrap_or_default();
+        // A paced transfer reads no more than its step, so it moves evenly.
+        let want = l.chunk(io, CHUNK_BYTES as u64) as usize;
+        let mut buf = match self.buf.take() {
+            Some(b) if want >= CHUNK_BYTES => b,
+            _ => Vec::with_capacity(want),
+        };
         buf.clear();
-        buf.reserve(CHUNK_BYTES);
+        buf.reserve(want);
         let t = io.tags.op(Purpose::DataIo);
         l.submit(io.ctx.ring.read_into(&self.file, buf, self.offset, t));
         Step::Continue
