@@ -216,17 +216,27 @@ fn appe_past_the_quota_is_truncated_back_and_cpto_is_counted() {
 #[test]
 fn anonymous_quota_is_shared_by_anonymous_sessions() {
     let site = Site::new("quota-anon");
-    let cfg = site.config("", "quota_bytes = 10000");
-    let srv = site.start(&cfg, &[]);
+    // [anonymous]'s own rate overrides the flag's default (1000 bytes/s:
+    // the download below would take 100 s at that rate).
+    let cfg = site.config(
+        "",
+        "quota_bytes = 200000\nquota_files = 5\ndownload_rate_bytes_per_sec = 0",
+    );
+    fs::write(site.root().join("pub.bin"), pattern(100_000, 4)).unwrap();
+    let srv = site.start(&cfg, &["--download-rate-bytes-per-sec", "1000"]);
     let mut a = Ftp::anonymous(srv.port);
     let mut b = Ftp::anonymous(srv.port);
-    assert_eq!(usage(&mut a), (0, 0));
+    let r = a.expect("SITE QUOTA", 211);
+    assert!(r.text().contains("Files used: 1 of 5 (4 left)"), "{r:?}");
+    assert!(r.text().contains("Download rate: unlimited"), "{r:?}");
+    assert_eq!(a.download(Mode::Pasv, "RETR pub.bin"), pattern(100_000, 4));
+    assert_eq!(usage(&mut a), (100_000, 1), "the whole root is counted");
     a.upload(Mode::Pasv, "STOR /incoming/a.bin", &pattern(6000, 1));
-    assert_eq!(usage(&mut b), (6000, 1));
-    let r = upload_reply(&mut b, "STOR /incoming/b.bin", pattern(6000, 2));
+    assert_eq!(usage(&mut b), (106_000, 2));
+    let r = upload_reply(&mut b, "STOR /incoming/b.bin", pattern(100_000, 2));
     assert_eq!(r.code, 552, "{r:?}");
     assert!(!site.root().join("incoming/b.bin").exists());
-    assert_eq!(usage(&mut a), (6000, 1));
+    assert_eq!(usage(&mut a), (106_000, 2));
 }
 
 /// A server with its stderr piped, for waiting on the reload's line.
@@ -346,7 +356,7 @@ fn at_least(bytes: u64, rate: u64, fraction: f64) -> Duration {
 fn user_rates_throttle_byte_exact_transfers_on_the_ring() {
     let site = Site::new("rate-user");
     let cfg = site.config(
-        "download_rate_bytes_per_sec = 200000\nupload_rate_bytes_per_sec = 200000",
+        "download_rate_bytes_per_sec = 100000\nupload_rate_bytes_per_sec = 200000",
         "",
     );
     fs::write(site.home().join("down.bin"), pattern(400_000, 7)).unwrap();
@@ -354,7 +364,8 @@ fn user_rates_throttle_byte_exact_transfers_on_the_ring() {
     let srv = site.start(&cfg, &[]);
     let mut f = Ftp::login(srv.port, "q", PASS);
     let r = f.expect("SITE QUOTA", 211);
-    assert!(r.text().contains("Download rate: 200000 bytes/s"), "{r:?}");
+    assert!(r.text().contains("Download rate: 100000 bytes/s"), "{r:?}");
+    assert!(r.text().contains("Upload rate: 200000 bytes/s"), "{r:?}");
 
     let t = Instant::now();
     let mut s = f.start(Mode::Pasv, "RETR down.bin");
@@ -374,7 +385,7 @@ fn user_rates_throttle_byte_exact_transfers_on_the_ring() {
     assert_eq!(f.reply("RETR").code, 226);
     let took = t.elapsed();
     assert_eq!(got, pattern(400_000, 7), "byte-exact");
-    assert!(took >= at_least(400_000, 200_000, 0.9), "{took:?}");
+    assert!(took >= at_least(400_000, 100_000, 0.9), "{took:?}");
     assert!(
         anon_took < took / 2,
         "the unthrottled session took {anon_took:?}, the throttled one {took:?}"

@@ -108,7 +108,7 @@ fn open_copy(
         .map(|q| quota::CopyHold::reserve(q, root, from, to))
         .transpose()?;
     match super::copy::CopyTask::open(root, from, to) {
-        Ok(task) => Ok(Box::new(quota::HeldCopy {
+        Ok(task) => Ok(Box::new(super::copy::HeldCopy {
             task: Box::new(task),
             hold,
         })),

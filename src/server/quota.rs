@@ -14,13 +14,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::bulk::Stepped;
 use crate::auth::{AuthPolicy, Grant};
 use crate::fs::{FsError, Root};
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
 use crate::proto::quota::{Quota, Usage};
-use crate::proto::session::FsOk;
 
 /// One user's counted usage and the trees it counts.
 struct Counted {
@@ -217,35 +215,6 @@ impl CopyHold {
         self.quota.shrink(self.bytes);
         if self.new_file {
             self.quota.remove_file();
-        }
-    }
-}
-
-/// A SITE CPTO holding its reservation until it ends.
-pub struct HeldCopy {
-    pub task: Box<dyn Stepped>,
-    pub hold: Option<CopyHold>,
-}
-
-impl Stepped for HeldCopy {
-    fn step(&mut self) -> Result<Option<FsOk>, FsError> {
-        let r = self.task.step();
-        match &r {
-            Err(_) => {
-                if let Some(h) = self.hold.take() {
-                    h.release();
-                }
-            }
-            Ok(Some(_)) => self.hold = None,
-            Ok(None) => {}
-        }
-        r
-    }
-
-    fn cancelled(&mut self) {
-        self.task.cancelled();
-        if let Some(h) = self.hold.take() {
-            h.release();
         }
     }
 }
