@@ -142,6 +142,15 @@ fn stor_past_the_byte_quota_is_552_and_removed_and_dele_gives_room_back() {
     // The session goes on, and nothing of the refused upload is counted.
     f.expect("NOOP", 200);
     assert_eq!(usage(&mut f), (401_000, 2));
+    // STOU too: the file under the name the server chose is removed.
+    let r = upload_reply(&mut f, "STOU", pattern(700_000, 6));
+    assert_eq!(r.code, 552, "{r:?}");
+    let names: Vec<String> = fs::read_dir(site.home())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("ftp")), "{names:?}");
+    assert_eq!(usage(&mut f), (401_000, 2));
     // STOR over an existing file counts its new size only.
     f.upload(Mode::Pasv, "STOR a.bin", &pattern(100_000, 4));
     assert_eq!(usage(&mut f), (101_000, 2));
@@ -165,10 +174,20 @@ fn stor_past_the_byte_quota_is_552_and_removed_and_dele_gives_room_back() {
 #[test]
 fn files_quota_refuses_a_new_file_before_the_transfer() {
     let site = Site::new("quota-files");
-    let cfg = site.config("quota_files = 2", "");
+    // A virtual folder counts with the home.
+    fs::create_dir_all(site.dir.join("folder")).unwrap();
+    fs::write(site.dir.join("folder/f.txt"), b"in the folder").unwrap();
+    let folder = format!(
+        "quota_files = 3\n\n[[user.folder]]\npath = \"/f\"\nhost = \"{}\"",
+        site.dir.join("folder").display()
+    );
+    let cfg = site.config(&folder, "");
     let srv = site.start(&cfg, &[]);
     let mut f = Ftp::login(srv.port, "q", PASS);
+    assert_eq!(usage(&mut f), (1013, 2));
+    f.expect("DELE /f/f.txt", 250);
     assert_eq!(usage(&mut f), (1000, 1));
+    f.upload(Mode::Pasv, "STOR /f/g.txt", b"g");
     f.upload(Mode::Pasv, "STOR one.txt", b"one");
     assert_eq!(refused_code(&mut f, "STOR two.txt"), 552);
     assert_eq!(refused_code(&mut f, "STOU"), 552);
@@ -177,13 +196,13 @@ fn files_quota_refuses_a_new_file_before_the_transfer() {
     f.upload(Mode::Pasv, "STOR one.txt", b"uno");
     f.upload(Mode::Pasv, "APPE one.txt", b"+due");
     assert_eq!(fs::read(site.home().join("one.txt")).unwrap(), b"uno+due");
-    assert_eq!(usage(&mut f), (1007, 2));
+    assert_eq!(usage(&mut f), (1008, 3));
     // RNTO over a file frees it: room for a new one.
     f.expect("RNFR one.txt", 350);
     f.expect("RNTO sub/old.bin", 250);
-    assert_eq!(usage(&mut f), (7, 1));
+    assert_eq!(usage(&mut f), (8, 2));
     f.upload(Mode::Pasv, "STOR two.txt", b"two");
-    assert_eq!(usage(&mut f), (10, 2));
+    assert_eq!(usage(&mut f), (11, 3));
 }
 
 #[test]
