@@ -19,18 +19,10 @@
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
-//! Bandwidth limits: a transfer's [`Link`] holds its session's [`Pace`]
-//! and uses its worker's (the server-wide rate, split per worker). Before a
-//! step the body asks [`Link::paced`]; when a pace is in debt the transfer's
-//! one op in flight is a ring timeout, and the body's `step` runs again when
-//! it fires. No thread sleeps; other sessions go on meanwhile. A step moves
-//! at most [`Link::chunk`] bytes (1/50 s of the rate), so throttled
-//! transfers move evenly.
-//!
-//! Quotas: an upload under a quota counts each chunk before writing it
-//! (`store.rs`); one that would pass the limit stops receiving, and the
-//! transfer waits in `Stage::Undoing` while a helper removes the partial
-//! file (or truncates an APPE back), then ends with 552.
+//! Bandwidth limits ([`pacing`]): a paced transfer's op in flight is a ring
+//! timeout while its rate is used up. Quotas: an upload counts each chunk
+//! before writing it (`store.rs`); past the limit it stops, and [`undo`]
+//! removes the partial file before the 552.
 //!
 //! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
 //! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
@@ -40,8 +32,10 @@
 
 mod ascii;
 mod list;
+mod pacing;
 mod retr;
 mod store;
+mod undo;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,7 +52,7 @@ use super::tags::Tags;
 use super::token::Purpose;
 use crate::engine::{CompletionKind, FixedBuf, OpId, SharedFd};
 use crate::fs::{FsError, Root};
-use crate::proto::pace::{self, Pace};
+use crate::proto::pace::Pace;
 use crate::proto::path::VPath;
 use crate::proto::quota::{Quota, Rates};
 use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, TransferKind};
@@ -68,15 +62,6 @@ use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, Tr
 pub struct Limits {
     pub quota: Option<Quota>,
     pub rates: Rates,
-}
-
-/// Which way a transfer's bytes go (which server-wide pace applies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    Down,
-    Up,
-    /// Listings are not paced.
-    Unpaced,
 }
 
 /// What transfer code may use: the worker's context and the connection's tags.
@@ -120,7 +105,7 @@ pub(super) struct Link {
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
-    dir: Dir,
+    dir: pacing::Dir,
     /// The session's rate for this transfer (`None`: unlimited).
     pace: Option<Pace>,
     /// The op in flight is a pacing timeout.
@@ -143,45 +128,9 @@ impl Link {
     }
 
     fn moved(&mut self, n: usize, io: &mut Io) {
-        let now = io.now();
         self.bytes = self.bytes.saturating_add(n as u64);
-        self.last_progress = now;
-        if let Some(p) = self.pace.as_mut() {
-            p.spend(n as u64, now);
-        }
-        if let Some(p) = io
-            .ctx
-            .pace_for(self.dir == Dir::Up, self.dir != Dir::Unpaced)
-        {
-            p.spend(n as u64, now);
-        }
-    }
-
-    /// Most bytes the next step may move: `max`, or less when paced.
-    fn chunk(&self, io: &mut Io, max: u64) -> u64 {
-        let worker = io
-            .ctx
-            .pace_for(self.dir == Dir::Up, self.dir != Dir::Unpaced)
-            .map(|p| p.chunk_bytes());
-        [self.pace.map(|p| p.chunk_bytes()), worker]
-            .into_iter()
-            .flatten()
-            .fold(max, u64::min)
-            .max(1)
-    }
-
-    /// When a pace is in debt: arms a ring timeout as the transfer's op in
-    /// flight (the body's `step` runs again when it fires) and says so.
-    fn paced(&mut self, io: &mut Io) -> Option<Step> {
-        let now = io.now();
-        let worker = io
-            .ctx
-            .pace_for(self.dir == Dir::Up, self.dir != Dir::Unpaced);
-        let wait = pace::wait_all(&mut [self.pace.as_mut(), worker], now)?;
-        let t = io.tags.op(Purpose::DataIo);
-        self.submit(io.ctx.ring.timeout(wait, t));
-        self.paused = true;
-        Some(Step::Continue)
+        self.last_progress = io.now();
+        self.spend(n as u64, io);
     }
 
     fn done_ok(&self) -> Step {
@@ -279,16 +228,16 @@ impl Xfer {
         let args = &io.ctx.shared.args;
         let (dir, rate, chunk_max) = match &t.kind {
             TransferKind::Retr { .. } => (
-                Dir::Down,
+                pacing::Dir::Down,
                 limits.rates.download_bytes_per_sec,
                 u64::from(args.retr_chunk_bytes),
             ),
             TransferKind::Store { .. } => (
-                Dir::Up,
+                pacing::Dir::Up,
                 limits.rates.upload_bytes_per_sec,
                 u64::from(args.upload_buffer_size_bytes),
             ),
-            TransferKind::List { .. } => (Dir::Unpaced, 0, 0),
+            TransferKind::List { .. } => (pacing::Dir::Unpaced, 0, 0),
         };
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind.clone() {
             TransferKind::Retr { path, .. } => Box::new(move || jobs::open_read(&root, &path)),
@@ -475,40 +424,6 @@ impl Xfer {
         match &self.body {
             Body::Store(b) if b.over_quota() => self.undo_upload(io),
             _ => step,
-        }
-    }
-
-    /// The upload went past the quota: stop receiving, and have a helper
-    /// remove what it wrote before the 552.
-    fn undo_upload(&mut self, io: &mut Io) -> Step {
-        let over = Step::Done(Err(TransferError::Write(FsError::QuotaExceeded)));
-        self.link.shutdown();
-        let (Body::Store(b), Some(target)) = (&self.body, self.target.clone()) else {
-            return over;
-        };
-        let Some(uq) = b.quota().cloned() else {
-            return over;
-        };
-        let tag = io.tags.job();
-        let root = self.root.clone();
-        let work = Box::new(move || {
-            uq.undo(&root, &target);
-            JobOutput::Undone
-        });
-        if io.ctx.submit_job(tag, work).is_err() {
-            return over;
-        }
-        self.stage = Stage::Undoing { seq: tag.seq };
-        Step::Continue
-    }
-
-    /// A helper finished undoing a refused upload: 552.
-    pub fn on_undone(&mut self, seq: u64) -> Step {
-        match self.stage {
-            Stage::Undoing { seq: s } if s == seq => {
-                Step::Done(Err(TransferError::Write(FsError::QuotaExceeded)))
-            }
-            _ => Step::Continue,
         }
     }
 
