@@ -186,7 +186,8 @@ pub struct CopyHold {
 impl CopyHold {
     /// Reserves room for copying `from` over `to`.
     pub fn reserve(q: &Quota, root: &Root, from: &VPath, to: &VPath) -> Result<CopyHold, FsError> {
-        let src = root.file_size(from).unwrap_or(0);
+        // The copy reads through a final symlink, so its source's size does too.
+        let src = root.stat(from).map(|i| i.size).unwrap_or(0);
         let old = root.file_size(to);
         let old_size = old.unwrap_or(0);
         let (bytes, freed) = (src.saturating_sub(old_size), old_size.saturating_sub(src));
