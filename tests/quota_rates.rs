@@ -133,11 +133,29 @@ fn stor_past_the_byte_quota_is_552_and_removed_and_dele_gives_room_back() {
     );
     f.upload(Mode::Pasv, "STOR a.bin", &pattern(400_000, 2));
     assert_eq!(usage(&mut f), (401_000, 2));
-    // 3 MB into the 599 000 bytes left: stopped during the transfer, 552,
-    // and the partial file is gone.
-    let r = upload_reply(&mut f, "STOR big.bin", pattern(3_000_000, 3));
+    // Up to 256 MiB into the 599 000 bytes left: the server stops receiving
+    // during the transfer (the client's writes fail long before the end),
+    // answers 552, and the partial file is gone.
+    let mut data = f.start(Mode::Pasv, "STOR big.bin");
+    let writer = std::thread::spawn(move || {
+        let chunk = pattern(1 << 16, 3);
+        let mut sent = 0u64;
+        while sent < 256 << 20 {
+            if data.write_all(&chunk).is_err() {
+                return (sent, true);
+            }
+            sent += chunk.len() as u64;
+        }
+        (sent, false)
+    });
+    let r = f.reply("STOR big.bin");
+    let (sent, refused) = writer.join().unwrap();
     assert_eq!(r.code, 552, "{r:?}");
     assert!(r.text().contains("Exceeded storage allocation"), "{r:?}");
+    assert!(
+        refused && sent < 256 << 20,
+        "the server read all {sent} bytes"
+    );
     assert!(!site.home().join("big.bin").exists());
     // The session goes on, and nothing of the refused upload is counted.
     f.expect("NOOP", 200);
