@@ -26,6 +26,9 @@ impl Xfer {
             JobOutput::Undone
         });
         if io.ctx.submit_job(tag, work).is_err() {
+            // The helper queue is full: 552 at once, and the partial file
+            // stays (its bytes stay counted, so the usage still matches
+            // the disk). Removing it here would block the worker.
             return over;
         }
         self.stage = Stage::Undoing { seq: tag.seq };
