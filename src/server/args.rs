@@ -100,6 +100,22 @@ pub struct Args {
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
     pub retr_chunk_bytes: u32,
+    /// Download rate of each session in bytes per second, 0 = unlimited
+    /// (a [[user]] or [anonymous] `download_rate_bytes_per_sec` overrides it).
+    #[arg(long = "download-rate-bytes-per-sec", default_value_t = 0)]
+    pub download_rate_bytes_per_sec: u64,
+    /// Upload rate of each session in bytes per second, 0 = unlimited
+    /// (a [[user]] or [anonymous] `upload_rate_bytes_per_sec` overrides it).
+    #[arg(long = "upload-rate-bytes-per-sec", default_value_t = 0)]
+    pub upload_rate_bytes_per_sec: u64,
+    /// Download rate of the whole server in bytes per second, 0 = unlimited;
+    /// split evenly between the workers (each paces its own sessions).
+    #[arg(long = "server-download-rate-bytes-per-sec", default_value_t = 0)]
+    pub server_download_rate_bytes_per_sec: u64,
+    /// Upload rate of the whole server in bytes per second, 0 = unlimited;
+    /// split evenly between the workers (each paces its own sessions).
+    #[arg(long = "server-upload-rate-bytes-per-sec", default_value_t = 0)]
+    pub server_upload_rate_bytes_per_sec: u64,
     /// Text of the 220 greeting.
     #[arg(long, default_value = "ringftpd ready")]
     pub greeting: String,

@@ -33,6 +33,7 @@ mod ops;
 pub mod policy;
 mod pool;
 mod privdrop;
+pub mod quota;
 mod running;
 mod shared;
 mod signals;
@@ -124,6 +125,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
         phase: AtomicU8::new(0),
+        quotas: quota::QuotaBook::default(),
+        workers: cfg.workers,
     });
     let notify = crate::obs::notify::SdNotify::from_env()
         .map_err(|e| StartError::Config(format!("NOTIFY_SOCKET: {e}")))?;

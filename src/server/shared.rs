@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::args::Args;
 use super::limits;
+use super::quota::QuotaBook;
 use crate::auth::AuthPolicy;
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
@@ -20,6 +21,10 @@ pub struct Shared {
     pub(super) policy: RwLock<Arc<AuthPolicy>>,
     /// Per-address admission and bans, for every worker (see [`limits`]).
     pub ips: Mutex<limits::IpTable>,
+    /// Every user's storage usage, kept across reloads (`server/quota.rs`).
+    pub quotas: QuotaBook,
+    /// Number of workers (the server-wide rates are split between them).
+    pub workers: usize,
     /// [`Phase`] as a byte: set by the main thread, read by workers on wake.
     pub phase: AtomicU8,
 }
@@ -79,6 +84,7 @@ impl Shared {
 impl Shared {
     /// Puts new login rules in force; sessions keep the rights they logged in with.
     pub fn set_policy(&self, p: AuthPolicy) {
+        self.quotas.keep_only(&p);
         if let Ok(mut slot) = self.policy.write() {
             *slot = Arc::new(p);
         }

@@ -16,7 +16,7 @@ use crate::server::listing_stream::ListChunk;
 use crate::server::pool::JobOutput;
 use crate::server::tags::Tags;
 use crate::server::token::Purpose;
-use crate::server::transfer::{Io, Opened, Step, Xfer};
+use crate::server::transfer::{Io, Limits, Opened, Step, Xfer};
 
 /// The passive listener and the transfer of one connection.
 pub(super) struct DataChannel {
@@ -120,7 +120,13 @@ impl DataChannel {
     }
 
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub(super) fn start(&mut self, p: Parts, t: Transfer, root: Option<Arc<Root>>) {
+    pub(super) fn start(
+        &mut self,
+        p: Parts,
+        t: Transfer,
+        root: Option<Arc<Root>>,
+        limits: &Limits,
+    ) {
         let started = match root {
             Some(root) => Xfer::start(
                 &mut Io {
@@ -129,6 +135,7 @@ impl DataChannel {
                 },
                 t,
                 root,
+                limits,
             ),
             None => Err(TransferError::Fs(FsError::PermissionDenied)),
         };
@@ -221,6 +228,15 @@ impl DataChannel {
             ),
             None => Step::Continue,
         };
+        self.on_step(p, step);
+    }
+
+    /// A helper removed (or truncated back) an upload that went past the quota.
+    pub(super) fn on_undone(&mut self, p: Parts, seq: u64) {
+        let step = self
+            .xfer
+            .as_mut()
+            .map_or(Step::Continue, |x| x.on_undone(seq));
         self.on_step(p, step);
     }
 

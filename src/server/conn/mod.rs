@@ -20,6 +20,7 @@ use super::jobs;
 use super::pool::JobOutput;
 use super::tags::Tags;
 use super::token::Purpose;
+use super::transfer::Limits;
 use crate::engine::{Completion, FixedBuf, SharedFd};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
@@ -55,6 +56,8 @@ pub struct Conn {
     job_cancel: Option<Cancel>,
     /// The path of the DELE waiting for its answer (for the xferlog).
     deleting: Option<String>,
+    /// The login's quota and rates.
+    limits: Limits,
 }
 
 impl Conn {
@@ -87,6 +90,7 @@ impl Conn {
             wait_seq: 0,
             job_cancel: None,
             deleting: None,
+            limits: Limits::default(),
         };
         if !await_proxy {
             c.report.opened(&ctx.obs);
@@ -183,6 +187,7 @@ impl Conn {
                     parts(ctx, &mut self.tags, &mut self.session, &self.report),
                     t,
                     root,
+                    &self.limits,
                 );
             }
             Action::QueryProgress => {
@@ -207,7 +212,7 @@ impl Conn {
         let tag = self.tags.job();
         self.wait_seq = tag.seq;
         let shared = ctx.shared.clone();
-        let work = Box::new(move || jobs::login(&shared.policy(), &shared.root, &user, &pass));
+        let work = Box::new(move || jobs::login(&shared, &user, &pass));
         if ctx.submit_job(tag, work).is_err() {
             self.wait_seq = 0;
             self.session.handle_event(Event::LoginBusy, ctx.now);
@@ -234,7 +239,8 @@ impl Conn {
             tag,
             cancel,
         };
-        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again);
+        let q = self.limits.quota.clone();
+        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again, q);
         if ctx.submit_job(tag, work).is_err() {
             self.wait_seq = 0;
             self.job_cancel = None;
@@ -314,6 +320,10 @@ impl Conn {
                 self.wait_seq = 0;
                 let ok = r.map(|(ok, root)| {
                     self.root = Some(root);
+                    self.limits = Limits {
+                        quota: ok.quota.clone(),
+                        rates: ok.rates,
+                    };
                     ok
                 });
                 self.report_login(ctx, ok.as_ref());
@@ -334,6 +344,10 @@ impl Conn {
                     self.report.deleted(&ctx.obs, &path);
                 }
                 self.session.handle_event(Event::Fs(r), now)
+            }
+            JobOutput::Undone => {
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
+                self.data.on_undone(p, seq);
             }
             JobOutput::ListMore(r) => {
                 let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
