@@ -162,7 +162,7 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
         Action::QueryProgress => Event::Progress(u64::from(n)),
         Action::Abort => Event::TransferDone(Err(TransferError::Aborted)),
         Action::SelectHost(_) => Event::HostSelected(n.is_multiple_of(2).then(|| "hi".to_string())),
-        Action::ClosePassive | Action::Close | Action::CancelFs => return None,
+        Action::ClosePassive | Action::Close | Action::CancelFs | Action::StartTls => return None,
     })
 }
 

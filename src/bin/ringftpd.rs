@@ -48,8 +48,19 @@ fn main() {
         }
     };
     let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
+    // Implicit FTPS addresses, when any, follow as `tls-implicit A,B`.
+    let implicit: Vec<String> = running
+        .implicit_addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let implicit = if implicit.is_empty() {
+        String::new()
+    } else {
+        format!(" tls-implicit {}", implicit.join(","))
+    };
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}{implicit}",
         addrs.join(","),
         root.display(),
         workers,

@@ -72,6 +72,8 @@ impl std::fmt::Display for StartError {
 /// A running server: its workers and the addresses it listens on.
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
+    /// The implicit FTPS addresses (`--tls-implicit-listen`).
+    pub implicit_addrs: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
     wakers: Vec<Arc<OwnedFd>>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -122,6 +124,16 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
         commands_burst: cfg.args.commands_burst,
+        tls: crate::proto::session::TlsPolicy {
+            available: cfg.tls.is_some(),
+            required: match cfg.args.tls_required {
+                Some(args::TlsRequiredArg::Off) => crate::proto::session::TlsRequired::Off,
+                Some(args::TlsRequiredArg::All) => crate::proto::session::TlsRequired::All,
+                Some(args::TlsRequiredArg::Users) | None => {
+                    crate::proto::session::TlsRequired::Users
+                }
+            },
+        },
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
@@ -129,9 +141,19 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
+        tls: cfg.tls.clone(),
     });
-    let (listeners, addrs) =
-        bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
+    // Implicit FTPS listeners come after the plain ones: a worker knows a
+    // listener's kind by its index.
+    let all: Vec<SocketAddr> = cfg
+        .args
+        .listen
+        .iter()
+        .chain(&cfg.args.tls_implicit_listen)
+        .copied()
+        .collect();
+    let (listeners, mut addrs) = bind_listeners(&all, cfg.workers).map_err(StartError::Runtime)?;
+    let implicit_addrs = addrs.split_off(cfg.args.listen.len());
     let pool = pool::Pool::start(cfg.args.helper_threads);
     let stop = Arc::new(AtomicBool::new(false));
     let cores = core_affinity::get_core_ids().unwrap_or_default();
@@ -169,6 +191,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     }
     let running = Running {
         addrs,
+        implicit_addrs,
         stop,
         wakers,
         threads,

@@ -17,6 +17,8 @@ pub struct Shared {
     pub(super) policy: RwLock<Arc<AuthPolicy>>,
     /// Per-address admission and bans, for every worker (see [`limits`]).
     pub ips: Mutex<limits::IpTable>,
+    /// FTPS certificate and key (`--tls-cert`), if configured.
+    pub tls: Option<crate::tls::TlsConfigs>,
 }
 
 impl Shared {

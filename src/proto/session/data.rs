@@ -138,6 +138,9 @@ impl Session {
     }
 
     fn start_transfer(&mut self, kind: TransferKind, label: String, is_upload: bool) {
+        if let Some(why) = self.refused_unprotected_data() {
+            return self.reply(521, why);
+        }
         let Some(endpoint) = self.take_endpoint() else {
             return;
         };
@@ -146,6 +149,7 @@ impl Session {
             endpoint,
             kind,
             ascii,
+            protected: self.data_protected(),
         }));
         self.busy = Busy::Transferring(Running {
             label,
@@ -331,6 +335,14 @@ impl Session {
             TransferError::SourceChanged => self.reply(
                 451,
                 "File changed size during the transfer; the data sent is incomplete.",
+            ),
+            // RFC 4217 §10: 522 when the data connection's TLS is refused.
+            TransferError::TlsHandshake => {
+                self.reply(522, "TLS handshake on the data connection failed.")
+            }
+            TransferError::TlsNotResumed => self.reply(
+                522,
+                "Data connection refused: it must resume the TLS session of this control connection (TLS session reuse required).",
             ),
             TransferError::Write(fe) | TransferError::Read(fe) => {
                 let code = match fe {

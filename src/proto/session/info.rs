@@ -24,6 +24,13 @@ impl Session {
         let mut body: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
         // draft-bryan-ftpext-hash-02 §3.1; kept in FEAT's sorted order.
         body.insert(2, crate::proto::hash::HashAlgo::feat_line(self.hash_algo));
+        // RFC 4217 §6: AUTH TLS, PBSZ and PROT are listed when offered.
+        if self.cfg.tls.available {
+            body.insert(0, "AUTH TLS".to_string());
+            let at = body.iter().position(|f| f == "PASV").unwrap_or(body.len());
+            body.insert(at + 1, "PBSZ".to_string());
+            body.insert(at + 2, "PROT".to_string());
+        }
         let mut out = std::mem::take(&mut self.out);
         crate::proto::reply::encode_block_into(211, "Features:", &body, "End", &mut out);
         self.out = out;

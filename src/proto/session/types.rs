@@ -133,6 +133,8 @@ pub struct Transfer {
     pub kind: TransferKind,
     /// TYPE A: convert line endings.
     pub ascii: bool,
+    /// PROT P: the data connection is TLS, resuming the control session's.
+    pub protected: bool,
 }
 
 /// What a transfer moves.
@@ -176,6 +178,11 @@ pub enum TransferError {
     /// The file shrank while it was being sent, so the client got fewer (or,
     /// on the sendfile path, zero-filled) bytes than its size said (451).
     SourceChanged,
+    /// PROT P: the data connection's TLS handshake failed (522).
+    TlsHandshake,
+    /// PROT P: the data connection did not resume this control connection's
+    /// TLS session (a fresh handshake, or another session's ticket) (522).
+    TlsNotResumed,
 }
 
 /// What a session asks the server to do.
@@ -205,6 +212,10 @@ pub enum Action {
     SelectHost(String),
     /// Flush pending output, then close the control connection.
     Close,
+    /// AUTH TLS was answered 234: send what is queued in the clear, then
+    /// run the TLS handshake; everything after is TLS. No answer (a failed
+    /// handshake closes the connection).
+    StartTls,
 }
 
 /// A login that succeeded.

@@ -115,7 +115,13 @@ impl DataChannel {
     }
 
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub(super) fn start(&mut self, p: Parts, t: Transfer, root: Option<Arc<Root>>) {
+    pub(super) fn start(
+        &mut self,
+        p: Parts,
+        t: Transfer,
+        root: Option<Arc<Root>>,
+        tls: Option<crate::tls::SessionTls>,
+    ) {
         let started = match root {
             Some(root) => Xfer::start(
                 &mut Io {
@@ -124,6 +130,7 @@ impl DataChannel {
                 },
                 t,
                 root,
+                tls,
             ),
             None => Err(TransferError::Fs(FsError::PermissionDenied)),
         };

@@ -8,6 +8,7 @@ mod control;
 mod data;
 mod guard;
 mod passive;
+mod secure;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::proto::session::{Action, Event, FsOp, Session};
 
 use control::{Control, Received};
 use data::{DataChannel, Parts};
+use secure::{ControlTls, Decrypted};
 
 /// One control connection.
 pub struct Conn {
@@ -39,6 +41,11 @@ pub struct Conn {
     wait_seq: u64,
     /// Stops the running stepped job (HASH, SITE CPTO), if any.
     job_cancel: Option<Cancel>,
+    /// The control connection's TLS, once AUTH TLS was answered (or from the
+    /// first byte on an implicit FTPS listener).
+    tls: Option<ControlTls>,
+    /// Plaintext between the session and the TLS layer (reused).
+    plain: Vec<u8>,
 }
 
 impl Conn {
@@ -49,19 +56,38 @@ impl Conn {
         fd: SharedFd,
         peer: SocketAddr,
         local: SocketAddr,
+        implicit_tls: bool,
         ctx: &Ctx,
     ) -> Conn {
-        Conn {
+        let mut session = Session::new(ctx.shared.session_cfg.clone(), peer, local, ctx.now);
+        let tls = if implicit_tls {
+            session.set_implicit_tls();
+            let t = ControlTls::new(ctx.shared.tls.as_ref());
+            if t.is_none() {
+                // Never answer an implicit FTPS client in the clear.
+                session.handle_closed();
+            }
+            t
+        } else {
+            None
+        };
+        let mut conn = Conn {
             tags: Tags::new(index, gen),
             peer,
-            session: Session::new(ctx.shared.session_cfg.clone(), peer, local, ctx.now),
+            session,
             ctrl: Control::new(fd),
             data: DataChannel::new(peer, local),
             closed: false,
             root: None,
             wait_seq: 0,
             job_cancel: None,
+            tls,
+            plain: Vec::new(),
+        };
+        if implicit_tls && conn.tls.is_none() {
+            conn.ctrl.close_after_flush();
         }
+        conn
     }
 
     /// True when this is the connection a token or tag with `gen` was made for.
@@ -91,7 +117,7 @@ impl Conn {
         if self.closed {
             return;
         }
-        self.session.poll_output(self.ctrl.out());
+        self.output();
         self.ctrl.flush(ctx, &mut self.tags);
         if self.ctrl.ready_to_close() {
             return self.close(ctx);
@@ -114,8 +140,9 @@ impl Conn {
             Action::ClosePassive => self.data.close_passive(ctx),
             Action::Transfer(t) => {
                 let root = self.root.clone();
-                self.data
-                    .start(parts(ctx, &mut self.tags, &mut self.session), t, root);
+                let tls = self.tls.as_ref().map(|t| t.sess.clone());
+                let p = parts(ctx, &mut self.tags, &mut self.session);
+                self.data.start(p, t, root, tls);
             }
             Action::QueryProgress => {
                 let n = self.data.progress();
@@ -131,6 +158,72 @@ impl Conn {
                 self.session.handle_event(Event::HostSelected(Some(g)), now);
             }
             Action::Close => self.ctrl.close_after_flush(),
+            Action::StartTls => self.start_tls(ctx),
+        }
+    }
+
+    /// Moves the session's replies to the control socket's queue, through
+    /// TLS when it is on; close_notify follows the last reply.
+    fn output(&mut self) {
+        match self.tls.as_mut() {
+            Some(t) => {
+                self.plain.clear();
+                self.session.poll_output(&mut self.plain);
+                t.send(&self.plain, self.ctrl.out());
+                if self.session.is_closing() {
+                    t.close_notify(self.ctrl.out());
+                }
+            }
+            None => {
+                self.session.poll_output(self.ctrl.out());
+            }
+        }
+    }
+
+    /// AUTH TLS was answered: the 234 leaves in the clear, then every byte
+    /// either way is TLS.
+    fn start_tls(&mut self, ctx: &mut Ctx) {
+        self.session.poll_output(self.ctrl.out());
+        self.tls = ControlTls::new(ctx.shared.tls.as_ref());
+        if self.tls.is_none() {
+            ctx.log(format_args!("{}: TLS could not start", self.peer));
+            self.ctrl.close_after_flush();
+        }
+    }
+
+    /// Control bytes received: to the session, decrypted first under TLS.
+    fn on_control_bytes(&mut self, ctx: &mut Ctx, bytes: &[u8]) {
+        let Some(t) = self.tls.as_mut() else {
+            return self.session.handle_input(bytes, ctx.now);
+        };
+        self.plain.clear();
+        match t.received(bytes, &mut self.plain) {
+            Decrypted::Plain => {
+                if let Some(v) = t.established() {
+                    ctx.log(format_args!("{}: control connection is {v}", self.peer));
+                }
+                // Handshake answers (and alerts) go out with the next flush.
+                t.send(&[], self.ctrl.out());
+                if !self.plain.is_empty() {
+                    let plain = std::mem::take(&mut self.plain);
+                    self.session.handle_input(&plain, ctx.now);
+                    self.plain = plain;
+                }
+            }
+            Decrypted::Failed => {
+                ctx.log(format_args!(
+                    "{}: TLS handshake or record failed; closing",
+                    self.peer
+                ));
+                t.send(&[], self.ctrl.out());
+                self.session.handle_closed();
+                while let Some(a) = self.session.poll_action() {
+                    if a != Action::Close {
+                        self.exec(ctx, a);
+                    }
+                }
+                self.ctrl.close_after_flush();
+            }
         }
     }
 
@@ -187,9 +280,7 @@ impl Conn {
         let parts = Conn::parts;
         match purpose {
             Purpose::CtrlRecv => match self.ctrl.on_recv(c.kind, self.closed) {
-                Received::Data(buf) if !self.closed => {
-                    self.session.handle_input(buf.data(), ctx.now)
-                }
+                Received::Data(buf) if !self.closed => self.on_control_bytes(ctx, buf.data()),
                 Received::Data(_) | Received::Nothing => {}
                 Received::Closed => self.client_left(ctx),
             },

@@ -19,7 +19,10 @@
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
-//! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
+//! Under PROT P the body is the same; its sends and receives go through
+//! [`Link::send`] and [`Link::recv_fixed`], which [`secure`] encrypts and
+//! decrypts after the data connection's handshake (binary RETR then takes
+//! the read-and-send path of [`ascii::AsciiSend`] without conversion).
 //! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
 //! so ABOR cancels exactly that op, and any completion whose op is not the
 //! current one belongs to a transfer that has ended and is dropped (its
@@ -28,6 +31,7 @@
 mod ascii;
 mod list;
 mod retr;
+mod secure;
 mod store;
 
 use std::net::{IpAddr, SocketAddr};
@@ -46,6 +50,7 @@ use super::token::Purpose;
 use crate::engine::{CompletionKind, FixedBuf, OpId, SharedFd};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, TransferKind};
+use crate::tls::SessionTls;
 
 /// What transfer code may use: the worker's context and the connection's tags.
 pub struct Io<'a> {
@@ -88,6 +93,8 @@ pub(super) struct Link {
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
+    /// PROT P: the data connection's TLS (after the data connection is up).
+    tls: Option<Box<secure::DataTls>>,
 }
 
 impl Link {
@@ -183,11 +190,23 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
+    /// PROT P: the control session's TLS, for the data connection's handshake.
+    protected: Option<SessionTls>,
 }
 
 impl Xfer {
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub fn start(io: &mut Io, t: Transfer, root: Arc<Root>) -> Result<Xfer, TransferError> {
+    /// Under PROT P, `tls` is the control session's TLS, which the data
+    /// connection must resume.
+    pub fn start(
+        io: &mut Io,
+        t: Transfer,
+        root: Arc<Root>,
+        tls: Option<SessionTls>,
+    ) -> Result<Xfer, TransferError> {
+        if t.protected && tls.is_none() {
+            return Err(TransferError::TlsHandshake);
+        }
         let tag = io.tags.job();
         let now = io.ctx.now;
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind.clone() {
@@ -230,8 +249,10 @@ impl Xfer {
                 op: None,
                 bytes: 0,
                 last_progress: now.mono,
+                tls: None,
             },
             aborting: false,
+            protected: t.protected.then_some(tls).flatten(),
         })
     }
 
@@ -266,8 +287,9 @@ impl Xfer {
                     return Err(TransferError::RestartBeyondEnd);
                 }
                 let file: SharedFd = std::rc::Rc::new(fd);
-                let body = if self.ascii {
-                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size))
+                let body = if self.ascii || self.protected.is_some() {
+                    // TLS needs the bytes in memory: read, (convert,) send.
+                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size, self.ascii))
                 } else {
                     match io.ctx.shared.args.retr_path {
                         RetrPath::Sendfile => {
@@ -333,6 +355,13 @@ impl Xfer {
         self.link.sock = Some(fd);
         self.stage = Stage::Moving;
         self.link.last_progress = io.now();
+        if let Some(sess) = self.protected.clone() {
+            let allow = io.ctx.shared.args.tls_allow_data_without_resumption;
+            return match secure::DataTls::new(sess, allow) {
+                Some(tls) => self.link.tls_begin(io, tls),
+                None => Step::Done(Err(TransferError::TlsHandshake)),
+            };
+        }
         self.body.step(&mut self.link, io)
     }
 
@@ -353,13 +382,24 @@ impl Xfer {
                 _ => Step::Done(Err(TransferError::DataConnection)),
             };
         }
+        if self.link.tls.is_some() {
+            let step = match self.link.tls_on_io(io, kind) {
+                secure::Routed::Body(kind) => self.body.on_io(&mut self.link, io, kind),
+                secure::Routed::Open => self.body.step(&mut self.link, io),
+                secure::Routed::Step(s) => return s,
+            };
+            return self.link.tls_finish(io, step);
+        }
         self.body.on_io(&mut self.link, io, kind)
     }
 
     /// The helper formatted the listing's next chunk.
     pub fn on_list_more(&mut self, io: &mut Io, seq: u64, r: Result<ListChunk, FsError>) -> Step {
         match &mut self.body {
-            Body::List(b) if !self.aborting => b.on_more(&mut self.link, io, seq, r),
+            Body::List(b) if !self.aborting => {
+                let step = b.on_more(&mut self.link, io, seq, r);
+                self.link.tls_finish(io, step)
+            }
             _ => Step::Continue,
         }
     }
@@ -368,7 +408,8 @@ impl Xfer {
     pub fn resume_with_buf(&mut self, io: &mut Io, buf: FixedBuf) -> Step {
         match &mut self.body {
             Body::Store(b) if self.stage == Stage::Moving && !self.aborting => {
-                b.resume(&mut self.link, io, buf)
+                let step = b.resume(&mut self.link, io, buf);
+                self.link.tls_finish(io, step)
             }
             // Not waiting (any more): the buffer goes back as it drops.
             _ => Step::Continue,
