@@ -203,6 +203,21 @@ fn abor_during_a_tls_retr() {
     .assert_ok("ABOR mid TLS RETR");
 }
 
+// Under PROT P a data connection that does not speak TLS never gets a byte.
+#[test]
+fn plain_data_connection_under_prot_p_gets_nothing() {
+    let f = fixture("tls-plaindata", &[]);
+    write_pattern_file(&f.root.join("a.bin"), 100_000, 1);
+    py(&[
+        s("plaindata"),
+        s(f.server.port),
+        s(USER),
+        s(PASS),
+        s("a.bin"),
+    ])
+    .assert_ok("plain data connection under PROT P");
+}
+
 // rustls speaks TLS 1.2 and 1.3 only. The local OpenSSL still lets a client
 // be limited to TLS 1.1 (at security level 0); the handshake must fail.
 #[test]

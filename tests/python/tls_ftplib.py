@@ -14,6 +14,8 @@ usage: tls_ftplib.py CHECK PORT ARGS...
   abort PORT USER PASS NAME SIZE            ABOR (in-band, FTP_TLS.abort)
       during a PROT P RETR; the session goes on
   tls11 PORT                                a TLS 1.1-only client fails AUTH TLS
+  plaindata PORT USER PASS NAME             under PROT P a data connection that
+      speaks plain bytes gets none back (closed at once) and the reply is 522
 
 Exits 1 with a message on the first mismatch.
 """
@@ -250,7 +252,34 @@ def tls11(argv):
     ok.quit()
 
 
-CHECKS = {"matrix": matrix, "implicit": implicit, "noreuse": noreuse,
+def plaindata(argv):
+    port, user, password, name = int(argv[0]), argv[1], argv[2], argv[3]
+    ftp = login(ReuseTLS, port, user, password)
+    ftp.voidcmd("TYPE I")
+    # The plain FTP transfercmd: no TLS on the data socket.
+    conn, _ = ftplib.FTP.ntransfercmd(ftp, f"RETR {name}")
+    conn.sendall(b"USER anonymous\r\n")  # not a ClientHello
+    got = b""
+    while True:
+        try:
+            b = conn.recv(65536)
+        except ConnectionResetError:
+            break
+        if not b:
+            break
+        got += b
+    conn.close()
+    expect(got == b"", f"a plain data connection under PROT P got {len(got)} bytes")
+    try:
+        resp = ftp.voidresp()
+    except ftplib.Error as e:
+        resp = str(e)
+    expect(resp.startswith("522"), f"reply after a plain data connection: {resp!r}")
+    expect(ftp.sendcmd("NOOP").startswith("200"), "NOOP after the refusal")
+    ftp.quit()
+
+
+CHECKS = {"plaindata": plaindata, "matrix": matrix, "implicit": implicit, "noreuse": noreuse,
           "cross": cross, "abort": abort, "tls11": tls11}
 
 if __name__ == "__main__":
