@@ -12,8 +12,9 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use common::{
     run_limited, run_python, sha256_file, users_file, write_pattern_file, Finished, Mode, Server,
@@ -418,4 +419,77 @@ fn lftp_ssl_force_protect_data() {
     assert!(out.stdout.contains("a.bin"), "{}", out.stdout);
     assert_eq!(sha256_file(&local.join("got.bin")), want);
     assert_eq!(sha256_file(&f.root.join("up.bin")), want);
+}
+
+/// SIGHUP re-reads the certificate and key: new sessions get the new one; a
+/// broken pair keeps the old one, said in one line.
+#[test]
+fn sighup_reloads_the_certificate() {
+    let root = TempDir::new("tls-hup");
+    let etc = TempDir::new("tls-hup-etc");
+    let (cert, key) = make_cert(etc.path(), "live");
+    let first = etc.join("first.pem");
+    std::fs::copy(&cert, &first).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--cores", "1", "--pasv-ports"])
+        .arg(format!("{}-{}", PASV.0, PASV.1))
+        .arg("--root")
+        .arg(root.path())
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ringftpd");
+    let (tx, stderr) = mpsc::channel();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).expect("start line");
+    let port = line
+        .split_whitespace()
+        .nth(3)
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("start line {line:?}"));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let hup = |done: &str| {
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+        let deadline = Instant::now() + IO_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let l = stderr
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {done:?} on stderr"));
+            if l.contains("TLS certificate") {
+                assert!(l.contains(done), "{l}");
+                return l;
+            }
+        }
+    };
+    let certis = |pem: &Path| {
+        py(&[s("certis"), s(port), pem.display().to_string()]).assert_ok("server certificate")
+    };
+    certis(&first);
+    // A new pair in the same files.
+    let (c2, k2) = make_cert(etc.path(), "next");
+    std::fs::copy(&c2, &cert).unwrap();
+    std::fs::copy(&k2, &key).unwrap();
+    hup("TLS certificate reloaded");
+    certis(&c2);
+    // A key that does not match: the old pair stays.
+    std::fs::copy(&first, &cert).unwrap();
+    let l = hup("reload failed, keeping the old certificate");
+    assert!(l.contains("does not fit"), "{l}");
+    certis(&c2);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait();
 }

@@ -141,7 +141,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
-        tls: cfg.tls.clone(),
+        tls: RwLock::new(cfg.tls.clone()),
     });
     // Implicit FTPS listeners come after the plain ones: a worker knows a
     // listener's kind by its index.
@@ -255,6 +255,14 @@ impl Running {
         self.shared.set_policy(p);
         Ok(())
     }
+
+    /// Reads `--tls-cert` and `--tls-key` again (SIGHUP), when configured:
+    /// new control sessions use the new certificate; running ones keep
+    /// theirs (their data connections resume the session they made).
+    pub fn reload_tls(&self) -> Option<Result<(), String>> {
+        self.shared.args.tls_cert.as_ref()?;
+        Some(config::load_tls(&self.shared.args).map(|t| self.shared.set_tls(t)))
+    }
 }
 
 impl Drop for Running {
@@ -284,6 +292,13 @@ pub fn serve_until_signal(running: Running, set: &SigSet) {
             Err(e) => {
                 eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
             }
+        }
+        match running.reload_tls() {
+            Some(Ok(())) => eprintln!("ringftpd: TLS certificate reloaded"),
+            Some(Err(e)) => eprintln!(
+                "ringftpd: TLS certificate reload failed, keeping the old certificate: {e}"
+            ),
+            None => {}
         }
     }
     running.stop();

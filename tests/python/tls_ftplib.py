@@ -14,6 +14,8 @@ usage: tls_ftplib.py CHECK PORT ARGS...
   abort PORT USER PASS NAME SIZE            ABOR (in-band, FTP_TLS.abort)
       during a PROT P RETR; the session goes on
   tls11 PORT                                a TLS 1.1-only client fails AUTH TLS
+  certis PORT PEMFILE                       after AUTH TLS the server shows the
+      certificate in PEMFILE (DER compared)
   plaindata PORT USER PASS NAME             under PROT P a data connection that
       speaks plain bytes gets none back (closed at once) and the reply is 522
 
@@ -279,7 +281,19 @@ def plaindata(argv):
     ftp.quit()
 
 
-CHECKS = {"plaindata": plaindata, "matrix": matrix, "implicit": implicit, "noreuse": noreuse,
+def certis(argv):
+    port, pem = int(argv[0]), argv[1]
+    ftp = PlainTLS("PASV")
+    ftp.connect("127.0.0.1", port)
+    ftp.auth()
+    with open(pem) as f:
+        want = ssl.PEM_cert_to_DER_cert(f.read())
+    expect(ftp.sock.getpeercert(binary_form=True) == want,
+           f"the server's certificate is not the one in {pem}")
+    ftp.quit()
+
+
+CHECKS = {"certis": certis, "plaindata": plaindata, "matrix": matrix, "implicit": implicit, "noreuse": noreuse,
           "cross": cross, "abort": abort, "tls11": tls11}
 
 if __name__ == "__main__":

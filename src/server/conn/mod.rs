@@ -62,7 +62,7 @@ impl Conn {
         let mut session = Session::new(ctx.shared.session_cfg.clone(), peer, local, ctx.now);
         let tls = if implicit_tls {
             session.set_implicit_tls();
-            let t = ControlTls::new(ctx.shared.tls.as_ref());
+            let t = ControlTls::new(ctx.shared.tls().as_ref());
             if t.is_none() {
                 // Never answer an implicit FTPS client in the clear.
                 session.handle_closed();
@@ -184,7 +184,7 @@ impl Conn {
     /// either way is TLS.
     fn start_tls(&mut self, ctx: &mut Ctx) {
         self.session.poll_output(self.ctrl.out());
-        self.tls = ControlTls::new(ctx.shared.tls.as_ref());
+        self.tls = ControlTls::new(ctx.shared.tls().as_ref());
         if self.tls.is_none() {
             ctx.log(format_args!("{}: TLS could not start", self.peer));
             self.ctrl.close_after_flush();
