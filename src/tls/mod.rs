@@ -14,13 +14,15 @@
 //!   caller) checked against each other: the base server config.
 //! - [`TlsConfigs::session`]: one control session's [`SessionTls`]: a control
 //!   config and a data config sharing a ticketer and a session cache that
-//!   belong to that control session alone, and its random [`SessionTag`],
+//!   belong to that control session alone (the data config may only read
+//!   them: `readonly.rs`), and its random [`SessionTag`],
 //!   which every TLS 1.3 ticket it issues carries (`set_resumption_data`).
 //!   A data connection is accepted only when it resumed one of those
 //!   sessions ([`TlsStream::resumed_from`]).
 //!
 //! Only TLS 1.2 and 1.3 exist in rustls, so older clients fail the handshake.
 
+mod readonly;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -63,6 +65,9 @@ impl std::fmt::Display for TlsError {
 /// Sessions one control connection may have cached for resumption (its own
 /// TLS 1.2 session IDs; a client keeps using the one it got).
 const SESSION_CACHE_ENTRIES_MAX: usize = 8;
+
+/// TLS 1.3 tickets a control connection sends after its handshake.
+const CONTROL_TICKETS: usize = 4;
 
 /// The ALPN protocol id for FTP (IANA registry: "ftp").
 pub const ALPN_FTP: &[u8] = b"ftp";
@@ -137,9 +142,15 @@ impl TlsConfigs {
         control.ticketer =
             rustls::crypto::ring::Ticketer::new().map_err(|e| TlsError::Provider(e.to_string()))?;
         control.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_ENTRIES_MAX);
+        // Enough TLS 1.3 tickets for clients that use each once (rustls) to
+        // make a few data connections; OpenSSL clients reuse one.
+        control.send_tls13_tickets = CONTROL_TICKETS;
+        // Data connections resume the control connection's sessions and
+        // add none (`readonly`): no tickets (an upload's client might never
+        // read them, either), no cache entries.
         let mut data = control.clone();
-        // Data connections resume; they issue no TLS 1.3 tickets (an upload's
-        // client may never read them).
+        data.ticketer = Arc::new(readonly::DecryptOnly(control.ticketer.clone()));
+        data.session_storage = Arc::new(readonly::ReadOnly(control.session_storage.clone()));
         data.send_tls13_tickets = 0;
         Ok(SessionTls {
             control: Arc::new(control),

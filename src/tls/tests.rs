@@ -164,8 +164,8 @@ fn resume(version: &'static rustls::SupportedProtocolVersion) {
         assert!(pump(&mut c, &mut ctrl, &mut plain));
     }
     // Client A's data connections resume A's session. (A rustls client uses
-    // each TLS 1.3 ticket once, and the control connection sent two.)
-    for _ in 0..2 {
+    // each TLS 1.3 ticket once; the control connection sent four.)
+    for _ in 0..4 {
         let mut data = sess_a.data_stream().unwrap();
         let mut c = connect(&client_a);
         assert!(pump(&mut c, &mut data, &mut plain));
@@ -179,11 +179,19 @@ fn resume(version: &'static rustls::SupportedProtocolVersion) {
     assert!(!data.is_handshaking());
     assert!(!data.resumed_from(sess_a.tag));
     assert!(!data.resumed_from(sess_b.tag));
-    // A fresh client: a full handshake, bound to nobody.
-    let mut data = sess_a.data_stream().unwrap();
-    let mut c = connect(&client(version));
-    assert!(pump(&mut c, &mut data, &mut plain));
-    assert!(!data.resumed_from(sess_a.tag));
+    // A stranger: a full handshake, bound to nobody; and it leaves with
+    // nothing that would resume A's session on the next data connection.
+    let stranger = client(version);
+    for _ in 0..2 {
+        let mut data = sess_a.data_stream().unwrap();
+        let mut c = connect(&stranger);
+        assert!(pump(&mut c, &mut data, &mut plain));
+        assert!(!data.is_handshaking());
+        assert!(
+            !data.resumed_from(sess_a.tag),
+            "{version:?}: stranger resumed"
+        );
+    }
 }
 
 #[test]
