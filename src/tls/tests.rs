@@ -231,3 +231,30 @@ fn big_plaintext_comes_out_whole() {
     assert_eq!(s.feed(&buf, &mut plain), Fed::Ok);
     assert_eq!(plain, data);
 }
+
+/// A client config offering `alpn`.
+fn client_alpn(alpn: &[&[u8]]) -> Arc<ClientConfig> {
+    let mut cfg = (*client(&rustls::version::TLS13)).clone();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(cfg)
+}
+
+// ALPN "ftp" (IANA) is accepted; a client offering only another protocol is
+// refused; a client offering none is served.
+#[test]
+fn alpn_ftp() {
+    let cfgs = TlsConfigs::from_pem(CERT, KEY).unwrap();
+    let mut plain = Vec::new();
+    let mut s = cfgs.session().unwrap().control_stream().unwrap();
+    let mut c = connect(&client_alpn(&[b"ftp"]));
+    assert!(pump(&mut c, &mut s, &mut plain));
+    assert!(!s.is_handshaking());
+    assert_eq!(c.alpn_protocol(), Some(&b"ftp"[..]));
+    let mut s = cfgs.session().unwrap().control_stream().unwrap();
+    let mut c = connect(&client_alpn(&[b"h2"]));
+    assert!(!pump(&mut c, &mut s, &mut plain), "h2 only: refused");
+    let mut s = cfgs.session().unwrap().control_stream().unwrap();
+    let mut c = connect(&client_alpn(&[]));
+    assert!(pump(&mut c, &mut s, &mut plain));
+    assert!(!s.is_handshaking());
+}
