@@ -493,3 +493,124 @@ fn sighup_reloads_the_certificate() {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     let _ = child.wait();
 }
+
+/// Runs ringftp-bench (in-process) against `port` with `args`.
+fn bench(port: u16, args: &[&str]) -> ringftpd::bench::run::Outcome {
+    use clap::Parser;
+    let server = format!("127.0.0.1:{port}");
+    let mut argv = vec![
+        "ringftp-bench",
+        "--quiet",
+        "--server",
+        &server,
+        "--user",
+        USER,
+        "--pass",
+        PASS,
+        "--stall-timeout-secs",
+        "20",
+    ];
+    argv.extend_from_slice(args);
+    let cli = ringftpd::bench::cli::Cli::parse_from(argv);
+    let plan = std::sync::Arc::new(ringftpd::bench::plan::Plan::from_cli(&cli).unwrap());
+    ringftpd::bench::run::run(plan, true, None).unwrap()
+}
+
+// ringftp-bench --tls: explicit in every mode with reused sessions (each
+// data connection resumes its own session, many times), uploads with their
+// SIZE checked, listings; implicit too. Any 522 would be an error.
+#[test]
+fn bench_tls_explicit_and_implicit() {
+    let f = fixture("tls-bench", &[]);
+    let size = 1_000_003u64;
+    let sha = write_pattern_file(&f.root.join("p.bin"), size, 11);
+    let expect = format!("sha256:{sha}:{size}");
+    for (tls, port, mode) in [
+        ("explicit", f.server.port, "pasv"),
+        ("explicit", f.server.port, "epsv"),
+        ("explicit", f.server.port, "port"),
+        ("explicit", f.server.port, "eprt"),
+        ("implicit", f.implicit_port, "epsv"),
+    ] {
+        let o = bench(
+            port,
+            &[
+                "--tls",
+                tls,
+                "--mode",
+                mode,
+                "--files",
+                "/p.bin",
+                "--count",
+                "6",
+                "--sessions",
+                "2",
+                "--reuse",
+                "--verify",
+                "--expect",
+                &expect,
+            ],
+        );
+        let s = &o.stats;
+        assert_eq!(s.error_count(), 0, "{tls} {mode}: {:?}", s.errors);
+        assert_eq!(
+            (s.transfers, s.verified, s.logins),
+            (6, 6, 2),
+            "{tls} {mode}"
+        );
+        assert_eq!(s.bytes_down, 6 * size, "{tls} {mode}");
+        let o = bench(
+            port,
+            &[
+                "--tls",
+                tls,
+                "--mode",
+                mode,
+                "--op",
+                "stor",
+                "--files",
+                "gen:300kx1,gen:0x1",
+                "--count",
+                "4",
+                "--reuse",
+                "--verify",
+            ],
+        );
+        assert_eq!(
+            o.stats.error_count(),
+            0,
+            "stor {tls} {mode}: {:?}",
+            o.stats.errors
+        );
+        assert_eq!(o.stats.transfers, 4, "stor {tls} {mode}");
+        let o = bench(
+            port,
+            &[
+                "--tls", tls, "--mode", mode, "--op", "list", "--files", "/", "--count", "3",
+                "--reuse",
+            ],
+        );
+        assert_eq!(
+            o.stats.error_count(),
+            0,
+            "list {tls} {mode}: {:?}",
+            o.stats.errors
+        );
+        assert_eq!(o.stats.transfers, 3, "list {tls} {mode}");
+    }
+    // --sink splice cannot decrypt: refused with a reason.
+    use clap::Parser;
+    let cli = ringftpd::bench::cli::Cli::parse_from([
+        "ringftp-bench",
+        "--server",
+        "127.0.0.1:1",
+        "--files",
+        "/p.bin",
+        "--tls",
+        "explicit",
+        "--sink",
+        "splice",
+    ]);
+    let e = ringftpd::bench::plan::Plan::from_cli(&cli).unwrap_err();
+    assert!(e.contains("--tls"), "{e}");
+}
