@@ -64,7 +64,9 @@ impl Conn {
             session.set_implicit_tls();
             let t = ControlTls::new(ctx.shared.tls().as_ref());
             if t.is_none() {
-                // Never answer an implicit FTPS client in the clear.
+                // Never answer an implicit FTPS client in the clear: the
+                // greeting is dropped and the connection closed.
+                let _ = session.take_output();
                 session.handle_closed();
             }
             t

@@ -189,12 +189,28 @@ impl Link {
         match kind {
             k @ (CompletionKind::Read(..) | CompletionKind::WriteFixed(..)) => Routed::Body(k),
             CompletionKind::Send(Ok(n), v) => self.sent(io, n, v),
-            CompletionKind::Send(Err(_), _) | CompletionKind::Poll(Err(_)) => {
+            CompletionKind::Send(Err(_), _) => Routed::Step(Step::Done(self.send_failed())),
+            CompletionKind::Poll(Err(_)) => {
                 Routed::Step(Step::Done(Err(TransferError::ConnectionLost)))
             }
             CompletionKind::Poll(Ok(_)) => self.readable(io),
             CompletionKind::Timeout(_) => self.deliver(io),
             _ => Routed::Step(Step::Done(Err(TransferError::ConnectionLost))),
+        }
+    }
+
+    /// A send failed (the peer is gone). Only close_notify may be lost
+    /// without harm: every byte was moved before it (a client that closes
+    /// right after its own close_notify, without waiting for ours).
+    fn send_failed(&mut self) -> Result<u64, TransferError> {
+        let sending = self
+            .tls
+            .as_mut()
+            .map(|t| std::mem::replace(&mut t.sending, Sending::Nothing));
+        match sending {
+            Some(Sending::Close(n)) => Ok(n),
+            Some(Sending::Refused) => Err(TransferError::TlsNotResumed),
+            _ => Err(TransferError::ConnectionLost),
         }
     }
 
@@ -205,7 +221,7 @@ impl Link {
         };
         tls.out_sent += n;
         if n == 0 && tls.out_sent < v.len() {
-            return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
+            return Routed::Step(Step::Done(self.send_failed()));
         }
         if tls.out_sent < v.len() {
             let Some(sock) = sock else {
