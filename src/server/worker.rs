@@ -261,22 +261,25 @@ impl Worker {
         // Synch); inline it so the line still ends.
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::OobInline, &true);
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
+        // Listeners past the --listen ones are the implicit FTPS ones.
+        let implicit = index >= self.ctx.shared.args.listen.len();
         let entry = self.conns.vacant_entry();
-        let index = entry.key();
+        let index_conn = entry.key();
         let session_id = self.ctx.obs.next_session_id();
         let conn = Conn::new(
-            index,
+            index_conn,
             self.next_gen,
             Rc::new(fd),
             (peer, local),
             session_id,
             await_proxy,
+            implicit,
             &self.ctx,
         );
         entry.insert(conn);
         self.ctx.log(format_args!("{peer} connected"));
-        self.conns[index].pump(&mut self.ctx);
-        self.after(index);
+        self.conns[index_conn].pump(&mut self.ctx);
+        self.after(index_conn);
     }
 
     fn on_wake(&mut self, c: Completion) {
