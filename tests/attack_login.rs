@@ -14,20 +14,16 @@ const PASV: (u16, u16) = (61000, 61999);
 #[test]
 fn brute_force_gets_421_per_session_then_the_address_is_banned() {
     let t = Tree::new("brute");
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        ServerOpts::new(PASV).users(users).args(&[
-            "--login-fail-delay-ms",
-            "10",
-            "--login-failures-max",
-            "3",
-            "--ban-after-failures",
-            "5",
-            "--ban-secs",
-            "600",
-        ]),
-    );
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&[
+        "--login-fail-delay-ms",
+        "10",
+        "--login-failures-max",
+        "3",
+        "--ban-after-failures",
+        "5",
+        "--ban-secs",
+        "600",
+    ]));
     let mut f = Ftp::connect(srv.port);
     for _ in 0..2 {
         f.expect(&format!("USER {USER}"), 331);
@@ -62,13 +58,7 @@ fn brute_force_gets_421_per_session_then_the_address_is_banned() {
 #[test]
 fn a_failed_login_delay_does_not_block_other_sessions() {
     let t = Tree::new("delay");
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        ServerOpts::new(PASV)
-            .users(users)
-            .args(&["--login-fail-delay-ms", "3000"]),
-    );
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--login-fail-delay-ms", "3000"]));
     let mut slow = Ftp::connect(srv.port);
     slow.expect(&format!("USER {USER}"), 331);
     slow.send_raw(b"PASS wrong\r\n");

@@ -10,7 +10,7 @@ mod support;
 use std::os::unix::fs::symlink;
 
 use support::ftp::Ftp;
-use support::{Mode, Server, ServerOpts, Tree, PASS, SECRET, USER};
+use support::{Mode, ServerOpts, Tree, PASS, SECRET, USER};
 
 /// The server's default passive ports.
 const PASV: (u16, u16) = (61000, 61999);
@@ -50,13 +50,7 @@ fn assert_no_leak(f: &Ftp, data: &[u8]) {
 fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
     let t = tree_with_links();
     let before = t.outside_snapshot();
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        ServerOpts::new(PASV)
-            .users(users)
-            .args(&["--login-fail-delay-ms", "0"]),
-    );
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--login-fail-delay-ms", "0"]));
     let mut f = Ftp::connect(srv.port);
     assert_eq!(f.greeting.code, 220);
     f.log_in(USER, PASS);
@@ -118,13 +112,7 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
 fn writes_through_dotdot_and_symlinks_are_refused() {
     let t = tree_with_links();
     let before = t.outside_snapshot();
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        ServerOpts::new(PASV)
-            .users(users)
-            .args(&["--login-fail-delay-ms", "0"]),
-    );
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--login-fail-delay-ms", "0"]));
     let mut f = Ftp::login(srv.port, USER, PASS);
     for target in ["link_rel", "link_abs"] {
         // Overwriting a symlink that points out: refused, the target untouched.
@@ -183,13 +171,7 @@ fn writes_through_dotdot_and_symlinks_are_refused() {
 #[test]
 fn cr_lf_nul_in_names_and_overlong_lines_are_refused() {
     let t = Tree::new("names");
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        ServerOpts::new(PASV)
-            .users(users)
-            .args(&["--line-len-max-bytes", "512"]),
-    );
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--line-len-max-bytes", "512"]));
     let mut f = Ftp::login(srv.port, USER, PASS);
     // NUL inside a command line: the line is refused before any path use.
     f.send_raw(b"MKD a\0b\r\n");

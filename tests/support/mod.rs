@@ -48,25 +48,6 @@ pub const PASS: &str = "s3cret-pass";
 /// Sizes every transfer mode is checked with (bytes).
 pub const SIZES: [u64; 6] = [0, 1, 4095, 65536, (1 << 20) + 7, 64 << 20];
 
-/// The four ways to set up a data connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Pasv,
-    Epsv,
-    Port,
-    Eprt,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Pasv, Mode::Epsv, Mode::Port, Mode::Eprt];
-
-    /// The verb that sets the mode up (also the name passed to the Python scripts).
-    pub fn verb(self) -> &'static str {
-        match self {
-            Mode::Pasv => "PASV",
-            Mode::Epsv => "EPSV",
-            Mode::Port => "PORT",
-            Mode::Eprt => "EPRT",
-        }
-    }
-}
+/// The four ways to set up a data connection (`Mode::ALL`, and
+/// `Mode::verb`, also the name passed to the Python scripts): the bench's.
+pub use ringftpd::bench::client::Mode;

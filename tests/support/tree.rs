@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{chmod, users_file, TempDir, USER};
+use super::{chmod, users_file, Server, ServerOpts, TempDir, USER};
 
 /// Content of the sentinel files outside the root.
 pub const SECRET: &str = "TOP-SECRET-ringftpd-sentinel-7f3a";
@@ -46,6 +46,12 @@ impl Tree {
     /// the root, password [`super::PASS`].
     pub fn users_file(&self) -> PathBuf {
         users_file(&self.base, &[(USER, &self.root, "all")])
+    }
+
+    /// A server on the root with `opts` and the users file of
+    /// [`Tree::users_file`].
+    pub fn serve_users(&self, opts: ServerOpts) -> Server {
+        Server::start(&self.root, opts.users(self.users_file()))
     }
 
     /// Every file under `outside`, with its content and mtime, to compare
