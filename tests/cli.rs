@@ -165,3 +165,11 @@ fn start_line_and_sigterm() {
     );
     let _ = f; // the control connection outlived the server
 }
+
+/// The harness's launcher does not wait forever: a child that ends (or
+/// stays silent) without a start line is a panic saying so, not a hang.
+#[test]
+#[should_panic(expected = "printed no start line")]
+fn a_launch_without_a_start_line_panics() {
+    support::spawn_until_started(Command::new("sh").args(["-c", "exit 3"]));
+}
