@@ -1,9 +1,15 @@
 //! Access control (issue 5 items 2 and 6): the anonymous drop-box and
 //! `--run-as`.
 
-mod attack_common;
+mod support;
 
-use attack_common::{Ftp, Server, Tree};
+use std::time::Duration;
+
+use support::ftp::Ftp;
+use support::{run_limited, Mode, Server, ServerOpts, Tree, BIN};
+
+/// The server's default passive ports.
+const PASV: (u16, u16) = (61000, 61999);
 
 #[test]
 fn anonymous_dropbox_is_upload_only_and_create_only() {
@@ -14,17 +20,28 @@ fn anonymous_dropbox_is_upload_only_and_create_only() {
         b"someone else's upload",
     )
     .unwrap();
-    let srv = Server::start(&t.root, &["--anon-dropbox", "incoming"]);
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("anonymous", "a@b");
-    assert_eq!(f.upload("STOR incoming/new.txt", b"dropped"), 226);
+    let srv = Server::start(
+        &t.root,
+        ServerOpts::new(PASV).args(&["--anon-dropbox", "incoming"]),
+    );
+    let mut f = Ftp::login(srv.port, "anonymous", "a@b");
+    assert_eq!(
+        f.try_upload(Mode::Pasv, "STOR incoming/new.txt", b"dropped"),
+        226
+    );
     assert_eq!(
         std::fs::read(t.root.join("incoming/new.txt")).unwrap(),
         b"dropped"
     );
     // No overwrite, of ours or anyone's.
-    assert_eq!(f.upload("STOR incoming/new.txt", b"again"), 550);
-    assert_eq!(f.upload("STOR incoming/earlier.txt", b"clobber"), 550);
+    assert_eq!(
+        f.try_upload(Mode::Pasv, "STOR incoming/new.txt", b"again"),
+        550
+    );
+    assert_eq!(
+        f.try_upload(Mode::Pasv, "STOR incoming/earlier.txt", b"clobber"),
+        550
+    );
     assert_eq!(
         std::fs::read(t.root.join("incoming/earlier.txt")).unwrap(),
         b"someone else's upload"
@@ -36,9 +53,12 @@ fn anonymous_dropbox_is_upload_only_and_create_only() {
         "NLST incoming",
         "MLSD incoming",
     ] {
-        assert_eq!(f.download(cmd).0, 550, "{cmd}");
+        assert_eq!(f.try_download(Mode::Pasv, cmd).0, 550, "{cmd}");
     }
-    assert_eq!(f.upload("APPE incoming/earlier.txt", b"x"), 550);
+    assert_eq!(
+        f.try_upload(Mode::Pasv, "APPE incoming/earlier.txt", b"x"),
+        550
+    );
     for cmd in [
         "SIZE incoming/earlier.txt",
         "MDTM incoming/earlier.txt",
@@ -52,12 +72,12 @@ fn anonymous_dropbox_is_upload_only_and_create_only() {
     }
     // CWD into it and STOU works; listing the cwd does not.
     f.expect("CWD incoming", 250);
-    assert_eq!(f.upload("STOU", b"unique"), 226);
-    assert_eq!(f.download("LIST").0, 550);
+    assert_eq!(f.try_upload(Mode::Pasv, "STOU", b"unique"), 226);
+    assert_eq!(f.try_download(Mode::Pasv, "LIST").0, 550);
     // Outside the drop-box anonymous is read-only as before.
     f.expect("CWD /", 250);
-    assert_eq!(f.download("RETR pub/file.txt").0, 226);
-    assert_eq!(f.upload("STOR pub/x.txt", b"x"), 550);
+    assert_eq!(f.try_download(Mode::Pasv, "RETR pub/file.txt").0, 226);
+    assert_eq!(f.try_upload(Mode::Pasv, "STOR pub/x.txt", b"x"), 550);
     assert!(!t.root.join("pub/x.txt").exists());
 }
 
@@ -73,15 +93,16 @@ fn dangerous_or_impossible_setups_are_refused_at_start() {
         &["--run-as", "no-such-user-ringftpd"],
     ];
     for extra in cases {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ringftpd"))
-            .arg("--root")
-            .arg(&t.root)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(*extra)
-            .output()
-            .unwrap();
+        let out = run_limited(
+            std::process::Command::new(BIN)
+                .arg("--root")
+                .arg(&t.root)
+                .args(["--listen", "127.0.0.1:0"])
+                .args(*extra),
+            Duration::from_secs(30),
+        );
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = &out.stderr;
         assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
         assert!(err.starts_with("ringftpd: --"), "{extra:?}: {err}");
     }
@@ -94,7 +115,7 @@ fn run_as_drops_root_and_still_serves() {
         return;
     }
     let t = Tree::new("runas");
-    let srv = Server::start(&t.root, &["--run-as", "nobody"]);
+    let srv = Server::start(&t.root, ServerOpts::new(PASV).args(&["--run-as", "nobody"]));
     let status = std::fs::read_to_string(format!("/proc/{}/status", srv.pid())).unwrap();
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let want = format!("{0}\t{0}\t{0}\t{0}", nobody.uid);
@@ -117,8 +138,7 @@ fn run_as_drops_root_and_still_serves() {
         let s = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
         assert!(s.contains(&format!("Uid:\t{want}")), "a thread kept root");
     }
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("anonymous", "a@b");
-    let (code, data) = f.download("RETR pub/file.txt");
+    let mut f = Ftp::login(srv.port, "anonymous", "a@b");
+    let (code, data) = f.try_download(Mode::Pasv, "RETR pub/file.txt");
     assert_eq!((code, data.as_slice()), (226, &b"public data\n"[..]));
 }

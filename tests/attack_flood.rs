@@ -3,18 +3,23 @@
 //! exhaustion, and running out of file descriptors. In each, the hostile
 //! client gets 421/425 (or is paced) and everyone else is served.
 
-mod attack_common;
+mod support;
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use attack_common::{Ftp, Server, Tree};
+use support::ftp::Ftp;
+use support::{connect_from, Mode, Server, ServerOpts, Tree};
+
+/// The server's default passive ports.
+const PASV: (u16, u16) = (61000, 61999);
 
 fn download_from_second_address(srv: &Server) {
-    let (mut f, code, text) = Ftp::connect_from("127.0.0.2".parse().unwrap(), srv.addr);
+    let mut f = Ftp::connect_from("127.0.0.2".parse().unwrap(), srv.addr());
+    let (code, text) = (f.greeting.code, f.greeting.text());
     assert_eq!(code, 220, "{text}");
-    f.login("anonymous", "a@b");
-    let (code, data) = f.download("RETR pub/file.txt");
+    f.log_in("anonymous", "a@b");
+    let (code, data) = f.try_download(Mode::Pasv, "RETR pub/file.txt");
     assert_eq!((code, data.as_slice()), (226, &b"public data\n"[..]));
 }
 
@@ -23,8 +28,8 @@ fn download_from_second_address(srv: &Server) {
 #[test]
 fn a_flood_of_5000_connections_leaves_others_served() {
     let t = Tree::new("flood");
-    let srv = Server::start(&t.root, &["--cores", "2"]);
-    let addr = srv.addr;
+    let srv = Server::start(&t.root, ServerOpts::new(PASV).cores(2));
+    let addr = srv.addr();
     let (tx, rx) = std::sync::mpsc::channel();
     let flood = std::thread::spawn(move || {
         let mut held: Vec<TcpStream> = Vec::new();
@@ -34,7 +39,8 @@ fn a_flood_of_5000_connections_leaves_others_served() {
             for _ in 0..200 {
                 conns.push(Ftp::connect_from("127.0.0.1".parse().unwrap(), addr));
             }
-            for (f, code, text) in conns {
+            for f in conns {
+                let (code, text) = (f.greeting.code, f.greeting.text());
                 match code {
                     220 => welcomed += 1,
                     421 => refused += 1,
@@ -70,11 +76,15 @@ fn a_flood_of_5000_connections_leaves_others_served() {
 #[test]
 fn half_a_line_then_silence_blocks_nobody_and_times_out() {
     let t = Tree::new("halfline");
-    let srv = Server::start(&t.root, &["--idle-timeout-secs", "2", "--cores", "1"]);
-    let (mut stall, _, _) = Ftp::connect(srv.addr);
+    let srv = Server::start(
+        &t.root,
+        ServerOpts::new(PASV).args(&["--idle-timeout-secs", "2", "--cores", "1"]),
+    );
+    let mut stall = Ftp::connect(srv.port);
     stall.send_raw(b"USER anonym");
     download_from_second_address(&srv);
-    let (code, text) = stall.reply();
+    let r = stall.reply("USER anonym");
+    let (code, text) = (r.code, r.text());
     assert_eq!(code, 421, "{text}");
 }
 
@@ -83,20 +93,13 @@ fn thousands_of_pasv_in_a_row_do_not_exhaust_ports_or_fds() {
     let t = Tree::new("pasvflood");
     let srv = Server::start(
         &t.root,
-        &[
-            "--cores",
-            "1",
-            "--pasv-ports",
-            "30600-30603",
-            "--commands-per-sec-max",
-            "0",
-        ],
+        ServerOpts::new((30600, 30603)).args(&["--cores", "1", "--commands-per-sec-max", "0"]),
     );
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("anonymous", "a@b");
+    let mut f = Ftp::login(srv.port, "anonymous", "a@b");
     let fds_before = srv.fd_count();
     for i in 0..3000 {
-        let (code, text) = f.cmd("PASV");
+        let r = f.cmd("PASV");
+        let (code, text) = (r.code, r.text());
         assert_eq!(code, 227, "PASV #{i}: {text}");
     }
     assert!(
@@ -105,7 +108,7 @@ fn thousands_of_pasv_in_a_row_do_not_exhaust_ports_or_fds() {
         fds_before,
         srv.fd_count()
     );
-    let (code, data) = f.download("RETR pub/file.txt");
+    let (code, data) = f.try_download(Mode::Pasv, "RETR pub/file.txt");
     assert_eq!((code, data.as_slice()), (226, &b"public data\n"[..]));
     download_from_second_address(&srv);
 }
@@ -113,27 +116,27 @@ fn thousands_of_pasv_in_a_row_do_not_exhaust_ports_or_fds() {
 #[test]
 fn passive_port_exhaustion_gets_425_and_the_rest_are_served() {
     let t = Tree::new("pasvexhaust");
-    let srv = Server::start(&t.root, &["--cores", "1", "--pasv-ports", "30610-30611"]);
+    let srv = Server::start(&t.root, ServerOpts::new((30610, 30611)).cores(1));
     let mut holders = Vec::new();
     for _ in 0..2 {
-        let (mut f, _, _) = Ftp::connect(srv.addr);
-        f.login("anonymous", "a@b");
+        let mut f = Ftp::login(srv.port, "anonymous", "a@b");
         let a = f.pasv();
         holders.push((f, a));
     }
-    let (mut late, _, _) = Ftp::connect_from("127.0.0.2".parse().unwrap(), srv.addr);
-    late.login("anonymous", "a@b");
-    let (code, text) = late.cmd("PASV");
+    let mut late = Ftp::connect_from("127.0.0.2".parse().unwrap(), srv.addr());
+    late.log_in("anonymous", "a@b");
+    let r = late.cmd("PASV");
+    let (code, text) = (r.code, r.text());
     assert_eq!(code, 425, "{text}");
     // The holders are still served; a finished transfer frees its port.
     let (mut first, a) = holders.remove(0);
     first.expect("RETR pub/file.txt", 150);
-    let mut d = attack_common::connect_from("127.0.0.1".parse().unwrap(), a).unwrap();
+    let mut d = connect_from("127.0.0.1".parse().unwrap(), a).unwrap();
     let mut buf = Vec::new();
     std::io::Read::read_to_end(&mut d, &mut buf).unwrap();
     assert_eq!(buf, b"public data\n");
-    assert_eq!(first.reply().0, 226);
-    let (code, data) = late.download("RETR pub/file.txt");
+    assert_eq!(first.reply("RETR pub/file.txt").code, 226);
+    let (code, data) = late.try_download(Mode::Pasv, "RETR pub/file.txt");
     assert_eq!((code, data.as_slice()), (226, &b"public data\n"[..]));
 }
 
@@ -143,27 +146,29 @@ fn running_out_of_file_descriptors_does_not_spin_or_kill_the_listener() {
     let srv = Server::start_with_fd_limit(
         &t.root,
         96,
-        &[
-            "--cores",
-            "1",
+        ServerOpts::new(PASV).cores(1).args(&[
             "--sessions-per-ip-max",
             "0",
             "--connections-per-ip-per-sec-max",
             "0",
-        ],
+        ]),
     );
     // Far more connections than the server has descriptors: the kernel queues
     // them in the backlog; the server accepts what it can.
     let mut conns = Vec::new();
     for _ in 0..300 {
-        conns.push(attack_common::connect_from("127.0.0.1".parse().unwrap(), srv.addr).unwrap());
+        conns.push(connect_from("127.0.0.1".parse().unwrap(), srv.addr()).unwrap());
     }
     let cpu_before = cpu_ticks(srv.pid());
     // Wait on an event, not a sleep: the greeting of a connection made while
     // the server is out of fds arrives only once some are freed.
     let probe = std::thread::spawn({
-        let addr = srv.addr;
-        move || Ftp::connect_from("127.0.0.2".parse().unwrap(), addr).1
+        let addr = srv.addr();
+        move || {
+            Ftp::connect_from("127.0.0.2".parse().unwrap(), addr)
+                .greeting
+                .code
+        }
     });
     drop(conns);
     assert_eq!(probe.join().unwrap(), 220);

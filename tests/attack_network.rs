@@ -2,18 +2,21 @@
 //! stealing): PORT/EPRT to another address or a privileged port, and a
 //! connection to a session's passive port from another source address.
 
-mod attack_common;
+mod support;
 
 use std::io::Read;
 
-use attack_common::{connect_from, trap_listener, trap_untouched, Ftp, Server, Tree, SECRET};
+use support::ftp::Ftp;
+use support::{connect_from, trap_listener, trap_untouched, Server, ServerOpts, Tree, SECRET};
+
+/// The server's default passive ports.
+const PASV: (u16, u16) = (61000, 61999);
 
 #[test]
 fn port_and_eprt_bounce_to_another_address_or_a_low_port_is_refused() {
     let t = Tree::new("bounce");
-    let srv = Server::start(&t.root, &[]);
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("anonymous", "a@b");
+    let srv = Server::start(&t.root, ServerOpts::new(PASV));
+    let mut f = Ftp::login(srv.port, "anonymous", "a@b");
     // A listener on another address that the server must never connect to.
     let trap = trap_listener("127.0.0.2");
     let port = trap.local_addr().unwrap().port();
@@ -37,9 +40,8 @@ fn port_and_eprt_bounce_to_another_address_or_a_low_port_is_refused() {
 #[test]
 fn port_to_the_clients_own_unprivileged_port_still_works() {
     let t = Tree::new("port-ok");
-    let srv = Server::start(&t.root, &[]);
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("anonymous", "a@b");
+    let srv = Server::start(&t.root, ServerOpts::new(PASV));
+    let mut f = Ftp::login(srv.port, "anonymous", "a@b");
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     f.expect(&format!("EPRT |1|127.0.0.1|{port}|"), 200);
@@ -48,16 +50,15 @@ fn port_to_the_clients_own_unprivileged_port_still_works() {
     let mut buf = Vec::new();
     d.read_to_end(&mut buf).unwrap();
     assert_eq!(buf, b"public data\n");
-    assert_eq!(f.reply().0, 226);
+    assert_eq!(f.reply("RETR pub/file.txt").code, 226);
 }
 
 #[test]
 fn a_passive_port_connection_from_another_address_is_dropped() {
     let t = Tree::new("steal");
     std::fs::write(t.root.join("pub/private.bin"), SECRET).unwrap();
-    let srv = Server::start(&t.root, &[]);
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("anonymous", "a@b");
+    let srv = Server::start(&t.root, ServerOpts::new(PASV));
+    let mut f = Ftp::login(srv.port, "anonymous", "a@b");
     let data_addr = f.pasv();
     // The thief (127.0.0.2) races to the port before the client does.
     let mut thief = connect_from("127.0.0.2".parse().unwrap(), data_addr).unwrap();
@@ -70,5 +71,5 @@ fn a_passive_port_connection_from_another_address_is_dropped() {
     let mut got = Vec::new();
     d.read_to_end(&mut got).unwrap();
     assert_eq!(got, SECRET.as_bytes());
-    assert_eq!(f.reply().0, 226);
+    assert_eq!(f.reply("RETR pub/private.bin").code, 226);
 }

@@ -5,10 +5,15 @@
 //! never appears in a reply or on a data connection) or written (every file
 //! under `outside/` has its content and mtime unchanged, nothing was added).
 
-mod attack_common;
+mod support;
 
-use attack_common::{Ftp, Server, Tree, ALICE_PASS, SECRET};
 use std::os::unix::fs::symlink;
+
+use support::ftp::Ftp;
+use support::{Mode, ServerOpts, Tree, PASS, SECRET, USER};
+
+/// The server's default passive ports.
+const PASV: (u16, u16) = (61000, 61999);
 
 fn tree_with_links() -> Tree {
     let t = Tree::new("paths");
@@ -45,19 +50,10 @@ fn assert_no_leak(f: &Ftp, data: &[u8]) {
 fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
     let t = tree_with_links();
     let before = t.outside_snapshot();
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        &[
-            "--users",
-            users.to_str().unwrap(),
-            "--login-fail-delay-ms",
-            "0",
-        ],
-    );
-    let (mut f, c, _) = Ftp::connect(srv.addr);
-    assert_eq!(c, 220);
-    f.login("alice", ALICE_PASS);
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--login-fail-delay-ms", "0"]));
+    let mut f = Ftp::connect(srv.port);
+    assert_eq!(f.greeting.code, 220);
+    f.log_in(USER, PASS);
     let outside = t.outside.display().to_string();
     let attempts = [
         "RETR ../outside/secret.txt".to_string(),
@@ -73,7 +69,7 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
         "RETR pub/../../outside/secret.txt".to_string(),
     ];
     for a in &attempts {
-        let (code, data) = f.download(a);
+        let (code, data) = f.try_download(Mode::Pasv, a);
         assert_eq!(code, 550, "{a}");
         assert_no_leak(&f, &data);
     }
@@ -92,7 +88,7 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
         "MLSD pub/deep/nested",
         "LIST ../outside",
     ] {
-        let (code, data) = f.download(a);
+        let (code, data) = f.try_download(Mode::Pasv, a);
         assert!(code == 550 || code == 226, "{a}: {code}");
         assert!(
             !String::from_utf8_lossy(&data).contains("secret"),
@@ -102,7 +98,7 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
     f.expect("CWD dirlink_abs", 550);
     f.expect("CWD ../../..", 250);
     f.expect("PWD", 257);
-    let (code, data) = f.download("RETR pub/file.txt");
+    let (code, data) = f.try_download(Mode::Pasv, "RETR pub/file.txt");
     assert_eq!(
         (code, data.as_slice()),
         (226, &b"public data\n"[..]),
@@ -116,27 +112,17 @@ fn reads_through_dotdot_absolute_and_symlinks_are_refused() {
 fn writes_through_dotdot_and_symlinks_are_refused() {
     let t = tree_with_links();
     let before = t.outside_snapshot();
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        &[
-            "--users",
-            users.to_str().unwrap(),
-            "--login-fail-delay-ms",
-            "0",
-        ],
-    );
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("alice", ALICE_PASS);
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--login-fail-delay-ms", "0"]));
+    let mut f = Ftp::login(srv.port, USER, PASS);
     for target in ["link_rel", "link_abs"] {
         // Overwriting a symlink that points out: refused, the target untouched.
         assert_eq!(
-            f.upload(&format!("STOR {target}"), b"pwned"),
+            f.try_upload(Mode::Pasv, &format!("STOR {target}"), b"pwned"),
             550,
             "STOR {target}"
         );
         assert_eq!(
-            f.upload(&format!("APPE {target}"), b"pwned"),
+            f.try_upload(Mode::Pasv, &format!("APPE {target}"), b"pwned"),
             550,
             "APPE {target}"
         );
@@ -148,7 +134,7 @@ fn writes_through_dotdot_and_symlinks_are_refused() {
         "pub/deep/climb/x",
     ] {
         assert_eq!(
-            f.upload(&format!("STOR {target}"), b"pwned"),
+            f.try_upload(Mode::Pasv, &format!("STOR {target}"), b"pwned"),
             550,
             "STOR {target}"
         );
@@ -165,7 +151,10 @@ fn writes_through_dotdot_and_symlinks_are_refused() {
     f.expect("RNFR pub/file.txt", 350);
     f.expect("RNTO ../../outside/stolen.txt", 550);
     // ".." above the root resolves to the root: the upload stays inside.
-    assert_eq!(f.upload("STOR ../../../outside-write.txt", b"inside"), 226);
+    assert_eq!(
+        f.try_upload(Mode::Pasv, "STOR ../../../outside-write.txt", b"inside"),
+        226
+    );
     assert_eq!(
         std::fs::read(t.root.join("outside-write.txt")).unwrap(),
         b"inside"
@@ -182,38 +171,28 @@ fn writes_through_dotdot_and_symlinks_are_refused() {
 #[test]
 fn cr_lf_nul_in_names_and_overlong_lines_are_refused() {
     let t = Tree::new("names");
-    let users = t.users_file();
-    let srv = Server::start(
-        &t.root,
-        &[
-            "--users",
-            users.to_str().unwrap(),
-            "--line-len-max-bytes",
-            "512",
-        ],
-    );
-    let (mut f, _, _) = Ftp::connect(srv.addr);
-    f.login("alice", ALICE_PASS);
+    let srv = t.serve_users(ServerOpts::new(PASV).args(&["--line-len-max-bytes", "512"]));
+    let mut f = Ftp::login(srv.port, USER, PASS);
     // NUL inside a command line: the line is refused before any path use.
     f.send_raw(b"MKD a\0b\r\n");
-    assert_eq!(f.reply().0, 501);
+    assert_eq!(f.reply("MKD a NUL b").code, 501);
     // A bare CR inside a name (the line ends at LF): refused by the parser.
     f.send_raw(b"MKD a\rb\r\n");
-    assert_eq!(f.reply().0, 501);
+    assert_eq!(f.reply("MKD a CR b").code, 501);
     // CRLF injection: the second half is a separate command, not part of the name.
     f.send_raw(b"MKD x\r\nDELE pub/file.txt\r\n");
-    assert_eq!(f.reply().0, 257);
-    assert_eq!(f.reply().0, 250);
+    assert_eq!(f.reply("MKD x").code, 257);
+    assert_eq!(f.reply("DELE pub/file.txt").code, 250);
     assert!(t.root.join("x").is_dir());
     // Overlong lines: 500, and the session goes on.
     let long = format!("RETR {}\r\n", "a".repeat(100_000));
     f.send_raw(long.as_bytes());
-    assert_eq!(f.reply().0, 500);
+    assert_eq!(f.reply("RETR aaa…").code, 500);
     f.expect("NOOP", 200);
     // Half a line, then the rest much later, stays one line.
     f.send_raw(b"NO");
     f.send_raw(b"OP\r\n");
-    assert_eq!(f.reply().0, 200);
+    assert_eq!(f.reply("NOOP").code, 200);
     let names: Vec<_> = std::fs::read_dir(&t.root)
         .unwrap()
         .map(|e| e.unwrap().file_name())

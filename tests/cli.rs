@@ -2,13 +2,13 @@
 //! with one line on stderr; `ringftpd passwd`; --help / --version; SIGTERM
 //! stops a running server cleanly.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{hash_with_passwd_cmd, run_limited, Finished, Server, ServerOpts, TempDir, BIN};
+use support::{hash_with_passwd_cmd, run_limited, Finished, Server, ServerOpts, TempDir, BIN};
 
 const PASV: (u16, u16) = (25000, 25999);
 const LIMIT: Duration = Duration::from_secs(60);
@@ -156,7 +156,7 @@ fn start_line_and_sigterm() {
         PASV.1
     );
     assert_eq!(server.start_line, want);
-    let mut f = common::ftp::Ftp::anonymous(server.port);
+    let mut f = support::ftp::Ftp::anonymous(server.port);
     f.expect("NOOP", 200);
     let status = server.stop();
     assert!(
@@ -164,4 +164,12 @@ fn start_line_and_sigterm() {
         "SIGTERM must stop the server with status 0, got {status:?}"
     );
     let _ = f; // the control connection outlived the server
+}
+
+/// The harness's launcher does not wait forever: a child that ends (or
+/// stays silent) without a start line is a panic saying so, not a hang.
+#[test]
+#[should_panic(expected = "printed no start line")]
+fn a_launch_without_a_start_line_panics() {
+    support::spawn_until_started(Command::new("sh").args(["-c", "exit 3"]));
 }

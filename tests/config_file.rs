@@ -4,7 +4,7 @@
 //! mirror uses, with the replies AND a check that every refused command left
 //! the disk as it was; `check-config`; SIGHUP reloads.
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,8 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::ftp::Ftp;
-use common::{pass_hash, run_limited, Mode, Server, ServerOpts, TempDir, BIN, PASS};
+use support::ftp::Ftp;
+use support::{
+    pass_hash, run_limited, spawn_until_started, Mode, Server, ServerOpts, TempDir, BIN, PASS,
+};
 
 /// Passive ports of this file (no other test file uses 29xxx).
 const PASV: (u16, u16) = (29000, 29999);
@@ -370,18 +372,17 @@ struct Watched {
 
 impl Watched {
     fn start(root: &Path, cfg: &Path) -> Watched {
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--cores", "1", "--pasv-ports"])
-            .arg(format!("{}-{}", PASV.0, PASV.1))
-            .arg("--root")
-            .arg(root)
-            .arg("--config")
-            .arg(cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ringftpd");
+        let (mut child, line) = spawn_until_started(
+            Command::new(BIN)
+                .args(["--listen", "127.0.0.1:0", "--cores", "1", "--pasv-ports"])
+                .arg(format!("{}-{}", PASV.0, PASV.1))
+                .arg("--root")
+                .arg(root)
+                .arg("--config")
+                .arg(cfg)
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         let (tx, stderr) = mpsc::channel();
         let err = BufReader::new(child.stderr.take().unwrap());
         std::thread::spawn(move || {
@@ -389,10 +390,6 @@ impl Watched {
                 let _ = tx.send(line);
             }
         });
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).expect("start line");
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let addr = line.split_whitespace().nth(3).expect("start line address");
         let port = addr.rsplit(':').next().unwrap().parse().expect("port");
         Watched {

@@ -12,7 +12,7 @@
 //!   hashing to the end of a huge file.
 //! - A file truncated during RETR was reported 226.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -20,8 +20,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use common::ftp::{parse_227, Ftp};
-use common::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
+use support::ftp::{parse_227, Ftp};
+use support::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 
 const PASV: (u16, u16) = (29000, 29999);
 
@@ -390,25 +390,15 @@ fn a_file_truncated_during_splice_retr_is_reported_451() {
 /// Starts `ringftpd` with `args` (stdout and stderr piped) and returns it with
 /// the control port from its start line.
 fn spawn_raw(root: &TempDir, args: &[&str]) -> (std::process::Child, u16) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(root.path())
-        .args(["--listen", "127.0.0.1:0", "--pasv-ports", "29000-29999"])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn ringftpd");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(common::START_TIMEOUT).expect("start line");
+    let (child, line) = support::spawn_until_started(
+        std::process::Command::new(support::BIN)
+            .arg("--root")
+            .arg(root.path())
+            .args(["--listen", "127.0.0.1:0", "--pasv-ports", "29000-29999"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
     let port = line
         .split_whitespace()
         .nth(3)
@@ -442,7 +432,7 @@ fn a_worker_panic_ends_the_process(cores: &str, nth: u64) {
             assert!(!buf[..n].starts_with(b"220"), "the dying worker greeted");
         }
     }
-    let (status, _) = common::wait_with_limit(child, Duration::from_secs(30));
+    let (status, _) = support::wait_with_limit(child, Duration::from_secs(30));
     let status = status.expect("the process must exit when a worker dies");
     assert_eq!(status.code(), Some(70), "exit status {status:?}");
     let err = err_reader.join().unwrap();

@@ -5,7 +5,7 @@
 //! transfer gets, that the same session goes on, that nothing leaks
 //! (the server's fd count comes back), and that another client is served.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -14,8 +14,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::ftp::{parse_229, Ftp};
-use common::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
+use support::ftp::{parse_229, Ftp};
+use support::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 
 const PASV: (u16, u16) = (30400, 30499);
 

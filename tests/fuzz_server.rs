@@ -20,7 +20,7 @@
 //! `FUZZ_ONLY=N` runs session N alone. `scripts/fuzz-server.sh SECONDS`
 //! runs seeds for as long as asked.
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::fs;
@@ -33,8 +33,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::ftp::{parse_227, parse_229};
-use common::{Server, ServerOpts, TempDir};
+use support::ftp::{parse_227, parse_229};
+use support::{Server, ServerOpts, TempDir};
 
 const PASV: (u16, u16) = (21000, 21999);
 const USER: &str = "fuzz";

@@ -9,12 +9,15 @@
 //! `<dir>/<client>.tsv`; scripts/interop-matrix.sh turns them into
 //! docs/interop.md.
 
-mod common_interop;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common_interop::{have, write_random, Server, TempDir, PASSWORD};
+use support::{have, write_random, Server, ServerOpts, TempDir, PASS, USER};
+
+/// Passive ports of this file (no other test file uses 30xxx).
+const PASV: (u16, u16) = (30000, 30999);
 
 /// One client's server, local scratch directory and results.
 struct Run {
@@ -36,7 +39,7 @@ impl Run {
             eprintln!("note: {tool} not installed; {client} interop cases skipped");
             return None;
         }
-        let srv = Server::start(client);
+        let srv = Server::with_users(client, &[(USER, "all")], ServerOpts::new(PASV).cores(2));
         std::fs::create_dir_all(srv.path("pub/tree/sub dir")).unwrap();
         std::fs::create_dir_all(srv.path("up")).unwrap();
         let file = write_random(&srv.path("pub/file.bin"), 1 << 20, 42);
@@ -54,15 +57,15 @@ impl Run {
     }
 
     fn port(&self) -> u16 {
-        self.srv.port()
+        self.srv.port
     }
 
     fn url(&self, path: &str) -> String {
-        format!("ftp://bob:{PASSWORD}@127.0.0.1:{}/{path}", self.port())
+        format!("ftp://{USER}:{PASS}@127.0.0.1:{}/{path}", self.port())
     }
 
     fn l(&self, rel: &str) -> PathBuf {
-        self.local.0.join(rel)
+        self.local.join(rel)
     }
 
     /// Runs `script` with `sh -c` in the local directory.
@@ -70,9 +73,9 @@ impl Run {
         let out = Command::new("sh")
             .arg("-c")
             .arg(script)
-            .current_dir(&self.local.0)
+            .current_dir(self.local.path())
             .env("LC_ALL", "C.UTF-8")
-            .env("HOME", &self.local.0)
+            .env("HOME", self.local.path())
             .output()
             .map_err(|e| format!("spawn: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -231,7 +234,7 @@ fn lftp(r: &Run, mode: &str, cmds: &str) -> Result<String, String> {
     r.sh(&format!(
         "lftp -c 'set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 20; set ftp:ssl-allow no; \
          set ftp:passive-mode {passive}; set ftp:prefer-epsv {epsv}; set ftp:use-feat yes; \
-         open -u bob,{PASSWORD} -p {} 127.0.0.1; {cmds}'",
+         open -u {USER},{PASS} -p {} 127.0.0.1; {cmds}'",
         r.port()
     ))
 }
@@ -316,7 +319,7 @@ fn tnftp() {
     ] {
         let script = |cmds: &str| {
             format!(
-                "tnftp -n -v <<'EOF'\nopen 127.0.0.1 {port}\nuser bob {PASSWORD}\nbinary\n{setup}\n{cmds}\nquit\nEOF"
+                "tnftp -n -v <<'EOF'\nopen 127.0.0.1 {port}\nuser {USER} {PASS}\nbinary\n{setup}\n{cmds}\nquit\nEOF"
             )
         };
         let get = script(&format!("get pub/file.bin t-{mode}.bin"));
@@ -349,7 +352,7 @@ fn python_ftplib() {
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop_ftplib_all.py");
     let out = r.sh(&format!(
-        "python3 '{}' 127.0.0.1 {} bob {PASSWORD} '{}'",
+        "python3 '{}' 127.0.0.1 {} {USER} {PASS} '{}'",
         script.display(),
         r.port(),
         r.srv.root.display()

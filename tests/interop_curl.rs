@@ -1,14 +1,14 @@
 //! curl against the real server: LIST, RETR and STOR in PASV, EPSV, PORT and
-//! EPRT, byte-exact for every size in `common::SIZES`; resume (REST) both
+//! EPRT, byte-exact for every size in `support::SIZES`; resume (REST) both
 //! ways; the root listing of `curl ftp://127.0.0.1:PORT/`.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{
+use support::{
     run_limited, sha256_file, users_file, write_pattern_file, Finished, Mode, Server, ServerOpts,
     TempDir, PASS, SIZES, USER,
 };
@@ -169,7 +169,7 @@ fn curl_lists_the_root_anonymously() {
 fn curl_resume_download_and_upload() {
     let (root, _etc, server) = server_with_user("curl-rest");
     let client = TempDir::new("curl-rest-client");
-    let full = common::pattern(3_000_000, 77);
+    let full = support::pattern(3_000_000, 77);
     fs::write(root.join("file.bin"), &full).unwrap();
     // Download from an offset: REST 1000000 + RETR.
     let url = format!("{}/file.bin", server.url());

@@ -1,13 +1,13 @@
 //! Python's ftplib against the real server: STOR, RETR and LIST in PASV,
-//! EPSV, PORT and EPRT, byte-exact for every size in `common::SIZES`; a named
+//! EPSV, PORT and EPRT, byte-exact for every size in `support::SIZES`; a named
 //! user's file operations; ABOR through `FTP.abort()`.
 //! The scripts live in tests/python/ and exit 1 with a message on a mismatch.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::{
+use support::{
     run_python, users_file, write_pattern_file, Mode, Server, ServerOpts, TempDir, PASS, SIZES,
     USER,
 };

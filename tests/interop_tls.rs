@@ -7,7 +7,7 @@
 //! TLS 1.1 client, garbage after AUTH, the `--tls-required` refusals, the
 //! flag checks, curl and lftp.
 
-mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{
+use support::{
     run_limited, run_python, sha256_file, users_file, write_pattern_file, Finished, Mode, Server,
     ServerOpts, TempDir, BIN, PASS, SIZES, USER,
 };
@@ -113,7 +113,7 @@ fn matrix(mode: Mode, sizes: &[u64]) {
     py(&args).assert_ok(&format!("ftplib FTPS matrix in {}", mode.verb()));
 }
 
-// Every size of common::SIZES (0 B to 64 MiB) both ways in PASV; the other
+// Every size of support::SIZES (0 B to 64 MiB) both ways in PASV; the other
 // modes with the sizes around buffer edges.
 #[test]
 fn ftplib_explicit_pasv_all_sizes() {

@@ -2,12 +2,12 @@
 //! (once each), hashed as it streams out of curl's stdout. PASV and EPRT use
 //! the splice RETR path, EPSV and PORT sendfile.
 
-mod common;
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{sha256_reader, wait_with_limit, write_big_file, Mode, Server, ServerOpts, TempDir};
+use support::{sha256_reader, wait_with_limit, write_big_file, Mode, Server, ServerOpts, TempDir};
 
 const PASV: (u16, u16) = (24000, 24999);
 const SIZE: u64 = 1 << 30;

@@ -7,7 +7,7 @@
 //! `--pasv-ports` (a free range) and `--verbose` (so each refusal is logged).
 //! Every file is compared byte for byte with the original.
 
-mod common;
+mod support;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{pattern, run_limited, Server, ServerOpts, TempDir};
+use support::{pattern, run_limited, Server, ServerOpts, TempDir};
 
 /// Small files in the mirrored directory, and their size.
 const FILES: usize = 1000;

@@ -11,7 +11,7 @@
 //!
 //! Passive ports: 26400-26439 (the script's), frontend: a free port.
 
-mod common;
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run_limited, sha256_file, write_pattern_file, Server, ServerOpts, TempDir};
+use support::{run_limited, sha256_file, write_pattern_file, Server, ServerOpts, TempDir};
 
 fn have(tool: &str) -> bool {
     Command::new("sh")

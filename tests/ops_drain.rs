@@ -7,17 +7,17 @@
 //!
 //! Passive ports: 26100-26199.
 
-mod common;
+mod support;
 
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use common::ftp::{Ftp, Reply};
-use common::{write_big_file, Mode, Server, ServerOpts, TempDir};
 use nix::sys::signal::Signal;
 use sha2::{Digest, Sha256};
+use support::ftp::{Ftp, Reply};
+use support::{write_big_file, Mode, Server, ServerOpts, TempDir};
 
 /// Big enough that loopback socket buffers cannot hold it: the server is
 /// still sending while the client holds back.
@@ -35,8 +35,8 @@ fn start_slow_download(f: &mut Ftp, mode: Mode) -> (TcpStream, Sha256) {
 
 /// Reads the rest of the download; returns the sha256 of all of it.
 fn finish_download(mut data: TcpStream, mut h: Sha256) -> (String, u64) {
-    let (_, n) = common::sha256_reader(HashInto(&mut data, &mut h)).expect("read the rest");
-    (common::hex(&h.finalize()), n + 64 * 1024)
+    let (_, n) = support::sha256_reader(HashInto(&mut data, &mut h)).expect("read the rest");
+    (support::hex(&h.finalize()), n + 64 * 1024)
 }
 
 /// A reader that also feeds `h`.

@@ -6,16 +6,16 @@
 //!
 //! Passive ports: 26000-26099.
 
-mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::ftp::Ftp;
-use common::{write_pattern_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 use nix::sys::signal::Signal;
+use support::ftp::Ftp;
+use support::{write_pattern_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 
 /// GET /metrics, the body.
 fn scrape(addr: SocketAddr) -> String {
@@ -76,7 +76,7 @@ fn metrics_xferlog_and_json_event_log_follow_the_sessions() {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("up")).unwrap();
     let hash = write_pattern_file(&root.join("f.bin"), 300_001, 3);
-    let users = common::users_file(dir.path(), &[(USER, &root, "all")]);
+    let users = support::users_file(dir.path(), &[(USER, &root, "all")]);
     let xferlog = dir.join("xferlog");
     let events = dir.join("events.log");
     let server = Server::start(
@@ -105,7 +105,7 @@ fn metrics_xferlog_and_json_event_log_follow_the_sessions() {
     let mut f = Ftp::login(server.port, USER, PASS);
     for mode in Mode::ALL {
         let data = f.download(mode, "RETR f.bin");
-        assert_eq!(common::sha256_hex(&data), hash, "{mode:?}");
+        assert_eq!(support::sha256_hex(&data), hash, "{mode:?}");
     }
     f.upload(Mode::Epsv, "STOR up/new.bin", b"hello upload");
     f.expect("EPSV", 229);
@@ -348,10 +348,10 @@ fn bad_operations_flags_exit_2_with_one_line() {
         (&["--shutdown-grace-secs", "soon"], "--shutdown-grace-secs"),
     ];
     for (args, mention) in cases {
-        let mut cmd = std::process::Command::new(common::BIN);
+        let mut cmd = std::process::Command::new(support::BIN);
         cmd.args(["--root", &root, "--listen", "127.0.0.1:0", "--cores", "1"])
             .args(args);
-        let out = common::run_limited(&mut cmd, Duration::from_secs(30));
+        let out = support::run_limited(&mut cmd, Duration::from_secs(30));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
         assert!(out.stderr.contains(mention), "{args:?}: {}", out.stderr);
         assert!(!out.stderr.contains("panicked"), "{args:?}: {}", out.stderr);

@@ -8,7 +8,7 @@
 //!
 //! Passive ports: 26200-26299.
 
-mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
@@ -16,8 +16,8 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::ftp::{parse_227, parse_229, Ftp};
-use common::{sha256_hex, write_pattern_file, Server, ServerOpts, TempDir};
+use support::ftp::{parse_227, parse_229, Ftp};
+use support::{sha256_hex, write_pattern_file, Server, ServerOpts, TempDir};
 
 fn ip(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, last)

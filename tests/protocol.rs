@@ -1,14 +1,14 @@
 //! Control-connection behaviour over real sockets, asserted on exact reply
-//! codes and exact bytes with the raw client in `common::ftp`: login rules,
+//! codes and exact bytes with the raw client in `support::ftp`: login rules,
 //! errors that leave the session usable, REST, ABOR mid-transfer, TYPE A.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::io::{Read, Write};
 
-use common::ftp::Ftp;
-use common::{
+use support::ftp::Ftp;
+use support::{
     sha256_file, sha256_hex, users_file, write_pattern_file, Mode, Server, ServerOpts, TempDir,
     PASS, USER,
 };
@@ -369,7 +369,7 @@ fn stor_in_every_mode_is_byte_exact() {
     let mut f = Ftp::login(server.port, USER, PASS);
     for mode in Mode::ALL {
         for size in [0u64, 1, 4095, 65536, (1 << 20) + 7] {
-            let data = common::pattern(size, size + 3);
+            let data = support::pattern(size, size + 3);
             let name = format!("s-{}-{size}", mode.verb());
             f.upload(mode, &format!("STOR {name}"), &data);
             assert_eq!(
@@ -383,7 +383,7 @@ fn stor_in_every_mode_is_byte_exact() {
     }
     // APPE and REST+STOR on raw sockets.
     f.upload(Mode::Epsv, "APPE s-PASV-1", b"tail");
-    let mut want = common::pattern(1, 4);
+    let mut want = support::pattern(1, 4);
     want.extend_from_slice(b"tail");
     assert_eq!(fs::read(root.join("s-PASV-1")).unwrap(), want);
     f.expect("REST 2", 350);

@@ -8,7 +8,7 @@
 //! speed meanwhile. (How close a throttled transfer gets to its rate is a
 //! benchmark: scripts/rate-check.sh, docs/performance.md.)
 
-mod common;
+mod support;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::ftp::Ftp;
-use common::{pass_hash, pattern, Mode, Server, ServerOpts, TempDir, BIN, PASS};
+use support::ftp::Ftp;
+use support::{pass_hash, pattern, Mode, Server, ServerOpts, TempDir, BIN, PASS};
 
 /// Passive ports of this file (no other test file uses 26xxx).
 const PASV: (u16, u16) = (26000, 26999);
@@ -97,7 +97,7 @@ fn usage(f: &mut Ftp) -> (u64, u64) {
 /// Sends `data` for `line` while the server may stop reading; returns the
 /// final reply. The writer runs on its own thread, so a server that stops
 /// receiving (and closes) never blocks the test.
-fn upload_reply(f: &mut Ftp, line: &str, data: Vec<u8>) -> common::ftp::Reply {
+fn upload_reply(f: &mut Ftp, line: &str, data: Vec<u8>) -> support::ftp::Reply {
     let mut s = f.start(Mode::Pasv, line);
     let writer = std::thread::spawn(move || {
         // The server closes the data connection when it stops receiving: a

@@ -3,14 +3,14 @@
 //! anonymous writes. Each refusal is checked by its exact reply and by the
 //! filesystem being unchanged.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use common::ftp::Ftp;
-use common::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
+use support::ftp::Ftp;
+use support::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 
 const PASV: (u16, u16) = (23000, 23999);
 

@@ -21,9 +21,21 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Pasv, Mode::Epsv, Mode::Port, Mode::Eprt];
+
     /// The client listens (active mode).
     pub fn is_active(self) -> bool {
         matches!(self, Mode::Port | Mode::Eprt)
+    }
+
+    /// The verb that sets the mode up.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Mode::Pasv => "PASV",
+            Mode::Epsv => "EPSV",
+            Mode::Port => "PORT",
+            Mode::Eprt => "EPRT",
+        }
     }
 }
 
