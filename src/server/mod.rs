@@ -33,6 +33,7 @@ mod privdrop;
 mod shared;
 mod sockets;
 mod tags;
+mod timers;
 mod token;
 mod transfer;
 mod worker;

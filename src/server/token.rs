@@ -22,8 +22,6 @@ pub enum Purpose {
     DataIo = 6,
     /// The worker's eventfd (helper results, stop).
     Wake = 7,
-    /// The delay before a failed login's answer (`guard.rs`).
-    LoginDelay = 8,
 }
 
 impl Purpose {
@@ -36,7 +34,6 @@ impl Purpose {
             5 => Purpose::DataConnect,
             6 => Purpose::DataIo,
             7 => Purpose::Wake,
-            8 => Purpose::LoginDelay,
             _ => return None,
         })
     }

@@ -16,11 +16,16 @@ use super::conn::Conn;
 use super::ctx::Ctx;
 use super::pool::{Job, JobOutput, JobTag, Route};
 use super::shared::Shared;
+use super::timers::Timers;
 use super::token::{self, Purpose};
 use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd};
 
-/// How often sessions are checked for timeouts.
-const TICK: Duration = Duration::from_secs(1);
+/// How long a listener whose accept failed for lack of fds/memory rests.
+const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
+
+/// The longest wait on the ring with no deadline due (a safety net: the
+/// stop flag and every event arrive as completions anyway).
+const WAIT_MAX: Duration = Duration::from_secs(60);
 
 /// What a worker is started with.
 pub struct WorkerInit {
@@ -46,8 +51,12 @@ pub struct Worker {
     results: Receiver<(JobTag, JobOutput)>,
     wake: SharedFd,
     stop: Arc<AtomicBool>,
-    /// Listeners whose accept failed for lack of fds/memory; re-armed at the next tick.
+    /// Listeners whose accept failed for lack of fds/memory, re-armed at
+    /// `accept_retry_at`.
     accept_paused: Vec<usize>,
+    accept_retry_at: Option<Instant>,
+    /// Every connection's next deadline (see `timers.rs`).
+    timers: Timers,
     /// Control connections accepted (for the hidden test hook).
     accepted: u64,
 }
@@ -86,6 +95,8 @@ impl Worker {
             wake: Rc::new(init.wake_read),
             stop: init.stop,
             accept_paused: Vec::new(),
+            accept_retry_at: None,
+            timers: Timers::new(),
             accepted: 0,
         })
     }
@@ -101,9 +112,15 @@ impl Worker {
             .ring
             .read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
         let mut cqes = Vec::with_capacity(1024);
-        let mut next_tick = self.ctx.now.mono + TICK;
         while !self.stop.load(Ordering::Relaxed) {
-            let wait = next_tick.saturating_duration_since(Instant::now());
+            // One timer per worker: the earliest deadline is the wait's timeout.
+            let next = [self.timers.next_deadline(), self.accept_retry_at]
+                .into_iter()
+                .flatten()
+                .min();
+            let wait = next.map_or(WAIT_MAX, |t| {
+                t.saturating_duration_since(Instant::now()).min(WAIT_MAX)
+            });
             if let Err(e) = self.ctx.ring.submit_and_wait(1, Some(wait)) {
                 eprintln!("ringftpd[w{}]: ring failed: {e}", self.ctx.id);
                 break;
@@ -113,10 +130,7 @@ impl Worker {
             for c in cqes.drain(..) {
                 self.on_completion(c);
             }
-            if self.ctx.now.mono >= next_tick {
-                self.tick();
-                next_tick = self.ctx.now.mono + TICK;
-            }
+            self.fire_timers();
         }
         self.ctx.ring.shutdown();
     }
@@ -139,7 +153,8 @@ impl Worker {
         }
     }
 
-    /// Frees a connection whose ops have all completed; serves buffer waiters.
+    /// Frees a connection whose ops have all completed, else schedules its
+    /// next deadline; serves buffer waiters.
     fn after(&mut self, index: usize) {
         if self.conns.get(index).is_some_and(|c| c.is_finished()) {
             let conn = self.conns.remove(index);
@@ -147,8 +162,21 @@ impl Worker {
                 t.release(conn.peer().ip());
             }
             self.ctx.log(format_args!("{} closed", conn.peer()));
+        } else {
+            self.schedule(index);
         }
         self.serve_buf_waiters();
+    }
+
+    /// Keeps the invariant of the deadline heap: a connection that wants a
+    /// deadline has a live entry no later than it.
+    fn schedule(&mut self, index: usize) {
+        if let Some(conn) = self.conns.get_mut(index) {
+            let want = conn.deadline(&self.ctx);
+            if let Some(at) = conn.armed.update(want) {
+                self.timers.schedule(at, index, conn.gen());
+            }
+        }
     }
 
     fn serve_buf_waiters(&mut self) {
@@ -161,6 +189,7 @@ impl Worker {
             // buffer, which goes back to the pool for the next waiter.
             if let Some(conn) = self.conns.get_mut(i).filter(|c| c.is(g)) {
                 conn.resume_with_buf(&mut self.ctx, buf);
+                self.schedule(i);
             }
         }
     }
@@ -171,13 +200,14 @@ impl Worker {
                 e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::ENOBUFS),
             )) = &c.kind
             {
-                // Re-arming now would fail at once and spin: wait for the next
-                // tick (the connection waits in the backlog meanwhile).
+                // Re-arming now would fail at once and spin: wait a second
+                // (the connection waits in the backlog meanwhile).
                 eprintln!(
                     "ringftpd[w{}]: accept: {e}; pausing this listener for a second",
                     self.ctx.id
                 );
                 self.accept_paused.push(index);
+                self.accept_retry_at = Some(self.ctx.now.mono + ACCEPT_PAUSE);
                 return;
             }
             // Multishot ended (error or overflow): re-arm so the listener keeps serving.
@@ -248,24 +278,35 @@ impl Worker {
         }
     }
 
-    fn tick(&mut self) {
-        let now = self.ctx.now;
-        for i in std::mem::take(&mut self.accept_paused) {
-            if let Some(l) = self.listeners.get(i) {
-                self.ctx
-                    .ring
-                    .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+    /// Runs every deadline that has fallen: paused listeners are re-armed,
+    /// each due connection does what is due and schedules its next deadline.
+    fn fire_timers(&mut self) {
+        let now = self.ctx.now.mono;
+        if self.accept_retry_at.is_some_and(|t| t <= now) {
+            self.accept_retry_at = None;
+            for i in std::mem::take(&mut self.accept_paused) {
+                if let Some(l) = self.listeners.get(i) {
+                    self.ctx
+                        .ring
+                        .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+                }
             }
         }
-        if let Ok(mut t) = self.ctx.shared.ips.lock() {
-            t.prune(now.mono);
-        }
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-        for k in keys {
-            if let Some(conn) = self.conns.get_mut(k) {
-                conn.tick(&mut self.ctx);
-                self.after(k);
+        while let Some((at, index, gen)) = self.timers.pop_due(now) {
+            // A stale entry: the connection is gone, or pushed an earlier one.
+            let Some(conn) = self.conns.get_mut(index).filter(|c| c.is(gen)) else {
+                continue;
+            };
+            if !conn.armed.fire(at) {
+                continue;
             }
+            conn.on_timer(&mut self.ctx);
+            self.after(index);
+        }
+        if self.timers.needs_compaction(self.conns.len()) {
+            let conns = &self.conns;
+            self.timers
+                .retain(|&(at, i, g)| conns.get(i).is_some_and(|c| c.is(g) && c.armed.is(at)));
         }
     }
 }

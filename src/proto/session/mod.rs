@@ -30,6 +30,8 @@ mod tests;
 mod tests_more;
 #[cfg(test)]
 mod tests_rules;
+#[cfg(test)]
+mod tests_timers;
 mod throttle;
 mod types;
 

@@ -11,12 +11,14 @@ mod passive;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::bulk::{self, Cancel};
 use super::ctx::Ctx;
 use super::jobs;
 use super::pool::JobOutput;
 use super::tags::Tags;
+use super::timers::Armed;
 use super::token::Purpose;
 use crate::engine::{Completion, FixedBuf, SharedFd};
 use crate::fs::{FsError, Root};
@@ -39,6 +41,10 @@ pub struct Conn {
     wait_seq: u64,
     /// Stops the running stepped job (HASH, SITE CPTO), if any.
     job_cancel: Option<Cancel>,
+    /// When a refused login's delayed 530 is due ([`guard`]).
+    login_delay_until: Option<Instant>,
+    /// This connection's live entry in the worker's deadline heap.
+    pub armed: Armed,
 }
 
 impl Conn {
@@ -61,12 +67,19 @@ impl Conn {
             root: None,
             wait_seq: 0,
             job_cancel: None,
+            login_delay_until: None,
+            armed: Armed::default(),
         }
     }
 
     /// True when this is the connection a token or tag with `gen` was made for.
     pub fn is(&self, gen: u32) -> bool {
         self.tags.id().1 == gen
+    }
+
+    /// The generation its tokens and timer entries carry.
+    pub fn gen(&self) -> u32 {
+        self.tags.id().1
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -207,7 +220,6 @@ impl Conn {
                 c.op,
                 c.kind,
             ),
-            Purpose::LoginDelay => self.session.handle_event(Event::Login(None), ctx.now),
             Purpose::CtrlAccept | Purpose::Wake => {}
         }
         if !self.closed {
@@ -240,11 +252,13 @@ impl Conn {
                 });
                 match &ok {
                     Some(ok) => ctx.log(format_args!("{} logged in as {}", self.peer, ok.user)),
-                    // Answered when the delay's timeout completes.
-                    None if guard::login_refused(ctx, &mut self.tags, self.peer) => {
-                        return self.pump(ctx)
+                    None => {
+                        // Answered when the delay's deadline falls (`on_timer`).
+                        self.login_delay_until = guard::login_refused(ctx, self.peer);
+                        if self.login_delay_until.is_some() {
+                            return self.pump(ctx);
+                        }
                     }
-                    None => {}
                 }
                 self.session.handle_event(Event::Login(ok), now);
             }
@@ -266,10 +280,32 @@ impl Conn {
         self.pump(ctx);
     }
 
-    /// Idle, login and transfer timeouts.
-    pub fn tick(&mut self, ctx: &mut Ctx) {
+    /// When [`Conn::on_timer`] has something to do: the session's timers
+    /// (login, idle, held-back lines), the data side's (data connect, stall,
+    /// unused passive listener) and a refused login's delayed answer.
+    pub fn deadline(&self, ctx: &Ctx) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        [
+            self.session.poll_timeout(),
+            self.data.deadline(ctx),
+            self.login_delay_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// A deadline fell: whatever is due runs (the login delay's 530, idle,
+    /// login and transfer timeouts, held-back lines); the rest waits.
+    pub fn on_timer(&mut self, ctx: &mut Ctx) {
         if self.closed {
             return;
+        }
+        if self.login_delay_until.is_some_and(|t| t <= ctx.now.mono) {
+            self.login_delay_until = None;
+            self.session.handle_event(Event::Login(None), ctx.now);
         }
         self.session.handle_tick(ctx.now);
         self.data
