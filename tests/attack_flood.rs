@@ -144,6 +144,8 @@ fn running_out_of_file_descriptors_does_not_spin_or_kill_the_listener() {
         &t.root,
         96,
         &[
+            // Regular fds, so the control accepts do run out of descriptors.
+            "--no-direct-descriptors",
             "--cores",
             "1",
             "--sessions-per-ip-max",

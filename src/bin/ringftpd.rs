@@ -48,14 +48,27 @@ fn main() {
         }
     };
     let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
+    if running.control_fds.starts_with("regular fds: ") {
+        // One clear line: the kernel lacks the feature; the server still runs.
+        eprintln!(
+            "ringftpd: io_uring direct descriptors unavailable ({}); control connections use regular fds, bounded by the open-files limit (ulimit -n)",
+            running.control_fds.trim_start_matches("regular fds: ")
+        );
+    }
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?} sessions-max {} per worker ({})",
         addrs.join(","),
         root.display(),
         workers,
         pasv.0,
         pasv.1,
-        retr
+        retr,
+        running.sessions_max,
+        if running.control_fds.starts_with("direct") {
+            "direct descriptors"
+        } else {
+            "regular fds"
+        }
     );
     server::serve_until_signal(running, &sigs);
 }

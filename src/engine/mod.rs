@@ -23,12 +23,13 @@
 //! Layout: `types.rs` (public value types), `bufs.rs` (fixed and provided
 //! buffers), `ops.rs` (op table), `ring.rs` (setup, submission, cancel,
 //! shutdown), `submit.rs` (op builders), `complete.rs` (CQE handling),
-//! `pipe.rs` (splice pipe), `token.rs` (the generic token packer: purpose byte,
+//! `fixed.rs` (direct descriptors: the registered file table), `pipe.rs` (splice pipe), `token.rs` (the generic token packer: purpose byte,
 //! slab index, 24-bit generation; the caller names the purposes).
 
 pub mod alloc;
 mod bufs;
 mod complete;
+mod fixed;
 mod ops;
 mod pipe;
 mod ring;
@@ -40,6 +41,7 @@ mod types;
 mod tests;
 
 pub use bufs::{FixedBuf, ProvidedBuf};
+pub use fixed::{FixedFile, Sock};
 pub use pipe::Pipe;
 pub use ring::Ring;
 pub use types::{Completion, CompletionKind, EngineError, OpId, RingConfig, SharedFd, Token};

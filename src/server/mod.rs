@@ -73,6 +73,11 @@ impl std::fmt::Display for StartError {
 /// A running server: its workers and the addresses it listens on.
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
+    /// Control sessions per worker (`--sessions-max`, or what the rings allow).
+    pub sessions_max: usize,
+    /// How control connections are held: "direct descriptors", or "regular
+    /// fds" with the reason.
+    pub control_fds: String,
     stop: Arc<AtomicBool>,
     wakers: Vec<Arc<OwnedFd>>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -168,8 +173,14 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         };
         threads.push(worker::spawn(init, core, ready_tx.clone()));
     }
-    let running = Running {
+    let mut running = Running {
         addrs,
+        sessions_max: cfg.args.sessions_max,
+        control_fds: if cfg.args.no_direct_descriptors {
+            "regular fds (--no-direct-descriptors)".to_string()
+        } else {
+            "direct descriptors".to_string()
+        },
         stop,
         wakers,
         threads,
@@ -179,7 +190,10 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     };
     for _ in 0..cfg.workers {
         match ready_rx.recv() {
-            Ok(Ok(())) => {}
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(why))) => {
+                running.control_fds = format!("regular fds: {why}");
+            }
             Ok(Err(e)) => {
                 drop(go_tx);
                 running.stop();

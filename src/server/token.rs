@@ -22,6 +22,8 @@ pub enum Purpose {
     DataIo = 6,
     /// The worker's eventfd (helper results, stop).
     Wake = 7,
+    /// shutdown(2) of a control connection on a direct descriptor.
+    CtrlShutdown = 8,
 }
 
 impl Purpose {
@@ -34,6 +36,7 @@ impl Purpose {
             5 => Purpose::DataConnect,
             6 => Purpose::DataIo,
             7 => Purpose::Wake,
+            8 => Purpose::CtrlShutdown,
             _ => return None,
         })
     }

@@ -18,7 +18,7 @@ use super::pool::{Job, JobOutput, JobTag, Route};
 use super::shared::Shared;
 use super::timers::Timers;
 use super::token::{self, Purpose};
-use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd};
+use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd, Sock};
 
 /// How long a listener whose accept failed for lack of fds/memory rests.
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -70,6 +70,14 @@ impl Worker {
             fixed_buf_size_bytes: a.upload_buffer_size_bytes,
             provided_bufs_count: a.control_buffers_count,
             provided_buf_size_bytes: 2048,
+            // One direct-descriptor slot per session (the kernel allows 2^20).
+            fixed_files_count: if a.no_direct_descriptors {
+                0
+            } else {
+                u32::try_from(a.sessions_max)
+                    .unwrap_or(u32::MAX)
+                    .min(1 << 20)
+            },
             ..RingConfig::default()
         };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
@@ -133,6 +141,20 @@ impl Worker {
             self.fire_timers();
         }
         self.ctx.ring.shutdown();
+    }
+
+    /// Why control connections use regular fds, when the kernel refused the
+    /// ring's file table (`None` when it is registered, or not asked for).
+    fn direct_fallback(&self) -> Option<String> {
+        if self.ctx.shared.args.no_direct_descriptors {
+            return None;
+        }
+        self.ctx.ring.fixed_files().err().map(|e| {
+            format!(
+                "registering a file table of {} slots: {e}",
+                self.ctx.shared.args.sessions_max
+            )
+        })
     }
 
     fn on_completion(&mut self, c: Completion) {
@@ -250,10 +272,16 @@ impl Worker {
         // Clients send ABOR's line ending as TCP urgent data (RFC 959 §4.1.3
         // Synch); inline it so the line still ends.
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::OobInline, &true);
+        // Into the ring's file table: the fd number is given back at once,
+        // so the open-files limit does not bound the sessions.
+        let sock = match self.ctx.ring.adopt(fd) {
+            Ok(sock) => sock,
+            Err(fd) => Sock::Fd(Rc::new(fd)),
+        };
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
         let entry = self.conns.vacant_entry();
         let index = entry.key();
-        let conn = Conn::new(index, self.next_gen, Rc::new(fd), peer, local, &self.ctx);
+        let conn = Conn::new(index, self.next_gen, sock, peer, local, &self.ctx);
         entry.insert(conn);
         self.ctx.log(format_args!("{peer} connected"));
         self.conns[index].pump(&mut self.ctx);
@@ -319,11 +347,12 @@ fn refuse(fd: &OwnedFd, msg: &[u8]) {
 }
 
 /// Starts worker `init.id` on its own pinned thread; `ready` gets `Ok` once its
-/// ring is up, or the one-line reason it could not start.
+/// ring is up (with why control connections fall back to regular fds, if
+/// they do), or the one-line reason it could not start.
 pub fn spawn(
     init: WorkerInit,
     core: Option<core_affinity::CoreId>,
-    ready: Sender<Result<(), String>>,
+    ready: Sender<Result<Option<String>, String>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("ringftpd-w{}", init.id))
@@ -335,7 +364,7 @@ pub fn spawn(
             let (id, stop) = (init.id, init.stop.clone());
             match Worker::new(init) {
                 Ok(w) => {
-                    let _ = ready.send(Ok(()));
+                    let _ = ready.send(Ok(w.direct_fallback()));
                     // Serve nothing before start-up is over (privileges dropped).
                     let _ = go.recv();
                     w.run();

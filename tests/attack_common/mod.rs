@@ -121,6 +121,8 @@ pub fn hash_of(pass: &str) -> String {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The start-up line ("ringftpd listening on …").
+    pub start_line: String,
 }
 
 impl Server {
@@ -130,11 +132,17 @@ impl Server {
         Self::start_with(Command::new(env!("CARGO_BIN_EXE_ringftpd")), root, extra)
     }
 
-    /// Like [`Server::start`] through `sh -c 'ulimit -n N; exec ringftpd …'`.
+    /// Like [`Server::start`] through `sh -c 'ulimit -n N; exec ringftpd …'`
+    /// (soft and hard limit).
     pub fn start_with_fd_limit(root: &Path, nofile: u32, extra: &[&str]) -> Server {
+        Self::start_with_ulimit(&format!("-n {nofile}"), root, extra)
+    }
+
+    /// Like [`Server::start`] through `sh -c 'ulimit OPTS; exec ringftpd …'`.
+    pub fn start_with_ulimit(opts: &str, root: &Path, extra: &[&str]) -> Server {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(format!("ulimit {opts} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_ringftpd"));
         Self::start_with(cmd, root, extra)
     }
@@ -159,7 +167,12 @@ impl Server {
             .and_then(|a| a.split(',').next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no listening line: {line:?}"));
-        Server { child, addr }
+        let start_line = line.trim_end().to_string();
+        Server {
+            child,
+            addr,
+            start_line,
+        }
     }
 
     pub fn pid(&self) -> u32 {

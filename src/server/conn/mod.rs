@@ -20,7 +20,7 @@ use super::pool::JobOutput;
 use super::tags::Tags;
 use super::timers::Armed;
 use super::token::Purpose;
-use crate::engine::{Completion, FixedBuf, SharedFd};
+use crate::engine::{Completion, FixedBuf, Sock};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
 
@@ -52,7 +52,7 @@ impl Conn {
     pub fn new(
         index: usize,
         gen: u32,
-        fd: SharedFd,
+        fd: Sock,
         peer: SocketAddr,
         local: SocketAddr,
         ctx: &Ctx,
@@ -220,7 +220,7 @@ impl Conn {
                 c.op,
                 c.kind,
             ),
-            Purpose::CtrlAccept | Purpose::Wake => {}
+            Purpose::CtrlShutdown | Purpose::CtrlAccept | Purpose::Wake => {}
         }
         if !self.closed {
             self.pump(ctx);
@@ -329,6 +329,6 @@ impl Conn {
         self.closed = true;
         self.cancel_job();
         self.data.close(ctx, &mut self.tags);
-        self.ctrl.close(ctx);
+        self.ctrl.close(ctx, &mut self.tags);
     }
 }
