@@ -127,3 +127,64 @@ fn sessions_max_refuses_the_next_and_a_freed_slot_serves_again() {
     });
     assert!(served, "a freed session slot is used again");
 }
+
+/// When the kernel refuses the file table (here: one larger than the hard
+/// open-files limit), the server says so in one line and serves with
+/// regular fds.
+#[test]
+fn a_refused_file_table_falls_back_with_one_line() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let t = Tree::new("fallback");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_ringftpd"))
+        .arg("--root")
+        .arg(&t.root)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cores",
+            "1",
+            "--sessions-max",
+            "1000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.trim_end()
+            .ends_with("sessions-max 1000 per worker (regular fds)"),
+        "{line:?}"
+    );
+    let addr: std::net::SocketAddr = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let (mut f, code, _) = Ftp::connect(addr);
+    assert_eq!(code, 220);
+    f.login("anonymous", "a@b");
+    f.expect("NOOP", 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("direct descriptors"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("EMFILE") && lines[0].contains("regular fds"),
+        "{}",
+        lines[0]
+    );
+}
