@@ -137,6 +137,13 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
                 rules: Arc::new(PathRules::dropbox(
                     VPath::root().resolve("/incoming").unwrap(),
                 )),
+                // A quota, so SITE QUOTA and STAT's quota lines are fuzzed.
+                quota: Some(ringftpd::proto::quota::Quota {
+                    bytes_max: Some(1000),
+                    files_max: None,
+                    usage: Arc::new(ringftpd::proto::quota::Usage::new(2000, 1)),
+                }),
+                rates: ringftpd::proto::quota::Rates::default(),
             }),
         }),
         Action::Fs(_) => Event::Fs(match n % 4 {

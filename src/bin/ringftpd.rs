@@ -55,8 +55,12 @@ fn main() {
             running.control_fds.trim_start_matches("regular fds: ")
         );
     }
+    let metrics = running
+        .metrics_addr()
+        .map(|a| format!(" metrics {a}"))
+        .unwrap_or_default();
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?} sessions-max {} per worker ({})",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?} sessions-max {} per worker ({}){metrics}",
         addrs.join(","),
         root.display(),
         workers,

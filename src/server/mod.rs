@@ -14,6 +14,8 @@
 //!   ones ([`checksum`], [`copy`]) in steps.
 //! - [`sockets`]: listener and data-socket set-up.
 //! - [`token`]: what a completion is for.
+//! - [`ops`]: metrics, the xferlog and the event log wired to the workers;
+//!   [`signals`]: SIGHUP reload, SIGUSR1 log reopen, SIGTERM drain, sd_notify.
 
 pub mod args;
 mod bulk;
@@ -27,10 +29,14 @@ mod hardening;
 mod jobs;
 pub mod limits;
 mod listing_stream;
+mod ops;
 pub mod policy;
 mod pool;
 mod privdrop;
+pub mod quota;
+mod running;
 mod shared;
+mod signals;
 mod sockets;
 mod tags;
 mod timers;
@@ -41,14 +47,14 @@ mod worker;
 pub use args::{Args, RetrPath};
 pub use config::ServerConfig;
 pub use policy::PolicySource;
+pub use running::Running;
 pub use shared::Shared;
+pub use signals::{block_signals, serve_until_signal};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{Arc, Mutex, RwLock};
-
-use nix::sys::signal::{SigSet, Signal};
 
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
@@ -68,22 +74,6 @@ impl std::fmt::Display for StartError {
             StartError::Config(s) | StartError::Runtime(s) => f.write_str(s),
         }
     }
-}
-
-/// A running server: its workers and the addresses it listens on.
-pub struct Running {
-    pub addrs: Vec<SocketAddr>,
-    /// Control sessions per worker (`--sessions-max`, or what the rings allow).
-    pub sessions_max: usize,
-    /// How control connections are held: "direct descriptors", or "regular
-    /// fds" with the reason.
-    pub control_fds: String,
-    stop: Arc<AtomicBool>,
-    wakers: Vec<Arc<OwnedFd>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-    shared: Arc<Shared>,
-    policy: PolicySource,
-    _pool: pool::Pool,
 }
 
 /// Binds one listener per worker for each address (the first picks the port
@@ -135,7 +125,13 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
+        phase: AtomicU8::new(0),
+        quotas: quota::QuotaBook::default(),
+        workers: cfg.workers,
     });
+    let notify = crate::obs::notify::SdNotify::from_env()
+        .map_err(|e| StartError::Config(format!("NOTIFY_SOCKET: {e}")))?;
+    let (ops, worker_obs) = ops::Ops::start(&cfg.args, cfg.workers).map_err(StartError::Config)?;
     let (listeners, addrs) =
         bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
     let pool = pool::Pool::start(cfg.args.helper_threads);
@@ -145,7 +141,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     let (go_tx, go_rx) = crossbeam_channel::unbounded::<()>();
     let mut threads = Vec::new();
     let mut wakers = Vec::new();
-    for (k, ls) in listeners.into_iter().enumerate() {
+    let (alive_tx, alive_rx) = crossbeam_channel::bounded::<()>(0);
+    for ((k, ls), obs) in listeners.into_iter().enumerate().zip(worker_obs) {
         let wake: OwnedFd =
             nix::sys::eventfd::EventFd::from_flags(nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)
                 .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?
@@ -165,6 +162,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             stop: stop.clone(),
             pasv_slice: cfg.pasv_slice(k),
             go: go_rx.clone(),
+            obs,
+            alive: alive_tx.clone(),
         };
         let core = if cores.is_empty() {
             None
@@ -186,8 +185,12 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         threads,
         shared,
         policy: cfg.policy.clone(),
+        alive: alive_rx,
+        ops,
+        notify,
         _pool: pool,
     };
+    drop(alive_tx);
     for _ in 0..cfg.workers {
         match ready_rx.recv() {
             Ok(Ok(None)) => {}
@@ -220,63 +223,4 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         return Err(StartError::Config(e));
     }
     Ok(running)
-}
-
-impl Running {
-    /// Asks every worker to stop and waits for them (their rings drain first).
-    pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    fn stop_inner(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for w in &self.wakers {
-            let _ = nix::unistd::write(&**w, &1u64.to_ne_bytes());
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        fatal::forget_listeners();
-    }
-
-    /// Rebuilds the login rules from their source (SIGHUP: the users file,
-    /// or the config file's users, permissions and folders); sessions keep
-    /// the rights they logged in with.
-    pub fn reload_users(&self) -> Result<(), String> {
-        let p = self.policy.load()?;
-        self.shared.set_policy(p);
-        Ok(())
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.threads.is_empty() {
-            self.stop_inner();
-        }
-    }
-}
-
-/// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it
-/// starts after), so the main thread can wait for them with [`wait_signal`].
-pub fn block_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGHUP);
-    let _ = set.thread_block();
-    set
-}
-
-/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users and permissions.
-pub fn serve_until_signal(running: Running, set: &SigSet) {
-    while let Ok(Signal::SIGHUP) = set.wait() {
-        match running.reload_users() {
-            Ok(()) => eprintln!("ringftpd: users and permissions reloaded"),
-            Err(e) => {
-                eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
-            }
-        }
-    }
-    running.stop();
 }

@@ -69,13 +69,14 @@ impl Session {
             DataSetup::Passive => "Passive mode set up".to_string(),
             DataSetup::Active(a) => format!("Active mode to {a}"),
         };
-        let body = vec![
+        let mut body = vec![
             format!("Connected to {}", self.peer.ip()),
             format!("Logged in as {}", self.user().unwrap_or("(nobody)")),
             format!("TYPE: {}", if self.ascii { "ASCII" } else { "BINARY" }),
             data,
             format!("Busy: {}", !matches!(self.busy, Busy::Idle)),
         ];
+        body.extend(self.limit_lines());
         let mut out = std::mem::take(&mut self.out);
         crate::proto::reply::encode_block_into(
             211,

@@ -17,6 +17,7 @@
 mod access;
 mod data;
 mod dispatch;
+mod drain;
 #[cfg(test)]
 mod dropbox;
 mod files;

@@ -11,6 +11,7 @@ use crate::proto::hash::HashAlgo;
 use crate::proto::listing::FileInfo;
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
+use crate::proto::quota::{Quota, Rates};
 use crate::proto::rules::PathRules;
 
 /// The time, passed in: monotonic for timeouts, wall clock for listings.
@@ -215,6 +216,10 @@ pub struct LoginOk {
     /// What the login may do where; fixed for the session's life (a reload
     /// of the configuration applies to later logins).
     pub rules: Arc<PathRules>,
+    /// The user's storage quota (`None`: no quota), shared by its sessions.
+    pub quota: Option<Quota>,
+    /// The rates its transfers run at.
+    pub rates: Rates,
 }
 
 impl LoginOk {
@@ -224,6 +229,8 @@ impl LoginOk {
             user: user.to_string(),
             anonymous,
             rules: Arc::new(PathRules::uniform(perms)),
+            quota: None,
+            rates: Rates::default(),
         }
     }
 }

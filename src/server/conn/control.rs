@@ -83,6 +83,26 @@ impl Control {
         }
     }
 
+    /// Best-effort one-line answer just before closing (a refusal; the
+    /// socket is fresh, its buffer empty): at once on a regular fd, as a
+    /// send queued ahead of the close's shutdown on a direct descriptor.
+    pub(super) fn send_now(&mut self, ctx: &mut Ctx, tags: &mut Tags, msg: &[u8]) {
+        use nix::sys::socket::{send, MsgFlags};
+        match &self.fd {
+            Some(Sock::Fd(fd)) => {
+                let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+                let _ = send(std::os::fd::AsRawFd::as_raw_fd(&**fd), msg, flags);
+            }
+            Some(sock @ Sock::Fixed(_)) if !self.send_in_flight => {
+                let sock = sock.clone();
+                ctx.ring
+                    .send_on(&sock, msg.to_vec(), tags.op(Purpose::CtrlSend));
+                self.send_in_flight = true;
+            }
+            _ => {}
+        }
+    }
+
     pub(super) fn close(&mut self, ctx: &mut Ctx, tags: &mut Tags) {
         if let Some(op) = self.recv_op.take() {
             ctx.ring.cancel(op);

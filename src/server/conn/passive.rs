@@ -33,6 +33,7 @@ impl Passive {
             crate::server::sockets::passive_listener(ip, ctx.pasv_slice, &mut ctx.pasv_cursor)?;
         let fd: SharedFd = std::rc::Rc::new(fd);
         let op = ctx.ring.accept_multishot(&fd, tags.op(Purpose::PasvAccept));
+        ctx.obs.metrics.passive_port_opened();
         let p = Passive {
             listener: Some(fd),
             accept_op: Some(op),
@@ -61,7 +62,9 @@ impl Passive {
         if let Some(op) = self.accept_op.take() {
             ctx.ring.cancel(op);
         }
-        self.listener = None;
+        if self.listener.take().is_some() {
+            ctx.obs.metrics.passive_port_closed();
+        }
     }
 
     /// An accept completion: the connection when it comes from `peer` (the

@@ -35,9 +35,17 @@ impl AsciiSend {
     }
 
     pub(super) fn step(&mut self, l: &mut Link, io: &mut Io) -> Step {
-        let mut buf = self.buf.take().unwrap_or_default();
+        if let Some(wait) = l.paced(io) {
+            return wait;
+        }
+        // A paced transfer reads no more than its step, so it moves evenly.
+        let want = l.chunk(io, CHUNK_BYTES as u64) as usize;
+        let mut buf = match self.buf.take() {
+            Some(b) if want >= CHUNK_BYTES => b,
+            _ => Vec::with_capacity(want),
+        };
         buf.clear();
-        buf.reserve(CHUNK_BYTES);
+        buf.reserve(want);
         let t = io.tags.op(Purpose::DataIo);
         l.submit(io.ctx.ring.read_into(&self.file, buf, self.offset, t));
         Step::Continue
@@ -58,7 +66,7 @@ impl AsciiSend {
                 Step::Done(Err(TransferError::ConnectionLost))
             }
             CompletionKind::Send(Ok(n), data) => {
-                l.moved(n, io.now());
+                l.moved(n, io);
                 // `n` counts from where this send started.
                 self.sent += n;
                 if self.sent < data.len() {

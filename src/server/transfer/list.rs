@@ -62,7 +62,7 @@ impl ListSend {
                 Step::Done(Err(TransferError::ConnectionLost))
             }
             CompletionKind::Send(Ok(n), data) => {
-                l.moved(n, io.now());
+                l.moved(n, io);
                 self.sent += n;
                 self.chunk = data;
                 self.step(l, io)

@@ -19,6 +19,11 @@
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
+//! Bandwidth limits ([`pacing`]): a paced transfer's op in flight is a ring
+//! timeout while its rate is used up. Quotas: an upload counts each chunk
+//! before writing it (`store.rs`); past the limit it stops, and [`undo`]
+//! removes the partial file before the 552.
+//!
 //! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
 //! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
 //! so ABOR cancels exactly that op, and any completion whose op is not the
@@ -27,8 +32,10 @@
 
 mod ascii;
 mod list;
+mod pacing;
 mod retr;
 mod store;
+mod undo;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -45,7 +52,17 @@ use super::tags::Tags;
 use super::token::Purpose;
 use crate::engine::{CompletionKind, FixedBuf, OpId, SharedFd};
 use crate::fs::{FsError, Root};
+use crate::proto::pace::Pace;
+use crate::proto::path::VPath;
+use crate::proto::quota::{Quota, Rates};
 use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, TransferKind};
+
+/// What a login's transfers are limited by.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub quota: Option<Quota>,
+    pub rates: Rates,
+}
 
 /// What transfer code may use: the worker's context and the connection's tags.
 pub struct Io<'a> {
@@ -88,6 +105,11 @@ pub(super) struct Link {
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
+    dir: pacing::Dir,
+    /// The session's rate for this transfer (`None`: unlimited).
+    pace: Option<Pace>,
+    /// The op in flight is a pacing timeout.
+    paused: bool,
 }
 
 impl Link {
@@ -105,9 +127,10 @@ impl Link {
         self.sock.clone()
     }
 
-    fn moved(&mut self, n: usize, now: Instant) {
+    fn moved(&mut self, n: usize, io: &mut Io) {
         self.bytes = self.bytes.saturating_add(n as u64);
-        self.last_progress = now;
+        self.last_progress = io.now();
+        self.spend(n as u64, io);
     }
 
     fn done_ok(&self) -> Step {
@@ -135,6 +158,9 @@ enum Stage {
     Connecting { deadline: Instant },
     /// Bytes are moving.
     Moving,
+    /// An upload went past the quota: a helper removes its partial file
+    /// (the answer to request `seq`), then 552.
+    Undoing { seq: u64 },
 }
 
 impl Stage {
@@ -142,7 +168,7 @@ impl Stage {
     /// (`stall` after the last progress) while bytes move.
     fn deadline(self, last_progress: Instant, stall: Duration) -> Option<Instant> {
         match self {
-            Stage::Opening => None,
+            Stage::Opening | Stage::Undoing { .. } => None,
             Stage::Connecting { deadline } => Some(deadline),
             Stage::Moving => Some(last_progress + stall),
         }
@@ -195,18 +221,44 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
+    /// When the transfer command arrived (set-up and duration metrics).
+    started: Instant,
+    root: Arc<Root>,
+    /// The upload's target once open (STOU: with the name chosen).
+    target: Option<VPath>,
 }
 
 impl Xfer {
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub fn start(io: &mut Io, t: Transfer, root: Arc<Root>) -> Result<Xfer, TransferError> {
+    pub fn start(
+        io: &mut Io,
+        t: Transfer,
+        root: Arc<Root>,
+        limits: &Limits,
+    ) -> Result<Xfer, TransferError> {
         let tag = io.tags.job();
         let now = io.ctx.now;
+        let shared_root = root.clone();
+        let args = &io.ctx.shared.args;
+        let (dir, rate, chunk_max) = match &t.kind {
+            TransferKind::Retr { .. } => (
+                pacing::Dir::Down,
+                limits.rates.download_bytes_per_sec,
+                u64::from(args.retr_chunk_bytes),
+            ),
+            TransferKind::Store { .. } => (
+                pacing::Dir::Up,
+                limits.rates.upload_bytes_per_sec,
+                u64::from(args.upload_buffer_size_bytes),
+            ),
+            TransferKind::List { .. } => (pacing::Dir::Unpaced, 0, 0),
+        };
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind.clone() {
             TransferKind::Retr { path, .. } => Box::new(move || jobs::open_read(&root, &path)),
             TransferKind::Store { path, mode } => {
                 let seed = (now.unix_secs as u64) << 16 ^ tag.seq;
-                Box::new(move || jobs::open_write(&root, &path, mode, seed))
+                let q = limits.quota.clone();
+                Box::new(move || jobs::open_write(&root, &path, mode, seed, q.as_ref()))
             }
             TransferKind::List {
                 path,
@@ -242,8 +294,14 @@ impl Xfer {
                 op: None,
                 bytes: 0,
                 last_progress: now.mono,
+                dir,
+                pace: Pace::new(rate, chunk_max, now.mono),
+                paused: false,
             },
             aborting: false,
+            started: now.mono,
+            root: shared_root,
+            target: None,
         })
     }
 
@@ -256,6 +314,12 @@ impl Xfer {
             Ok(b) => b,
             Err(e) => return Opened::Failed(e),
         };
+        if let TransferKind::Store { path, mode } = &self.kind {
+            self.target = match (mode, &name) {
+                (StoreMode::Unique, Some(n)) => path.resolve(n).ok(),
+                _ => Some(path.clone()),
+            };
+        }
         self.body = body;
         let limit = Duration::from_secs(io.ctx.shared.args.data_connect_timeout_secs);
         self.stage = Stage::Connecting {
@@ -293,14 +357,14 @@ impl Xfer {
                 (body, Some(size), None)
             }
             (JobOutput::OpenWrite(r), TransferKind::Store { mode, .. }) => {
-                let (fd, name) = r.map_err(TransferError::Fs)?;
+                let (fd, name, quota) = r.map_err(TransferError::Fs)?;
                 let offset = match mode {
                     StoreMode::At(n) => *n,
                     _ => 0,
                 };
                 let file = std::rc::Rc::new(fd);
                 (
-                    Body::Store(store::Receive::new(file, offset, self.ascii)),
+                    Body::Store(store::Receive::new(file, offset, self.ascii, quota)),
                     None,
                     name,
                 )
@@ -311,6 +375,26 @@ impl Xfer {
             }
             _ => return Err(TransferError::Fs(FsError::Io(libc::EINVAL))),
         })
+    }
+
+    /// What the transfer moves.
+    pub fn kind(&self) -> &TransferKind {
+        &self.kind
+    }
+
+    /// TYPE A.
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// When its command arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// True once ABOR (or shutdown) has asked it to stop.
+    pub fn is_aborting(&self) -> bool {
+        self.aborting
     }
 
     pub fn endpoint(&self) -> DataEndpoint {
@@ -344,6 +428,8 @@ impl Xfer {
         }
         self.link.sock = Some(fd);
         self.stage = Stage::Moving;
+        let setup = io.now().saturating_duration_since(self.started);
+        io.ctx.obs.metrics.data_connection_ready(setup);
         self.link.last_progress = io.now();
         self.body.step(&mut self.link, io)
     }
@@ -365,7 +451,17 @@ impl Xfer {
                 _ => Step::Done(Err(TransferError::DataConnection)),
             };
         }
-        self.body.on_io(&mut self.link, io, kind)
+        if std::mem::take(&mut self.link.paused) {
+            return match kind {
+                CompletionKind::Timeout(Ok(())) => self.body.step(&mut self.link, io),
+                _ => Step::Done(Err(TransferError::ConnectionLost)),
+            };
+        }
+        let step = self.body.on_io(&mut self.link, io, kind);
+        match &self.body {
+            Body::Store(b) if b.over_quota() => self.undo_upload(io),
+            _ => step,
+        }
     }
 
     /// The helper formatted the listing's next chunk.
@@ -404,7 +500,8 @@ impl Xfer {
     /// When the data-connection or stall deadline falls (`None`: no
     /// deadline runs, e.g. while the helper opens the file or ABOR runs).
     pub fn deadline(&self, stall: Duration) -> Option<Instant> {
-        if self.aborting {
+        // A paced transfer waiting for its timeout is not stalled.
+        if self.aborting || self.link.paused {
             return None;
         }
         self.stage.deadline(self.link.last_progress, stall)
@@ -418,7 +515,7 @@ impl Xfer {
         match self.stage {
             Stage::Connecting { .. } => Some(TransferError::DataConnection),
             Stage::Moving => Some(TransferError::Stalled),
-            Stage::Opening => None,
+            Stage::Opening | Stage::Undoing { .. } => None,
         }
     }
 
@@ -472,6 +569,7 @@ mod deadline_tests {
         let stall = Duration::from_secs(120);
         let connect = t0 + Duration::from_secs(30);
         assert_eq!(Stage::Opening.deadline(t0, stall), None);
+        assert_eq!(Stage::Undoing { seq: 1 }.deadline(t0, stall), None);
         let c = Stage::Connecting { deadline: connect };
         assert_eq!(c.deadline(t0, stall), Some(connect));
         assert_eq!(

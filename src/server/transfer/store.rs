@@ -3,6 +3,12 @@
 //! next. An upload that finds every registered buffer in use waits in the
 //! worker's queue ([`crate::server::ctx::Ctx::buf_waiters`]) until one is
 //! dropped back to the pool.
+//!
+//! A paced upload receives at most its pace's step at a time, and while the
+//! pace is in debt it gives its buffer back and waits on a ring timeout
+//! (the client's sending is held back by TCP flow control meanwhile). Under
+//! a quota each chunk is counted before it is written; a chunk that would
+//! pass the limit is not written, and receiving stops ([`Receive::over_quota`]).
 
 use nix::errno::Errno;
 
@@ -11,6 +17,7 @@ use crate::engine::{CompletionKind, FixedBuf, SharedFd};
 use crate::fs::FsError;
 use crate::proto::ascii::FromNetwork;
 use crate::proto::session::TransferError;
+use crate::server::quota::UploadQuota;
 use crate::server::token::Purpose;
 
 pub(super) struct Receive {
@@ -25,10 +32,19 @@ pub(super) struct Receive {
     eof: bool,
     /// Queued for a registered buffer.
     waiting: bool,
+    /// The login's quota, counted as chunks are written.
+    quota: Option<UploadQuota>,
+    /// A chunk would have passed the quota: the upload stopped.
+    over: bool,
 }
 
 impl Receive {
-    pub(super) fn new(file: SharedFd, offset: u64, ascii: bool) -> Receive {
+    pub(super) fn new(
+        file: SharedFd,
+        offset: u64,
+        ascii: bool,
+        quota: Option<UploadQuota>,
+    ) -> Receive {
         Receive {
             file,
             offset,
@@ -36,10 +52,24 @@ impl Receive {
             pending: 0,
             eof: false,
             waiting: false,
+            quota,
+            over: false,
         }
     }
 
+    /// True once a chunk would have passed the quota.
+    pub(super) fn over_quota(&self) -> bool {
+        self.over
+    }
+
+    pub(super) fn quota(&self) -> Option<&UploadQuota> {
+        self.quota.as_ref()
+    }
+
     pub(super) fn step(&mut self, l: &mut Link, io: &mut Io) -> Step {
+        if let Some(wait) = l.paced(io) {
+            return wait;
+        }
         match io.ctx.ring.take_fixed_buf() {
             Some(buf) => self.recv(l, io, buf),
             None => {
@@ -69,6 +99,7 @@ impl Receive {
             Some(_) => buf.capacity() - FromNetwork::max_output(0),
             None => buf.capacity(),
         };
+        let len = (l.chunk(io, len as u64) as usize).min(len);
         let t = io.tags.op(Purpose::DataIo);
         l.submit(io.ctx.ring.recv_fixed(&sock, buf, len, t));
         Step::Continue
@@ -94,7 +125,7 @@ impl Receive {
     }
 
     fn received(&mut self, l: &mut Link, io: &mut Io, n: usize, mut buf: FixedBuf) -> Step {
-        l.moved(n, io.now());
+        l.moved(n, io);
         self.eof = n == 0;
         let mut len = n;
         if let Some(conv) = self.conv.as_mut() {
@@ -116,9 +147,15 @@ impl Receive {
                 return Step::Done(Err(TransferError::Write(FsError::Io(libc::EOVERFLOW))));
             }
         }
+        if let Some(q) = self.quota.as_mut() {
+            if !q.take(self.offset, len as u64) {
+                self.over = true;
+                return Step::Done(Err(TransferError::Write(FsError::QuotaExceeded)));
+            }
+        }
         match (len, self.eof) {
             (0, true) => l.done_ok(),
-            (0, false) => self.recv(l, io, buf),
+            (0, false) => self.next(l, io, buf),
             _ => {
                 self.pending = len;
                 self.write(l, io, buf)
@@ -156,6 +193,16 @@ impl Receive {
         self.pending = 0;
         if self.eof {
             return l.done_ok();
+        }
+        self.next(l, io, buf)
+    }
+
+    /// The next receive, or (paced and in debt) a wait with the buffer
+    /// given back to the pool for others.
+    fn next(&mut self, l: &mut Link, io: &mut Io, buf: FixedBuf) -> Step {
+        if let Some(wait) = l.paced(io) {
+            drop(buf);
+            return wait;
         }
         self.recv(l, io, buf)
     }

@@ -1,0 +1,74 @@
+//! A started server: its workers, listeners' addresses and operations
+//! handles, as [`super::start`] returns it and the main thread drives it
+//! ([`super::signals`]).
+
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::fatal;
+use super::ops::Ops;
+use super::policy::PolicySource;
+use super::pool::Pool;
+use super::shared::Shared;
+
+/// A running server: its workers and the addresses it listens on.
+pub struct Running {
+    pub addrs: Vec<SocketAddr>,
+    /// Control sessions per worker (`--sessions-max`, or what the rings allow).
+    pub sessions_max: usize,
+    /// How control connections are held: "direct descriptors", or "regular
+    /// fds" with the reason.
+    pub control_fds: String,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) wakers: Vec<Arc<OwnedFd>>,
+    pub(super) threads: Vec<std::thread::JoinHandle<()>>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) policy: PolicySource,
+    /// Disconnected once every worker thread has ended (drain finished).
+    pub(super) alive: crossbeam_channel::Receiver<()>,
+    pub(super) ops: Ops,
+    pub(super) notify: crate::obs::notify::SdNotify,
+    pub(super) _pool: Pool,
+}
+
+impl Running {
+    /// Asks every worker to stop and waits for them (their rings drain first).
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for w in &self.wakers {
+            let _ = nix::unistd::write(&**w, &1u64.to_ne_bytes());
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        fatal::forget_listeners();
+    }
+
+    /// Where `/metrics` is served (`--metrics-listen`), for the start line.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.ops.metrics_addr()
+    }
+
+    /// Rebuilds the login rules from their source (SIGHUP: the users file,
+    /// or the config file's users, permissions and folders); sessions keep
+    /// the rights they logged in with.
+    pub fn reload_users(&self) -> Result<(), String> {
+        let p = self.policy.load()?;
+        self.shared.set_policy(p);
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.stop_inner();
+        }
+    }
+}
