@@ -529,7 +529,7 @@ impl Drop for Server {
     }
 }
 
-/// `ringftpd listening on 127.0.0.1:PORT root DIR workers N passive LO-HI retr-path X`
+/// `ringftpd listening on 127.0.0.1:PORT root DIR workers N passive LO-HI retr-path X sessions-max …`
 /// → PORT (and checks the root is the one given).
 fn parse_start_line(line: &str, root: &Path) -> u16 {
     let words: Vec<&str> = line.split_whitespace().collect();
