@@ -14,6 +14,9 @@
 //!   holds no receive buffer. Data receives (STOR) use registered (fixed)
 //!   buffers handed out by [`Ring::take_fixed_buf`]. Every buffer carries its pool
 //!   and goes back to it when dropped, on any path.
+//! - Control sockets can live in the ring's registered file table
+//!   ([`Ring::adopt`], [`Sock::Fixed`]): no process fd per session; the slot
+//!   is held by its clones like a `SharedFd` and emptied after the last drops.
 //! - [`Ring::shutdown`] cancels every in-flight op and waits until the slab is
 //!   empty, so no memory the kernel could still write is freed.
 //!
