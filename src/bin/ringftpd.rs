@@ -55,12 +55,23 @@ fn main() {
             running.control_fds.trim_start_matches("regular fds: ")
         );
     }
+    // Implicit FTPS addresses, when any, follow as `tls-implicit A,B`.
+    let implicit: Vec<String> = running
+        .implicit_addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let implicit = if implicit.is_empty() {
+        String::new()
+    } else {
+        format!(" tls-implicit {}", implicit.join(","))
+    };
     let metrics = running
         .metrics_addr()
         .map(|a| format!(" metrics {a}"))
         .unwrap_or_default();
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?} sessions-max {} per worker ({}){metrics}",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?} sessions-max {} per worker ({}){implicit}{metrics}",
         addrs.join(","),
         root.display(),
         workers,

@@ -27,6 +27,17 @@ pub enum LogFormatArg {
     Json,
 }
 
+/// Who must use TLS (`--tls-required`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsRequiredArg {
+    /// TLS is offered, never demanded.
+    Off,
+    /// Named users must AUTH TLS before USER and use PROT P; anonymous may stay in the clear.
+    Users,
+    /// Everyone must, anonymous included.
+    All,
+}
+
 /// ringftpd: a thread-per-core io_uring FTP server.
 ///
 /// With no options it serves the current directory anonymously, read-only,
@@ -210,6 +221,28 @@ pub struct Args {
     /// --proxy-protocol. Without it, any source may send the header.
     #[arg(long = "proxy-from", value_name = "CIDR")]
     pub proxy_from: Vec<Cidr>,
+    // --- FTPS (docs/tls.md) ---
+    /// TLS certificate chain (PEM, leaf first); with --tls-key it enables
+    /// AUTH TLS (explicit FTPS).
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1) matching --tls-cert.
+    #[arg(long = "tls-key", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Implicit FTPS address (TLS from the first byte, PROT P implied); may be
+    /// given several times. Port 0 picks a free port. Needs --tls-cert.
+    #[arg(long = "tls-implicit-listen", value_name = "ADDR:PORT")]
+    pub tls_implicit_listen: Vec<SocketAddr>,
+    /// Who must use TLS on control and data connections (default with a
+    /// certificate: users).
+    #[arg(long = "tls-required", value_enum)]
+    pub tls_required: Option<TlsRequiredArg>,
+    /// RISKY: accept PROT P data connections that do not resume the TLS
+    /// session of their own control connection (for clients that cannot
+    /// resume). Anyone who wins the race to the data port then gets or
+    /// sends the file.
+    #[arg(long = "tls-allow-data-without-resumption")]
+    pub tls_allow_data_without_resumption: bool,
     /// Test hook, hidden: the worker that accepts its Nth control connection
     /// panics, so tests can check that a worker's death ends the process.
     #[arg(long = "test-panic-after-accepts", hide = true)]

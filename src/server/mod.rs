@@ -118,6 +118,16 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
         commands_burst: cfg.args.commands_burst,
+        tls: crate::proto::session::TlsPolicy {
+            available: cfg.tls.is_some(),
+            required: match cfg.args.tls_required {
+                Some(args::TlsRequiredArg::Off) => crate::proto::session::TlsRequired::Off,
+                Some(args::TlsRequiredArg::All) => crate::proto::session::TlsRequired::All,
+                Some(args::TlsRequiredArg::Users) | None => {
+                    crate::proto::session::TlsRequired::Users
+                }
+            },
+        },
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
@@ -128,12 +138,22 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         phase: AtomicU8::new(0),
         quotas: quota::QuotaBook::default(),
         workers: cfg.workers,
+        tls: RwLock::new(cfg.tls.clone()),
     });
     let notify = crate::obs::notify::SdNotify::from_env()
         .map_err(|e| StartError::Config(format!("NOTIFY_SOCKET: {e}")))?;
     let (ops, worker_obs) = ops::Ops::start(&cfg.args, cfg.workers).map_err(StartError::Config)?;
-    let (listeners, addrs) =
-        bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
+    // Implicit FTPS listeners come after the plain ones: a worker knows a
+    // listener's kind by its index.
+    let all: Vec<SocketAddr> = cfg
+        .args
+        .listen
+        .iter()
+        .chain(&cfg.args.tls_implicit_listen)
+        .copied()
+        .collect();
+    let (listeners, mut addrs) = bind_listeners(&all, cfg.workers).map_err(StartError::Runtime)?;
+    let implicit_addrs = addrs.split_off(cfg.args.listen.len());
     let pool = pool::Pool::start(cfg.args.helper_threads);
     let stop = Arc::new(AtomicBool::new(false));
     let cores = core_affinity::get_core_ids().unwrap_or_default();
@@ -180,6 +200,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         } else {
             "direct descriptors".to_string()
         },
+        implicit_addrs,
         stop,
         wakers,
         threads,

@@ -21,6 +21,8 @@ pub struct Running {
     /// How control connections are held: "direct descriptors", or "regular
     /// fds" with the reason.
     pub control_fds: String,
+    /// The implicit FTPS addresses (`--tls-implicit-listen`).
+    pub implicit_addrs: Vec<SocketAddr>,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) wakers: Vec<Arc<OwnedFd>>,
     pub(super) threads: Vec<std::thread::JoinHandle<()>>,
@@ -62,6 +64,14 @@ impl Running {
         let p = self.policy.load()?;
         self.shared.set_policy(p);
         Ok(())
+    }
+
+    /// Reads `--tls-cert` and `--tls-key` again (SIGHUP), when configured:
+    /// new control sessions use the new certificate; running ones keep
+    /// theirs (their data connections resume the session they made).
+    pub fn reload_tls(&self) -> Option<Result<(), String>> {
+        self.shared.args.tls_cert.as_ref()?;
+        Some(super::config::load_tls(&self.shared.args).map(|t| self.shared.set_tls(t)))
     }
 }
 

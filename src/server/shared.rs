@@ -21,6 +21,8 @@ pub struct Shared {
     pub(super) policy: RwLock<Arc<AuthPolicy>>,
     /// Per-address admission and bans, for every worker (see [`limits`]).
     pub ips: Mutex<limits::IpTable>,
+    /// FTPS certificate and key (`--tls-cert`), if configured; replaced on SIGHUP.
+    pub(super) tls: RwLock<Option<crate::tls::TlsConfigs>>,
     /// Every user's storage usage, kept across reloads (`server/quota.rs`).
     pub quotas: QuotaBook,
     /// Number of workers (the server-wide rates are split between them).
@@ -87,6 +89,23 @@ impl Shared {
         self.quotas.keep_only(&p);
         if let Ok(mut slot) = self.policy.write() {
             *slot = Arc::new(p);
+        }
+    }
+}
+
+impl Shared {
+    /// The TLS certificate and key in force (replaced on SIGHUP).
+    pub fn tls(&self) -> Option<crate::tls::TlsConfigs> {
+        self.tls
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Puts a reloaded certificate and key in force for new control sessions.
+    pub fn set_tls(&self, t: Option<crate::tls::TlsConfigs>) {
+        if let Ok(mut slot) = self.tls.write() {
+            *slot = t;
         }
     }
 }

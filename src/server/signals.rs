@@ -2,7 +2,7 @@
 //!
 //! | signal | effect | sd_notify |
 //! | --- | --- | --- |
-//! | SIGHUP | users and permissions rebuilt from their source | `RELOADING=1`, then `READY=1` |
+//! | SIGHUP | users and permissions rebuilt from their source; the TLS certificate re-read | `RELOADING=1`, then `READY=1` |
 //! | SIGUSR1 | the xferlog and event log files reopened (logrotate) | |
 //! | SIGTERM, SIGINT | drain: listeners shut at once; idle sessions get 421; transfers go on up to `--shutdown-grace-secs`, then 426 and 421; exit when the last session has ended | `STOPPING=1` |
 //! | a second SIGTERM/SIGINT | stop at once (rings cancelled) | |
@@ -78,6 +78,13 @@ fn other_signal(running: &Running, s: Signal) {
                 Err(e) => {
                     eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
                 }
+            }
+            match running.reload_tls() {
+                Some(Ok(())) => eprintln!("ringftpd: TLS certificate reloaded"),
+                Some(Err(e)) => eprintln!(
+                    "ringftpd: TLS certificate reload failed, keeping the old certificate: {e}"
+                ),
+                None => {}
             }
             let _ = running.notify.ready();
         }

@@ -319,22 +319,24 @@ impl Worker {
             Err(fd) => Sock::Fd(Rc::new(fd)),
         };
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
+        // Listeners past the --listen ones are the implicit FTPS ones.
+        let implicit = index >= self.ctx.shared.args.listen.len();
         let entry = self.conns.vacant_entry();
-        let index = entry.key();
+        let index_conn = entry.key();
         let session_id = self.ctx.obs.next_session_id();
         let conn = Conn::new(
-            index,
-            self.next_gen,
+            (index_conn, self.next_gen),
             sock,
             (peer, local),
             session_id,
             await_proxy,
+            implicit,
             &self.ctx,
         );
         entry.insert(conn);
         self.ctx.log(format_args!("{peer} connected"));
-        self.conns[index].pump(&mut self.ctx);
-        self.after(index);
+        self.conns[index_conn].pump(&mut self.ctx);
+        self.after(index_conn);
     }
 
     fn on_wake(&mut self, c: Completion) {

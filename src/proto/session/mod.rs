@@ -33,10 +33,14 @@ mod tests_more;
 mod tests_rules;
 #[cfg(test)]
 mod tests_timers;
+#[cfg(test)]
+mod tests_tls;
 mod throttle;
+mod tls;
 mod types;
 
 pub use throttle::PENDING_LINES_MAX;
+pub use tls::{TlsPolicy, TlsRequired};
 pub use types::*;
 
 use std::collections::VecDeque;
@@ -68,6 +72,8 @@ pub struct SessionConfig {
     pub commands_per_sec_max: u32,
     /// Command lines that may run at once before the sustained rate applies.
     pub commands_burst: u32,
+    /// FTPS: offered when a certificate is configured, and who must use it.
+    pub tls: TlsPolicy,
 }
 
 impl Default for SessionConfig {
@@ -82,6 +88,7 @@ impl Default for SessionConfig {
             login_timeout_secs: 60,
             commands_per_sec_max: 1000,
             commands_burst: 2000,
+            tls: TlsPolicy::default(),
         }
     }
 }
@@ -192,6 +199,8 @@ pub struct Session {
     created: std::time::Instant,
     /// Command lines this session may still run (see `throttle`).
     budget: crate::proto::bucket::TokenBucket,
+    /// AUTH TLS and PROT state (RFC 4217).
+    tls: tls::TlsState,
 }
 
 impl Session {
@@ -226,6 +235,7 @@ impl Session {
             closing: false,
             created: now.mono,
             budget: crate::proto::bucket::TokenBucket::full(throttle::command_rate(&cfg), now.mono),
+            tls: Default::default(),
             cfg,
         };
         let greeting = s.cfg.greeting.clone();

@@ -387,6 +387,7 @@ fn pasv_retr_226() {
             offset: 0,
         },
         ascii: false,
+        protected: false,
     };
     assert_eq!(s.action(), Some(Action::Transfer(want)));
     let r = s.event(Event::TransferReady {

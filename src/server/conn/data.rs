@@ -126,6 +126,7 @@ impl DataChannel {
         t: Transfer,
         root: Option<Arc<Root>>,
         limits: &Limits,
+        tls: Option<crate::tls::SessionTls>,
     ) {
         let started = match root {
             Some(root) => Xfer::start(
@@ -136,6 +137,7 @@ impl DataChannel {
                 t,
                 root,
                 limits,
+                tls,
             ),
             None => Err(TransferError::Fs(FsError::PermissionDenied)),
         };

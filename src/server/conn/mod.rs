@@ -10,6 +10,7 @@ mod guard;
 mod passive;
 mod proxied;
 mod report;
+mod secure;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use control::{Control, Received};
 use data::{DataChannel, Parts};
 use proxied::{Fed, ProxyWait};
 use report::Report;
+use secure::{ControlTls, Decrypted};
 
 /// One control connection.
 pub struct Conn {
@@ -64,6 +66,14 @@ pub struct Conn {
     login_delay_until: Option<Instant>,
     /// This connection's live entry in the worker's deadline heap.
     pub armed: Armed,
+    /// Accepted on an implicit FTPS listener: TLS from the first byte
+    /// (after the PROXY header, when one is awaited).
+    implicit_tls: bool,
+    /// The control connection's TLS, once AUTH TLS was answered (or from the
+    /// first byte on an implicit FTPS listener).
+    tls: Option<ControlTls>,
+    /// Plaintext between the session and the TLS layer (reused).
+    plain: Vec<u8>,
 }
 
 impl Conn {
@@ -72,12 +82,12 @@ impl Conn {
     /// client (the session is then made again for it); otherwise the
     /// connection has been admitted already.
     pub fn new(
-        index: usize,
-        gen: u32,
+        (index, gen): (usize, u32),
         fd: Sock,
         (peer, local): (SocketAddr, SocketAddr),
         session_id: u64,
         await_proxy: bool,
+        implicit_tls: bool,
         ctx: &Ctx,
     ) -> Conn {
         let mut c = Conn {
@@ -99,11 +109,31 @@ impl Conn {
             limits: Limits::default(),
             login_delay_until: None,
             armed: Armed::default(),
+            implicit_tls,
+            tls: None,
+            plain: Vec::new(),
         };
         if !await_proxy {
             c.report.opened(&ctx.obs);
+            c.start_implicit_tls(ctx);
         }
         c
+    }
+
+    /// On an implicit FTPS listener, TLS starts before the greeting. Without
+    /// a usable certificate the client is never answered in the clear: the
+    /// greeting is dropped and the connection closed.
+    fn start_implicit_tls(&mut self, ctx: &Ctx) {
+        if !self.implicit_tls {
+            return;
+        }
+        self.session.set_implicit_tls();
+        self.tls = ControlTls::new(ctx.shared.tls().as_ref());
+        if self.tls.is_none() {
+            let _ = self.session.take_output();
+            self.session.handle_closed();
+            self.ctrl.close_after_flush();
+        }
     }
 
     /// True when the connection holds a place in the per-address table.
@@ -167,10 +197,7 @@ impl Conn {
         if self.closed {
             return;
         }
-        let before = self.ctrl.out().len();
-        self.session.poll_output(self.ctrl.out());
-        self.report
-            .scan_replies(&self.ctrl.out()[before..], &ctx.obs);
+        self.output(ctx);
         self.ctrl.flush(ctx, &mut self.tags);
         if self.ctrl.ready_to_close() {
             return self.close(ctx);
@@ -196,12 +223,9 @@ impl Conn {
             Action::ClosePassive => self.data.close_passive(ctx),
             Action::Transfer(t) => {
                 let root = self.root.clone();
-                self.data.start(
-                    parts(ctx, &mut self.tags, &mut self.session, &self.report),
-                    t,
-                    root,
-                    &self.limits,
-                );
+                let tls = self.tls.as_ref().map(|t| t.sess.clone());
+                let p = parts(ctx, &mut self.tags, &mut self.session, &self.report);
+                self.data.start(p, t, root, &self.limits, tls);
             }
             Action::QueryProgress => {
                 let n = self.data.progress();
@@ -218,6 +242,81 @@ impl Conn {
                 self.session.handle_event(Event::HostSelected(Some(g)), now);
             }
             Action::Close => self.ctrl.close_after_flush(),
+            Action::StartTls => self.start_tls(ctx),
+        }
+    }
+
+    /// Moves the session's replies to the control socket's queue, through
+    /// TLS when it is on; close_notify follows the last reply.
+    /// The session's replies to the control socket's buffer, encrypted
+    /// under TLS; each is counted for the metrics.
+    fn output(&mut self, ctx: &Ctx) {
+        match self.tls.as_mut() {
+            Some(t) => {
+                self.plain.clear();
+                self.session.poll_output(&mut self.plain);
+                self.report.scan_replies(&self.plain, &ctx.obs);
+                t.send(&self.plain, self.ctrl.out());
+                if self.session.is_closing() {
+                    t.close_notify(self.ctrl.out());
+                }
+            }
+            None => {
+                let before = self.ctrl.out().len();
+                self.session.poll_output(self.ctrl.out());
+                self.report
+                    .scan_replies(&self.ctrl.out()[before..], &ctx.obs);
+            }
+        }
+    }
+
+    /// AUTH TLS was answered: the 234 leaves in the clear, then every byte
+    /// either way is TLS.
+    fn start_tls(&mut self, ctx: &mut Ctx) {
+        let before = self.ctrl.out().len();
+        self.session.poll_output(self.ctrl.out());
+        self.report
+            .scan_replies(&self.ctrl.out()[before..], &ctx.obs);
+        self.tls = ControlTls::new(ctx.shared.tls().as_ref());
+        if self.tls.is_none() {
+            ctx.log(format_args!("{}: TLS could not start", self.peer));
+            self.ctrl.close_after_flush();
+        }
+    }
+
+    /// Control bytes received: to the session, decrypted first under TLS.
+    fn on_control_bytes(&mut self, ctx: &mut Ctx, bytes: &[u8]) {
+        let Some(t) = self.tls.as_mut() else {
+            return self.session.handle_input(bytes, ctx.now);
+        };
+        self.plain.clear();
+        match t.received(bytes, &mut self.plain) {
+            Decrypted::Plain => {
+                if let Some(v) = t.established() {
+                    ctx.log(format_args!("{}: control connection is {v}", self.peer));
+                }
+                // Handshake answers (and alerts) go out with the next flush.
+                t.send(&[], self.ctrl.out());
+                if !self.plain.is_empty() {
+                    let plain = std::mem::take(&mut self.plain);
+                    self.session.handle_input(&plain, ctx.now);
+                    self.plain = plain;
+                }
+            }
+            Decrypted::Failed => {
+                ctx.log(format_args!(
+                    "{}: TLS handshake or record failed; closing",
+                    self.peer
+                ));
+                t.send(&[], self.ctrl.out());
+                self.session.handle_closed();
+                while let Some(a) = self.session.poll_action() {
+                    if a != Action::Close {
+                        self.exec(ctx, a);
+                    }
+                }
+                self.ctrl.close_after_flush();
+            }
         }
     }
 
@@ -282,9 +381,7 @@ impl Conn {
                 Received::Data(buf) if !self.closed && self.proxy.is_some() => {
                     self.on_proxy_bytes(ctx, buf.data())
                 }
-                Received::Data(buf) if !self.closed => {
-                    self.session.handle_input(buf.data(), ctx.now)
-                }
+                Received::Data(buf) if !self.closed => self.on_control_bytes(ctx, buf.data()),
                 Received::Data(_) | Received::Nothing => {}
                 Received::Closed => self.client_left(ctx),
             },
@@ -469,8 +566,9 @@ impl Conn {
         self.report.peer = client;
         self.report.proxy = proxy;
         self.report.opened(&ctx.obs);
+        self.start_implicit_tls(ctx);
         if let Some(rest) = bytes.get(consumed..).filter(|r| !r.is_empty()) {
-            self.session.handle_input(rest, ctx.now);
+            self.on_control_bytes(ctx, rest);
         }
     }
 

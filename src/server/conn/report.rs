@@ -10,7 +10,6 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::fs::FsError;
 use crate::obs::event::{CloseReason, EventKind, LoggedCommand};
 use crate::obs::labels::{transfer_error_name, DataMode, Direction, TransferResult};
 use crate::obs::xferlog::{XferDirection, XferRecord};
@@ -145,7 +144,7 @@ impl Report {
                 direction,
                 mode: self.mode,
                 result,
-                reply: reply_code(r),
+                reply: r.as_ref().map_or_else(|e| e.reply_code(), |_| 226),
                 bytes: t.bytes,
                 duration,
                 error: r.as_ref().err().map(transfer_error_name),
@@ -226,24 +225,5 @@ fn command_of(kind: &TransferKind) -> (&'static str, &str) {
             },
             path.as_str(),
         ),
-    }
-}
-
-/// The reply the session gives for a transfer's end (as in
-/// `proto/session/data.rs`).
-fn reply_code(r: &Result<u64, TransferError>) -> u16 {
-    match r {
-        Ok(_) => 226,
-        Err(TransferError::Fs(e)) => e.reply_code(),
-        Err(TransferError::DataConnection) => 425,
-        Err(TransferError::ConnectionLost | TransferError::Aborted | TransferError::Stalled) => 426,
-        Err(TransferError::RestartBeyondEnd) => 554,
-        Err(TransferError::SourceChanged) => 451,
-        Err(TransferError::Write(FsError::NoSpace) | TransferError::Read(FsError::NoSpace)) => 452,
-        Err(
-            TransferError::Write(FsError::QuotaExceeded)
-            | TransferError::Read(FsError::QuotaExceeded),
-        ) => 552,
-        Err(TransferError::Write(_) | TransferError::Read(_)) => 451,
     }
 }

@@ -24,7 +24,10 @@
 //! before writing it (`store.rs`); past the limit it stops, and [`undo`]
 //! removes the partial file before the 552.
 //!
-//! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
+//! Under PROT P the body is the same; its sends and receives go through
+//! [`Link::send`] and [`Link::recv_fixed`], which [`secure`] encrypts and
+//! decrypts after the data connection's handshake (binary RETR then takes
+//! the read-and-send path of [`ascii::AsciiSend`] without conversion).
 //! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
 //! so ABOR cancels exactly that op, and any completion whose op is not the
 //! current one belongs to a transfer that has ended and is dropped (its
@@ -34,6 +37,7 @@ mod ascii;
 mod list;
 mod pacing;
 mod retr;
+mod secure;
 mod store;
 mod undo;
 
@@ -56,6 +60,7 @@ use crate::proto::pace::Pace;
 use crate::proto::path::VPath;
 use crate::proto::quota::{Quota, Rates};
 use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, TransferKind};
+use crate::tls::SessionTls;
 
 /// What a login's transfers are limited by.
 #[derive(Debug, Clone, Default)]
@@ -110,6 +115,8 @@ pub(super) struct Link {
     pace: Option<Pace>,
     /// The op in flight is a pacing timeout.
     paused: bool,
+    /// PROT P: the data connection's TLS (after the data connection is up).
+    tls: Option<Box<secure::DataTls>>,
 }
 
 impl Link {
@@ -226,16 +233,24 @@ pub struct Xfer {
     root: Arc<Root>,
     /// The upload's target once open (STOU: with the name chosen).
     target: Option<VPath>,
+    /// PROT P: the control session's TLS, for the data connection's handshake.
+    protected: Option<SessionTls>,
 }
 
 impl Xfer {
     /// Starts a transfer: its source or target is opened on the helper pool.
+    /// Under PROT P, `tls` is the control session's TLS, which the data
+    /// connection must resume.
     pub fn start(
         io: &mut Io,
         t: Transfer,
         root: Arc<Root>,
         limits: &Limits,
+        tls: Option<SessionTls>,
     ) -> Result<Xfer, TransferError> {
+        if t.protected && tls.is_none() {
+            return Err(TransferError::TlsHandshake);
+        }
         let tag = io.tags.job();
         let now = io.ctx.now;
         let shared_root = root.clone();
@@ -297,11 +312,13 @@ impl Xfer {
                 dir,
                 pace: Pace::new(rate, chunk_max, now.mono),
                 paused: false,
+                tls: None,
             },
             aborting: false,
             started: now.mono,
             root: shared_root,
             target: None,
+            protected: t.protected.then_some(tls).flatten(),
         })
     }
 
@@ -342,8 +359,9 @@ impl Xfer {
                     return Err(TransferError::RestartBeyondEnd);
                 }
                 let file: SharedFd = std::rc::Rc::new(fd);
-                let body = if self.ascii {
-                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size))
+                let body = if self.ascii || self.protected.is_some() {
+                    // TLS needs the bytes in memory: read, (convert,) send.
+                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size, self.ascii))
                 } else {
                     match io.ctx.shared.args.retr_path {
                         RetrPath::Sendfile => {
@@ -431,6 +449,13 @@ impl Xfer {
         let setup = io.now().saturating_duration_since(self.started);
         io.ctx.obs.metrics.data_connection_ready(setup);
         self.link.last_progress = io.now();
+        if let Some(sess) = self.protected.clone() {
+            let allow = io.ctx.shared.args.tls_allow_data_without_resumption;
+            return match secure::DataTls::new(sess, allow) {
+                Some(tls) => self.link.tls_begin(io, tls),
+                None => Step::Done(Err(TransferError::TlsHandshake)),
+            };
+        }
         self.body.step(&mut self.link, io)
     }
 
@@ -453,11 +478,23 @@ impl Xfer {
         }
         if std::mem::take(&mut self.link.paused) {
             return match kind {
-                CompletionKind::Timeout(Ok(())) => self.body.step(&mut self.link, io),
+                CompletionKind::Timeout(Ok(())) => {
+                    let step = self.body.step(&mut self.link, io);
+                    self.link.tls_finish(io, step)
+                }
                 _ => Step::Done(Err(TransferError::ConnectionLost)),
             };
         }
-        let step = self.body.on_io(&mut self.link, io, kind);
+        let step = if self.link.tls.is_some() {
+            let step = match self.link.tls_on_io(io, kind) {
+                secure::Routed::Body(kind) => self.body.on_io(&mut self.link, io, kind),
+                secure::Routed::Open => self.body.step(&mut self.link, io),
+                secure::Routed::Step(s) => return s,
+            };
+            self.link.tls_finish(io, step)
+        } else {
+            self.body.on_io(&mut self.link, io, kind)
+        };
         match &self.body {
             Body::Store(b) if b.over_quota() => self.undo_upload(io),
             _ => step,
@@ -467,7 +504,10 @@ impl Xfer {
     /// The helper formatted the listing's next chunk.
     pub fn on_list_more(&mut self, io: &mut Io, seq: u64, r: Result<ListChunk, FsError>) -> Step {
         match &mut self.body {
-            Body::List(b) if !self.aborting => b.on_more(&mut self.link, io, seq, r),
+            Body::List(b) if !self.aborting => {
+                let step = b.on_more(&mut self.link, io, seq, r);
+                self.link.tls_finish(io, step)
+            }
             _ => Step::Continue,
         }
     }
@@ -476,7 +516,8 @@ impl Xfer {
     pub fn resume_with_buf(&mut self, io: &mut Io, buf: FixedBuf) -> Step {
         match &mut self.body {
             Body::Store(b) if self.stage == Stage::Moving && !self.aborting => {
-                b.resume(&mut self.link, io, buf)
+                let step = b.resume(&mut self.link, io, buf);
+                self.link.tls_finish(io, step)
             }
             // Not waiting (any more): the buffer goes back as it drops.
             _ => Step::Continue,

@@ -89,9 +89,6 @@ impl Receive {
     }
 
     fn recv(&mut self, l: &mut Link, io: &mut Io, buf: FixedBuf) -> Step {
-        let Some(sock) = l.sock() else {
-            return Step::Done(Err(TransferError::ConnectionLost));
-        };
         // TYPE A: a CR held back from the previous receive comes out in front
         // of this one, so the converted bytes can be one more than received
         // (`FromNetwork::max_output`); leave room for it in the buffer.
@@ -100,9 +97,7 @@ impl Receive {
             None => buf.capacity(),
         };
         let len = (l.chunk(io, len as u64) as usize).min(len);
-        let t = io.tags.op(Purpose::DataIo);
-        l.submit(io.ctx.ring.recv_fixed(&sock, buf, len, t));
-        Step::Continue
+        l.recv_fixed(io, buf, len)
     }
 
     fn write(&mut self, l: &mut Link, io: &mut Io, buf: FixedBuf) -> Step {
