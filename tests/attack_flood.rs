@@ -147,6 +147,8 @@ fn running_out_of_file_descriptors_does_not_spin_or_kill_the_listener() {
         &t.root,
         96,
         ServerOpts::new(PASV).cores(1).args(&[
+            // Regular fds, so the control accepts do run out of descriptors.
+            "--no-direct-descriptors",
             "--sessions-per-ip-max",
             "0",
             "--connections-per-ip-per-sec-max",

@@ -299,9 +299,11 @@ fn a_reader_that_stops_reading_is_cut_at_the_stall_timeout() {
     let baseline = fd_count(srv.pid());
     for mode in [Mode::Epsv, Mode::Port] {
         // Never read: the socket buffers fill and the server can send no
-        // more. The reply is the event waited on.
-        let s = f.start(mode, "RETR big");
+        // more. The reply is the event waited on. The clock starts before
+        // the transfer: the stall deadline runs from the last byte the
+        // server moved, which may be before `start` returns.
         let started = Instant::now();
+        let s = f.start(mode, "RETR big");
         let r = f.reply("RETR big (stalled)");
         assert_eq!(r.code, 426, "{mode:?}: stalled RETR → {:?}", r.text());
         assert!(

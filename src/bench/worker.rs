@@ -69,6 +69,7 @@ impl Worker {
             // Data receives use each session's own reused Vec, not fixed buffers.
             fixed_bufs_count: 1,
             fixed_buf_size_bytes: 4096,
+            fixed_files_count: 0,
         };
         let ring = Ring::new(&cfg)?;
         let devnull = std::fs::OpenOptions::new()

@@ -48,6 +48,13 @@ fn main() {
         }
     };
     let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
+    if running.control_fds.starts_with("regular fds: ") {
+        // One clear line: the kernel lacks the feature; the server still runs.
+        eprintln!(
+            "ringftpd: io_uring direct descriptors unavailable ({}); control connections use regular fds, bounded by the open-files limit (ulimit -n)",
+            running.control_fds.trim_start_matches("regular fds: ")
+        );
+    }
     // Implicit FTPS addresses, when any, follow as `tls-implicit A,B`.
     let implicit: Vec<String> = running
         .implicit_addrs
@@ -64,13 +71,19 @@ fn main() {
         .map(|a| format!(" metrics {a}"))
         .unwrap_or_default();
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}{implicit}{metrics}",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?} sessions-max {} per worker ({}){implicit}{metrics}",
         addrs.join(","),
         root.display(),
         workers,
         pasv.0,
         pasv.1,
-        retr
+        retr,
+        running.sessions_max,
+        if running.control_fds.starts_with("direct") {
+            "direct descriptors"
+        } else {
+            "regular fds"
+        }
     );
     server::serve_until_signal(running, &sigs);
 }

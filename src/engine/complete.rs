@@ -94,6 +94,7 @@ impl Ring {
                 Err(e) => Err(e),
             }),
             OpState::Read(buf) => read_done(res, buf),
+            OpState::Shutdown => CompletionKind::Shutdown(res_unit(res)),
             // Handled in `complete`, never reaches here; kept total.
             OpState::Splice { .. } => CompletionKind::Splice {
                 into_pipe: Err(Errno::EIO),

@@ -14,6 +14,9 @@
 //!   holds no receive buffer. Data receives (STOR) use registered (fixed)
 //!   buffers handed out by [`Ring::take_fixed_buf`]. Every buffer carries its pool
 //!   and goes back to it when dropped, on any path.
+//! - Control sockets can live in the ring's registered file table
+//!   ([`Ring::adopt`], [`Sock::Fixed`]): no process fd per session; the slot
+//!   is held by its clones like a `SharedFd` and emptied after the last drops.
 //! - [`Ring::shutdown`] cancels every in-flight op and waits until the slab is
 //!   empty, so no memory the kernel could still write is freed.
 //!
@@ -23,12 +26,13 @@
 //! Layout: `types.rs` (public value types), `bufs.rs` (fixed and provided
 //! buffers), `ops.rs` (op table), `ring.rs` (setup, submission, cancel,
 //! shutdown), `submit.rs` (op builders), `complete.rs` (CQE handling),
-//! `pipe.rs` (splice pipe), `token.rs` (the generic token packer: purpose byte,
+//! `fixed.rs` (direct descriptors: the registered file table), `pipe.rs` (splice pipe), `token.rs` (the generic token packer: purpose byte,
 //! slab index, 24-bit generation; the caller names the purposes).
 
 pub mod alloc;
 mod bufs;
 mod complete;
+mod fixed;
 mod ops;
 mod pipe;
 mod ring;
@@ -40,6 +44,7 @@ mod types;
 mod tests;
 
 pub use bufs::{FixedBuf, ProvidedBuf};
+pub use fixed::{FixedFile, Sock};
 pub use pipe::Pipe;
 pub use ring::Ring;
 pub use types::{Completion, CompletionKind, EngineError, OpId, RingConfig, SharedFd, Token};

@@ -12,6 +12,7 @@ use nix::sys::socket::SockaddrStorage;
 use slab::Slab;
 
 use super::bufs::FixedBuf;
+use super::fixed::Sock;
 use super::types::{SharedFd, Token};
 
 /// The user_data of the engine's own SQEs (generation 0).
@@ -51,6 +52,7 @@ pub(super) enum OpState {
     Timeout(Box<Timespec>),
     ReadU64(Box<[u8; 8]>),
     Read(Vec<u8>),
+    Shutdown,
 }
 
 pub(super) struct Slot {
@@ -58,6 +60,8 @@ pub(super) struct Slot {
     pub(super) state: OpState,
     /// Dropped with the slot, never earlier (U1).
     _held: Held,
+    /// The socket an op on a direct descriptor names, held the same way.
+    _sock: Option<Sock>,
 }
 
 /// A decoded user_data.
@@ -96,6 +100,17 @@ pub(super) struct OpTable {
 impl OpTable {
     /// Stores an op and returns its user_data.
     pub(super) fn insert(&mut self, token: Token, held: Held, state: OpState) -> u64 {
+        self.insert_sock(token, held, None, state)
+    }
+
+    /// Stores an op that also holds `sock` (a direct descriptor's slot).
+    pub(super) fn insert_sock(
+        &mut self,
+        token: Token,
+        held: Held,
+        sock: Option<Sock>,
+        state: OpState,
+    ) -> u64 {
         let key = self.slab.vacant_key();
         // A slab this large would need > 64 GiB of slots; cannot happen.
         debug_assert!((key as u64) < PART2, "op table overflow");
@@ -109,6 +124,7 @@ impl OpTable {
             token,
             state,
             _held: held,
+            _sock: sock,
         });
         key as u64 | (u64::from(gen) << 32)
     }

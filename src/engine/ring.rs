@@ -13,6 +13,7 @@ use io_uring::{cqueue, opcode, squeue, IoUring};
 use nix::errno::Errno;
 
 use super::bufs::{FixedBuf, FixedPool, ProvidedPool, PROVIDED_GROUP};
+use super::fixed::FileTable;
 use super::ops::{decode, part2_of, OpState, OpTable, INTERNAL_UD};
 use super::types::{EngineError, OpId, RingConfig};
 
@@ -40,6 +41,10 @@ pub struct Ring {
     pub(super) stale_logged: bool,
     /// Shutdown gave up: buffer memory must be leaked, not freed (U3).
     leaked: bool,
+    /// The registered file table for direct descriptors, if registered.
+    pub(super) files: Option<FileTable>,
+    /// Why the file table could not be registered.
+    pub(super) files_error: Option<Errno>,
 }
 
 /// Setup flag sets, most capable first.
@@ -91,6 +96,29 @@ fn build_uring(sq_entries: u32) -> Result<(IoUring, &'static str), EngineError> 
     Err(EngineError::Refused(last))
 }
 
+/// Serialises the open-files soft limit's raise around a registration (the
+/// limit is per process; workers register at once).
+static NOFILE_RAISE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Registers a sparse file table of `slots` entries. The kernel refuses a
+/// table larger than the open-files *soft* limit at that moment (EMFILE),
+/// though the slots never count against it afterwards: the soft limit is
+/// raised to the hard one for the registration and put back at once.
+fn register_file_table(uring: &IoUring, slots: u32) -> Result<(), Errno> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let _guard = NOFILE_RAISE.lock().unwrap_or_else(|p| p.into_inner());
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    let raise = u64::from(slots) > soft;
+    if raise {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    }
+    let res = uring.submitter().register_files_sparse(slots);
+    if raise {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, soft, hard);
+    }
+    res.map_err(|e| errno_of(&e))
+}
+
 impl Ring {
     /// Creates the ring, trying SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN first
     /// and falling back to plainer setups, then registers the fixed buffers and
@@ -119,7 +147,18 @@ impl Ring {
             setup,
             stale_logged: false,
             leaked: false,
+            files: None,
+            files_error: None,
         };
+        if cfg.fixed_files_count > 0 {
+            // A kernel without sparse tables (< 5.19), a table larger than
+            // the hard open-files limit, or a memory limit refuses: the
+            // caller falls back to regular fds.
+            match register_file_table(&ring.uring, cfg.fixed_files_count) {
+                Ok(()) => ring.files = Some(FileTable::new(cfg.fixed_files_count)),
+                Err(e) => ring.files_error = Some(e),
+            }
+        }
         if let Some(pool) = provided {
             ring.register_provided(pool)?;
         }
@@ -189,6 +228,7 @@ impl Ring {
         min_complete: usize,
         timeout: Option<Duration>,
     ) -> Result<(), EngineError> {
+        self.reclaim_fixed();
         self.flush_backlog();
         let res = match timeout {
             Some(after) => {

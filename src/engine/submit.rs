@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use io_uring::types::{Fd, Timespec};
+use io_uring::types::{Fd, Fixed, Timespec};
 use io_uring::{opcode, squeue};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
 use super::bufs::{FixedBuf, PROVIDED_GROUP};
+use super::fixed::Sock;
 use super::ops::{hold, part2_of, OpState};
 use super::ring::Ring;
 use super::types::{OpId, SharedFd, Token};
@@ -54,6 +55,69 @@ impl Ring {
             .user_data(ud);
         self.push(&[sqe]);
         OpId(ud)
+    }
+
+    /// [`Ring::recv_provided`] on a regular fd or a direct descriptor.
+    pub fn recv_provided_on(&mut self, sock: &Sock, token: Token) -> OpId {
+        let fixed = match sock {
+            Sock::Fd(fd) => return self.recv_provided(fd, token),
+            Sock::Fixed(f) => Fixed(f.index()),
+        };
+        let len = self.provided.as_ref().map_or(0, |p| p.borrow().buf_size());
+        let held = Some(sock.clone());
+        let ud = self
+            .ops
+            .insert_sock(token, hold(&[]), held, OpState::RecvProvided);
+        // No pointer: the kernel picks a buffer of group 0 (U5).
+        let sqe = opcode::Recv::new(fixed, std::ptr::null_mut(), len)
+            .buf_group(PROVIDED_GROUP)
+            .build()
+            .flags(squeue::Flags::BUFFER_SELECT)
+            .user_data(ud);
+        self.push(&[sqe]);
+        OpId(ud)
+    }
+
+    /// [`Ring::send`] on a regular fd or a direct descriptor.
+    pub fn send_on(&mut self, sock: &Sock, data: Vec<u8>, token: Token) -> OpId {
+        let fixed = match sock {
+            Sock::Fd(fd) => return self.send(fd, data, token),
+            Sock::Fixed(f) => Fixed(f.index()),
+        };
+        // Heap pointer of the Vec: stays put when the Vec moves into the slot (U2).
+        let (ptr, len) = (data.as_ptr(), sqe_len(data.len()));
+        let held = Some(sock.clone());
+        let ud = self
+            .ops
+            .insert_sock(token, hold(&[]), held, OpState::Send(data));
+        let sqe = opcode::Send::new(fixed, ptr, len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(ud);
+        self.push(&[sqe]);
+        OpId(ud)
+    }
+
+    /// shutdown(SHUT_RDWR): at once on a regular fd (returns `None`), as an
+    /// op on a direct descriptor (its `Shutdown` completion carries `token`).
+    pub fn shutdown_on(&mut self, sock: &Sock, token: Token) -> Option<OpId> {
+        let fixed = match sock {
+            Sock::Fd(fd) => {
+                let _ =
+                    nix::sys::socket::shutdown(fd.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+                return None;
+            }
+            Sock::Fixed(f) => Fixed(f.index()),
+        };
+        let held = Some(sock.clone());
+        let ud = self
+            .ops
+            .insert_sock(token, hold(&[]), held, OpState::Shutdown);
+        let sqe = opcode::Shutdown::new(fixed, libc::SHUT_RDWR)
+            .build()
+            .user_data(ud);
+        self.push(&[sqe]);
+        Some(OpId(ud))
     }
 
     /// Receives up to `len` bytes (at most `buf.capacity()`) from a socket

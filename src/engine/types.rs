@@ -31,6 +31,8 @@ pub struct RingConfig {
     /// Registered (fixed) buffers for data receives, and their size.
     pub fixed_bufs_count: u16,
     pub fixed_buf_size_bytes: u32,
+    /// Slots of the registered file table for direct descriptors (0: none).
+    pub fixed_files_count: u32,
 }
 
 impl Default for RingConfig {
@@ -41,6 +43,7 @@ impl Default for RingConfig {
             provided_buf_size_bytes: 4096,
             fixed_bufs_count: 64,
             fixed_buf_size_bytes: 256 * 1024,
+            fixed_files_count: 0,
         }
     }
 }
@@ -157,6 +160,8 @@ pub enum CompletionKind {
     Timeout(Result<(), Errno>),
     /// `read_u64` (eventfd): the counter value.
     ReadU64(Result<u64, Errno>),
+    /// `shutdown_sock`.
+    Shutdown(Result<(), Errno>),
     /// `read_into`: bytes read into the Vec (its len is set to that).
     Read(Result<usize, Errno>, Vec<u8>),
 }

@@ -72,9 +72,16 @@ pub struct Args {
     /// Refuse anonymous logins.
     #[arg(long = "no-anonymous")]
     pub no_anonymous: bool,
-    /// Control sessions per worker before new connections get 421.
-    #[arg(long = "sessions-max", default_value_t = 8000)]
+    /// Control sessions per worker before new connections get 421 (0: what
+    /// the rings allow: one direct-descriptor slot per session, at most 65536,
+    /// the hard open-files limit and 64 KiB of RAM per session per worker;
+    /// the start-up line shows it).
+    #[arg(long = "sessions-max", default_value_t = 0)]
     pub sessions_max: usize,
+    /// Keep control connections as regular fds instead of io_uring direct
+    /// descriptors (then the open-files limit bounds the sessions).
+    #[arg(long = "no-direct-descriptors")]
+    pub no_direct_descriptors: bool,
     /// Longest command line in bytes (500 beyond it).
     #[arg(long = "line-len-max-bytes", default_value_t = 4096)]
     pub line_len_max_bytes: usize,

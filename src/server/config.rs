@@ -20,10 +20,47 @@ pub struct ServerConfig {
     pub tls: Option<crate::tls::TlsConfigs>,
 }
 
+/// Sessions per worker at most when `--sessions-max` is 0 (auto).
+pub const SESSIONS_MAX_AUTO_CAP: usize = 65_536;
+/// RAM set aside per session when sizing the auto `--sessions-max`
+/// (kernel socket, buffers and our state, with room to spare).
+const SESSION_RAM_BYTES: u64 = 64 * 1024;
+
+/// The auto `--sessions-max` before the hard open-files limit (which bounds
+/// one ring's file table) is applied: [`SESSIONS_MAX_AUTO_CAP`] per worker
+/// and what memory allows.
+pub fn sessions_max_auto(workers: usize, mem_total_bytes: Option<u64>) -> usize {
+    let by_memory = mem_total_bytes
+        .map(|m| m / SESSION_RAM_BYTES / workers.max(1) as u64)
+        .map_or(SESSIONS_MAX_AUTO_CAP, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+    by_memory.clamp(1, SESSIONS_MAX_AUTO_CAP)
+}
+
+/// The hard open-files limit: the kernel registers no file table larger
+/// (the engine raises the soft limit to it for the registration).
+fn nofile_hard() -> usize {
+    use nix::sys::resource::{getrlimit, Resource};
+    getrlimit(Resource::RLIMIT_NOFILE)
+        .ok()
+        .and_then(|(_, hard)| usize::try_from(hard).ok())
+        .unwrap_or(SESSIONS_MAX_AUTO_CAP)
+        .max(1)
+}
+
+/// MemTotal from /proc/meminfo, if readable.
+fn mem_total_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 impl ServerConfig {
     /// Checks the arguments against the machine (root exists, enough passive
     /// ports for the workers). Errors are one line, for exit code 2.
-    pub fn from_args(args: Args) -> Result<ServerConfig, String> {
+    pub fn from_args(mut args: Args) -> Result<ServerConfig, String> {
         let root = std::fs::canonicalize(&args.root)
             .map_err(|e| format!("root {}: {e}", args.root.display()))?;
         if !root.is_dir() {
@@ -61,6 +98,9 @@ impl ServerConfig {
             return Err("--retr-chunk-bytes: at least 4096".to_string());
         }
         super::hardening::check_args(&args, &root)?;
+        if args.sessions_max == 0 {
+            args.sessions_max = sessions_max_auto(workers, mem_total_bytes()).min(nofile_hard());
+        }
         let tls = load_tls(&args)?;
         Ok(ServerConfig {
             tls,
@@ -127,4 +167,24 @@ pub fn load_tls(args: &Args) -> Result<Option<crate::tls::TlsConfigs>, String> {
                 key.display()
             )
         })
+}
+
+#[cfg(test)]
+mod sessions_max_tests {
+    use super::*;
+
+    #[test]
+    fn auto_sessions_max_is_bounded_by_memory_and_the_cap() {
+        let gib = 1u64 << 30;
+        assert_eq!(sessions_max_auto(2, Some(24 * gib)), SESSIONS_MAX_AUTO_CAP);
+        // 1 GiB over 4 workers at 64 KiB a session.
+        assert_eq!(sessions_max_auto(4, Some(gib)), 4096);
+        assert_eq!(sessions_max_auto(1, None), SESSIONS_MAX_AUTO_CAP);
+        assert_eq!(sessions_max_auto(8, Some(0)), 1, "never zero");
+        assert_eq!(
+            sessions_max_auto(0, Some(gib)),
+            16_384,
+            "no division by zero"
+        );
+    }
 }

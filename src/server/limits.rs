@@ -18,7 +18,8 @@
 //!
 //! Memory: an entry lives while its address has sessions, failures in the
 //! window, a ban, or a connection in the current second; [`IpTable::prune`]
-//! drops the rest. At most [`IP_TABLE_ENTRIES_MAX`] addresses are tracked; past
+//! drops the rest, run lazily by [`IpTable::admit`] at most once a second
+//! (the table is never locked on a timer). At most [`IP_TABLE_ENTRIES_MAX`] addresses are tracked; past
 //! that, new addresses are admitted untracked (the global `--sessions-max`
 //! still bounds them) and the event is logged once.
 
@@ -125,6 +126,9 @@ impl IpTable {
     /// A new connection from `ip`: counts it, and admits it (then it holds a
     /// session until [`IpTable::release`]) or says why not.
     pub fn admit(&mut self, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
+        // Pruned lazily here, at most once a second, so no worker takes the
+        // lock on a timer: an idle server never touches the table.
+        self.prune(now);
         let ip = ip.to_canonical();
         if !self.ips.contains_key(&ip) && self.ips.len() >= IP_TABLE_ENTRIES_MAX {
             if !self.overflow_logged {

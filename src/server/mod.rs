@@ -39,6 +39,7 @@ mod shared;
 mod signals;
 mod sockets;
 mod tags;
+mod timers;
 mod token;
 mod transfer;
 mod worker;
@@ -191,8 +192,14 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         };
         threads.push(worker::spawn(init, core, ready_tx.clone()));
     }
-    let running = Running {
+    let mut running = Running {
         addrs,
+        sessions_max: cfg.args.sessions_max,
+        control_fds: if cfg.args.no_direct_descriptors {
+            "regular fds (--no-direct-descriptors)".to_string()
+        } else {
+            "direct descriptors".to_string()
+        },
         implicit_addrs,
         stop,
         wakers,
@@ -207,7 +214,10 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     drop(alive_tx);
     for _ in 0..cfg.workers {
         match ready_rx.recv() {
-            Ok(Ok(())) => {}
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(why))) => {
+                running.control_fds = format!("regular fds: {why}");
+            }
             Ok(Err(e)) => {
                 drop(go_tx);
                 running.stop();

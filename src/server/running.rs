@@ -16,6 +16,11 @@ use super::shared::Shared;
 /// A running server: its workers and the addresses it listens on.
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
+    /// Control sessions per worker (`--sessions-max`, or what the rings allow).
+    pub sessions_max: usize,
+    /// How control connections are held: "direct descriptors", or "regular
+    /// fds" with the reason.
+    pub control_fds: String,
     /// The implicit FTPS addresses (`--tls-implicit-listen`).
     pub implicit_addrs: Vec<SocketAddr>,
     pub(super) stop: Arc<AtomicBool>,

@@ -22,8 +22,8 @@ pub enum Purpose {
     DataIo = 6,
     /// The worker's eventfd (helper results, stop).
     Wake = 7,
-    /// The delay before a failed login's answer (`guard.rs`).
-    LoginDelay = 8,
+    /// shutdown(2) of a control connection on a direct descriptor.
+    CtrlShutdown = 8,
 }
 
 impl Purpose {
@@ -36,7 +36,7 @@ impl Purpose {
             5 => Purpose::DataConnect,
             6 => Purpose::DataIo,
             7 => Purpose::Wake,
-            8 => Purpose::LoginDelay,
+            8 => Purpose::CtrlShutdown,
             _ => return None,
         })
     }

@@ -17,12 +17,17 @@ use super::ctx::Ctx;
 use super::ops::WorkerObs;
 use super::pool::{Job, JobOutput, JobTag, Route};
 use super::shared::{Phase, Shared};
+use super::timers::Timers;
 use super::token::{self, Purpose};
-use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd};
+use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd, Sock};
 use crate::obs::labels::RefusalReason;
 
-/// How often sessions are checked for timeouts.
-const TICK: Duration = Duration::from_secs(1);
+/// How long a listener whose accept failed for lack of fds/memory rests.
+const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
+
+/// The longest wait on the ring with no deadline due (a safety net: the
+/// stop flag and every event arrive as completions anyway).
+const WAIT_MAX: Duration = Duration::from_secs(60);
 
 /// What a worker is started with.
 pub struct WorkerInit {
@@ -53,8 +58,12 @@ pub struct Worker {
     results: Receiver<(JobTag, JobOutput)>,
     wake: SharedFd,
     stop: Arc<AtomicBool>,
-    /// Listeners whose accept failed for lack of fds/memory; re-armed at the next tick.
+    /// Listeners whose accept failed for lack of fds/memory, re-armed at
+    /// `accept_retry_at`.
     accept_paused: Vec<usize>,
+    accept_retry_at: Option<Instant>,
+    /// Every connection's next deadline (see `timers.rs`).
+    timers: Timers,
     /// Control connections accepted (for the hidden test hook).
     accepted: u64,
     /// The phase this worker has acted on (see [`Phase`]).
@@ -70,6 +79,14 @@ impl Worker {
             fixed_buf_size_bytes: a.upload_buffer_size_bytes,
             provided_bufs_count: a.control_buffers_count,
             provided_buf_size_bytes: 2048,
+            // One direct-descriptor slot per session (the kernel allows 2^20).
+            fixed_files_count: if a.no_direct_descriptors {
+                0
+            } else {
+                u32::try_from(a.sessions_max)
+                    .unwrap_or(u32::MAX)
+                    .min(1 << 20)
+            },
             ..RingConfig::default()
         };
         let ring = Ring::new(&rc).map_err(|e| e.to_string())?;
@@ -96,6 +113,8 @@ impl Worker {
             wake: Rc::new(init.wake_read),
             stop: init.stop,
             accept_paused: Vec::new(),
+            accept_retry_at: None,
+            timers: Timers::new(),
             accepted: 0,
             phase: Phase::Serving,
         })
@@ -112,13 +131,19 @@ impl Worker {
             .ring
             .read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
         let mut cqes = Vec::with_capacity(1024);
-        let mut next_tick = self.ctx.now.mono + TICK;
         while !self.stop.load(Ordering::Relaxed) {
             if self.phase != Phase::Serving && self.conns.is_empty() {
                 // Drained: every session has ended.
                 break;
             }
-            let wait = next_tick.saturating_duration_since(Instant::now());
+            // One timer per worker: the earliest deadline is the wait's timeout.
+            let next = [self.timers.next_deadline(), self.accept_retry_at]
+                .into_iter()
+                .flatten()
+                .min();
+            let wait = next.map_or(WAIT_MAX, |t| {
+                t.saturating_duration_since(Instant::now()).min(WAIT_MAX)
+            });
             if let Err(e) = self.ctx.ring.submit_and_wait(1, Some(wait)) {
                 eprintln!("ringftpd[w{}]: ring failed: {e}", self.ctx.id);
                 break;
@@ -128,12 +153,23 @@ impl Worker {
             for c in cqes.drain(..) {
                 self.on_completion(c);
             }
-            if self.ctx.now.mono >= next_tick {
-                self.tick();
-                next_tick = self.ctx.now.mono + TICK;
-            }
+            self.fire_timers();
         }
         self.ctx.ring.shutdown();
+    }
+
+    /// Why control connections use regular fds, when the kernel refused the
+    /// ring's file table (`None` when it is registered, or not asked for).
+    fn direct_fallback(&self) -> Option<String> {
+        if self.ctx.shared.args.no_direct_descriptors {
+            return None;
+        }
+        self.ctx.ring.fixed_files().err().map(|e| {
+            format!(
+                "registering a file table of {} slots: {e}",
+                self.ctx.shared.args.sessions_max
+            )
+        })
     }
 
     fn on_completion(&mut self, c: Completion) {
@@ -154,7 +190,8 @@ impl Worker {
         }
     }
 
-    /// Frees a connection whose ops have all completed; serves buffer waiters.
+    /// Frees a connection whose ops have all completed, else schedules its
+    /// next deadline; serves buffer waiters.
     fn after(&mut self, index: usize) {
         if self.phase != Phase::Serving {
             if let Some(conn) = self.conns.get_mut(index) {
@@ -169,8 +206,21 @@ impl Worker {
             }
             conn.report_closed(&self.ctx);
             self.ctx.log(format_args!("{} closed", conn.peer()));
+        } else {
+            self.schedule(index);
         }
         self.serve_buf_waiters();
+    }
+
+    /// Keeps the invariant of the deadline heap: a connection that wants a
+    /// deadline has a live entry no later than it.
+    fn schedule(&mut self, index: usize) {
+        if let Some(conn) = self.conns.get_mut(index) {
+            let want = conn.deadline(&self.ctx);
+            if let Some(at) = conn.armed.update(want) {
+                self.timers.schedule(at, index, conn.gen());
+            }
+        }
     }
 
     fn serve_buf_waiters(&mut self) {
@@ -183,6 +233,7 @@ impl Worker {
             // buffer, which goes back to the pool for the next waiter.
             if let Some(conn) = self.conns.get_mut(i).filter(|c| c.is(g)) {
                 conn.resume_with_buf(&mut self.ctx, buf);
+                self.schedule(i);
             }
         }
     }
@@ -203,13 +254,14 @@ impl Worker {
                 e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::ENOBUFS),
             )) = &c.kind
             {
-                // Re-arming now would fail at once and spin: wait for the next
-                // tick (the connection waits in the backlog meanwhile).
+                // Re-arming now would fail at once and spin: wait a second
+                // (the connection waits in the backlog meanwhile).
                 eprintln!(
                     "ringftpd[w{}]: accept: {e}; pausing this listener for a second",
                     self.ctx.id
                 );
                 self.accept_paused.push(index);
+                self.accept_retry_at = Some(self.ctx.now.mono + ACCEPT_PAUSE);
                 return;
             }
             // Multishot ended (error or overflow): re-arm so the listener keeps serving.
@@ -260,6 +312,12 @@ impl Worker {
         // Clients send ABOR's line ending as TCP urgent data (RFC 959 §4.1.3
         // Synch); inline it so the line still ends.
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::OobInline, &true);
+        // Into the ring's file table: the fd number is given back at once,
+        // so the open-files limit does not bound the sessions.
+        let sock = match self.ctx.ring.adopt(fd) {
+            Ok(sock) => sock,
+            Err(fd) => Sock::Fd(Rc::new(fd)),
+        };
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
         // Listeners past the --listen ones are the implicit FTPS ones.
         let implicit = index >= self.ctx.shared.args.listen.len();
@@ -267,9 +325,8 @@ impl Worker {
         let index_conn = entry.key();
         let session_id = self.ctx.obs.next_session_id();
         let conn = Conn::new(
-            index_conn,
-            self.next_gen,
-            Rc::new(fd),
+            (index_conn, self.next_gen),
+            sock,
             (peer, local),
             session_id,
             await_proxy,
@@ -313,30 +370,42 @@ impl Worker {
         // and are not re-armed, and the sockets close with the last ref.
         self.listeners.clear();
         self.accept_paused.clear();
+        self.accept_retry_at = None;
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             self.after(k);
         }
     }
 
-    fn tick(&mut self) {
-        let now = self.ctx.now;
-        for i in std::mem::take(&mut self.accept_paused) {
-            if let Some(l) = self.listeners.get(i) {
-                self.ctx
-                    .ring
-                    .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+    /// Runs every deadline that has fallen: paused listeners are re-armed,
+    /// each due connection does what is due and schedules its next deadline.
+    fn fire_timers(&mut self) {
+        let now = self.ctx.now.mono;
+        if self.accept_retry_at.is_some_and(|t| t <= now) {
+            self.accept_retry_at = None;
+            for i in std::mem::take(&mut self.accept_paused) {
+                if let Some(l) = self.listeners.get(i) {
+                    self.ctx
+                        .ring
+                        .accept_multishot(l, token::pack(Purpose::CtrlAccept, i, 0));
+                }
             }
         }
-        if let Ok(mut t) = self.ctx.shared.ips.lock() {
-            t.prune(now.mono);
-        }
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-        for k in keys {
-            if let Some(conn) = self.conns.get_mut(k) {
-                conn.tick(&mut self.ctx);
-                self.after(k);
+        while let Some((at, index, gen)) = self.timers.pop_due(now) {
+            // A stale entry: the connection is gone, or pushed an earlier one.
+            let Some(conn) = self.conns.get_mut(index).filter(|c| c.is(gen)) else {
+                continue;
+            };
+            if !conn.armed.fire(at) {
+                continue;
             }
+            conn.on_timer(&mut self.ctx);
+            self.after(index);
+        }
+        if self.timers.needs_compaction(self.conns.len()) {
+            let conns = &self.conns;
+            self.timers
+                .retain(|&(at, i, g)| conns.get(i).is_some_and(|c| c.is(g) && c.armed.is(at)));
         }
     }
 }
@@ -349,11 +418,12 @@ fn refuse(fd: &OwnedFd, msg: &[u8]) {
 }
 
 /// Starts worker `init.id` on its own pinned thread; `ready` gets `Ok` once its
-/// ring is up, or the one-line reason it could not start.
+/// ring is up (with why control connections fall back to regular fds, if
+/// they do), or the one-line reason it could not start.
 pub fn spawn(
     init: WorkerInit,
     core: Option<core_affinity::CoreId>,
-    ready: Sender<Result<(), String>>,
+    ready: Sender<Result<Option<String>, String>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("ringftpd-w{}", init.id))
@@ -366,7 +436,7 @@ pub fn spawn(
             let _alive = init.alive.clone();
             match Worker::new(init) {
                 Ok(w) => {
-                    let _ = ready.send(Ok(()));
+                    let _ = ready.send(Ok(w.direct_fallback()));
                     // Serve nothing before start-up is over (privileges dropped).
                     let _ = go.recv();
                     w.run();

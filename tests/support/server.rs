@@ -116,11 +116,16 @@ impl Server {
     }
 
     /// Like [`Server::start`], with at most `nofile` open file descriptors
-    /// (`sh -c 'ulimit -n N && exec ringftpd …'`).
+    /// (`sh -c 'ulimit -n N && exec ringftpd …'`: soft and hard limit).
     pub fn start_with_fd_limit(root: &Path, nofile: u32, opts: ServerOpts) -> Server {
+        Server::start_with_ulimit(&format!("-n {nofile}"), root, opts)
+    }
+
+    /// Like [`Server::start`] through `sh -c 'ulimit ULIMIT && exec ringftpd …'`.
+    pub fn start_with_ulimit(ulimit: &str, root: &Path, opts: ServerOpts) -> Server {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
             .arg(BIN);
         Server::launch(cmd, root, opts)
     }

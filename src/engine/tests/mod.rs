@@ -2,6 +2,7 @@
 //! temp files, no sleeps (every wait is on a completion).
 
 mod data;
+mod fixed;
 mod lifecycle;
 mod net;
 mod ops;
@@ -23,6 +24,7 @@ fn small_cfg() -> RingConfig {
         provided_buf_size_bytes: 4096,
         fixed_bufs_count: 4,
         fixed_buf_size_bytes: 64 * 1024,
+        fixed_files_count: 0,
     }
 }
 

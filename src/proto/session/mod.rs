@@ -32,6 +32,8 @@ mod tests_more;
 #[cfg(test)]
 mod tests_rules;
 #[cfg(test)]
+mod tests_timers;
+#[cfg(test)]
 mod tests_tls;
 mod throttle;
 mod tls;

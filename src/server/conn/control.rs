@@ -5,7 +5,7 @@
 
 use nix::errno::Errno;
 
-use crate::engine::{CompletionKind, OpId, ProvidedBuf, SharedFd};
+use crate::engine::{CompletionKind, OpId, ProvidedBuf, Sock};
 use crate::server::ctx::Ctx;
 use crate::server::tags::Tags;
 use crate::server::token::Purpose;
@@ -14,7 +14,9 @@ use crate::server::token::Purpose;
 const SEND_BACKLOG_MAX_BYTES: usize = 64 * 1024;
 
 pub(super) struct Control {
-    fd: Option<SharedFd>,
+    /// A direct descriptor, or a regular fd when the ring has no free slot
+    /// or no file table (`--no-direct-descriptors`, an old kernel).
+    fd: Option<Sock>,
     recv_op: Option<OpId>,
     send_in_flight: bool,
     /// Reply bytes not yet handed to a send.
@@ -25,7 +27,7 @@ pub(super) struct Control {
 }
 
 impl Control {
-    pub(super) fn new(fd: SharedFd) -> Control {
+    pub(super) fn new(fd: Sock) -> Control {
         Control {
             fd: Some(fd),
             recv_op: None,
@@ -63,7 +65,7 @@ impl Control {
         let mut data = std::mem::take(&mut self.spare);
         data.clear();
         std::mem::swap(&mut data, &mut self.backlog);
-        ctx.ring.send(&fd, data, tags.op(Purpose::CtrlSend));
+        ctx.ring.send_on(&fd, data, tags.op(Purpose::CtrlSend));
         self.send_in_flight = true;
     }
 
@@ -77,30 +79,45 @@ impl Control {
             return;
         }
         if let Some(fd) = self.fd.clone() {
-            self.recv_op = Some(ctx.ring.recv_provided(&fd, tags.op(Purpose::CtrlRecv)));
+            self.recv_op = Some(ctx.ring.recv_provided_on(&fd, tags.op(Purpose::CtrlRecv)));
         }
     }
 
-    /// Best-effort one-line answer sent at once, outside the ring (a
-    /// refusal just before closing; the socket is fresh, its buffer empty).
-    pub(super) fn send_now(&self, msg: &[u8]) {
+    /// Best-effort one-line answer just before closing (a refusal; the
+    /// socket is fresh, its buffer empty): at once on a regular fd, as a
+    /// send queued ahead of the close's shutdown on a direct descriptor.
+    pub(super) fn send_now(&mut self, ctx: &mut Ctx, tags: &mut Tags, msg: &[u8]) {
         use nix::sys::socket::{send, MsgFlags};
-        if let Some(fd) = &self.fd {
-            let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
-            let _ = send(std::os::fd::AsRawFd::as_raw_fd(&**fd), msg, flags);
+        match &self.fd {
+            Some(Sock::Fd(fd)) => {
+                let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+                let _ = send(std::os::fd::AsRawFd::as_raw_fd(&**fd), msg, flags);
+            }
+            Some(sock @ Sock::Fixed(_)) if !self.send_in_flight => {
+                let sock = sock.clone();
+                ctx.ring
+                    .send_on(&sock, msg.to_vec(), tags.op(Purpose::CtrlSend));
+                self.send_in_flight = true;
+            }
+            _ => {}
         }
     }
 
-    pub(super) fn close(&mut self, ctx: &mut Ctx) {
+    pub(super) fn close(&mut self, ctx: &mut Ctx, tags: &mut Tags) {
         if let Some(op) = self.recv_op.take() {
             ctx.ring.cancel(op);
         }
         self.backlog.clear();
-        if let Some(fd) = self.fd.take() {
-            let _ = nix::sys::socket::shutdown(
-                std::os::fd::AsRawFd::as_raw_fd(&*fd),
-                nix::sys::socket::Shutdown::Both,
-            );
+        // A regular fd is shut down at once; a direct descriptor by an op,
+        // counted like the others so the connection outlives it.
+        match self.fd.take() {
+            Some(fd @ Sock::Fd(_)) => {
+                ctx.ring.shutdown_on(&fd, 0);
+            }
+            Some(fd @ Sock::Fixed(_)) => {
+                ctx.ring.shutdown_on(&fd, tags.op(Purpose::CtrlShutdown));
+            }
+            None => {}
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::passive::Passive;
 use super::report::{direction_of, Finished, Report};
@@ -279,6 +279,17 @@ impl DataChannel {
             .and_then(|x| x.deadline_error(now, stall))
         {
             self.end(p, Err(e));
+        }
+    }
+
+    /// The earliest server-side data deadline: the transfer's data-connect
+    /// or stall deadline, or an unused passive listener's expiry.
+    pub(super) fn deadline(&self, ctx: &Ctx) -> Option<Instant> {
+        let a = &ctx.shared.args;
+        match (&self.xfer, &self.pasv) {
+            (Some(x), _) => x.deadline(Duration::from_secs(a.stall_timeout_secs)),
+            (None, Some(p)) => Some(p.expires_at(Duration::from_secs(a.data_connect_timeout_secs))),
+            (None, None) => None,
         }
     }
 

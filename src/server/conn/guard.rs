@@ -1,22 +1,18 @@
 //! The failed-login delay: a refused login's 530 is held back
-//! `--login-fail-delay-ms` by a ring timeout, not a sleep, so the worker
-//! keeps serving every other session. The session reads no further command
+//! `--login-fail-delay-ms` by a deadline in the worker's timer heap, not a
+//! sleep, so the worker keeps serving every other session. The session reads no further command
 //! while it waits for the answer (RFC 959 commands run one at a time), so a
 //! client cannot pipeline guesses past the delay. Each failure also counts
 //! towards its address's ban ([`crate::server::limits`]).
 
-use std::time::Duration;
-
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use crate::server::ctx::Ctx;
-use crate::server::tags::Tags;
-use crate::server::token::Purpose;
 
-/// A login was refused: counts the failure for the address and, when a
-/// delay is configured, arms it. Returns true when the answer is delayed
-/// (the connection answers when the `LoginDelay` timeout completes).
-pub(super) fn login_refused(ctx: &mut Ctx, tags: &mut Tags, peer: SocketAddr) -> bool {
+/// A login was refused: counts the failure for the address and returns when
+/// the delayed answer is due (`None`: no delay, answer now).
+pub(super) fn login_refused(ctx: &mut Ctx, peer: SocketAddr) -> Option<Instant> {
     let now = ctx.now.mono;
     let banned = ctx
         .shared
@@ -34,10 +30,5 @@ pub(super) fn login_refused(ctx: &mut Ctx, tags: &mut Tags, peer: SocketAddr) ->
         );
     }
     let ms = ctx.shared.args.login_fail_delay_ms;
-    if ms == 0 {
-        return false;
-    }
-    ctx.ring
-        .timeout(Duration::from_millis(ms), tags.op(Purpose::LoginDelay));
-    true
+    (ms > 0).then(|| now + Duration::from_millis(ms))
 }

@@ -14,15 +14,17 @@ mod secure;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::bulk::{self, Cancel};
 use super::ctx::Ctx;
 use super::jobs;
 use super::pool::JobOutput;
 use super::tags::Tags;
+use super::timers::Armed;
 use super::token::Purpose;
 use super::transfer::Limits;
-use crate::engine::{Completion, FixedBuf, SharedFd};
+use crate::engine::{Completion, FixedBuf, Sock};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
 
@@ -60,6 +62,10 @@ pub struct Conn {
     deleting: Option<String>,
     /// The login's quota and rates.
     limits: Limits,
+    /// When a refused login's delayed 530 is due ([`guard`]).
+    login_delay_until: Option<Instant>,
+    /// This connection's live entry in the worker's deadline heap.
+    pub armed: Armed,
     /// Accepted on an implicit FTPS listener: TLS from the first byte
     /// (after the PROXY header, when one is awaited).
     implicit_tls: bool,
@@ -76,9 +82,8 @@ impl Conn {
     /// client (the session is then made again for it); otherwise the
     /// connection has been admitted already.
     pub fn new(
-        index: usize,
-        gen: u32,
-        fd: SharedFd,
+        (index, gen): (usize, u32),
+        fd: Sock,
         (peer, local): (SocketAddr, SocketAddr),
         session_id: u64,
         await_proxy: bool,
@@ -102,6 +107,8 @@ impl Conn {
             job_cancel: None,
             deleting: None,
             limits: Limits::default(),
+            login_delay_until: None,
+            armed: Armed::default(),
             implicit_tls,
             tls: None,
             plain: Vec::new(),
@@ -144,6 +151,11 @@ impl Conn {
     /// True when this is the connection a token or tag with `gen` was made for.
     pub fn is(&self, gen: u32) -> bool {
         self.tags.id().1 == gen
+    }
+
+    /// The generation its tokens and timer entries carry.
+    pub fn gen(&self) -> u32 {
+        self.tags.id().1
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -388,8 +400,7 @@ impl Conn {
                 c.op,
                 c.kind,
             ),
-            Purpose::LoginDelay => self.session.handle_event(Event::Login(None), ctx.now),
-            Purpose::CtrlAccept | Purpose::Wake => {}
+            Purpose::CtrlShutdown | Purpose::CtrlAccept | Purpose::Wake => {}
         }
         if !self.closed {
             self.pump(ctx);
@@ -427,11 +438,13 @@ impl Conn {
                 self.report_login(ctx, ok.as_ref());
                 match &ok {
                     Some(ok) => ctx.log(format_args!("{} logged in as {}", self.peer, ok.user)),
-                    // Answered when the delay's timeout completes.
-                    None if guard::login_refused(ctx, &mut self.tags, self.peer) => {
-                        return self.pump(ctx)
+                    None => {
+                        // Answered when the delay's deadline falls (`on_timer`).
+                        self.login_delay_until = guard::login_refused(ctx, self.peer);
+                        if self.login_delay_until.is_some() {
+                            return self.pump(ctx);
+                        }
                     }
-                    None => {}
                 }
                 self.session.handle_event(Event::Login(ok), now);
             }
@@ -460,10 +473,37 @@ impl Conn {
         self.pump(ctx);
     }
 
-    /// Idle, login and transfer timeouts.
-    pub fn tick(&mut self, ctx: &mut Ctx) {
+    /// When [`Conn::on_timer`] has something to do: the PROXY header's
+    /// deadline, the session's timers (login, idle, held-back lines), the
+    /// data side's (data connect, stall, unused passive listener) and a
+    /// refused login's delayed answer.
+    pub fn deadline(&self, ctx: &Ctx) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        if let Some(p) = &self.proxy {
+            return Some(p.expires_at());
+        }
+        [
+            self.session.poll_timeout(),
+            self.data.deadline(ctx),
+            self.login_delay_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// A deadline fell: whatever is due runs (the PROXY header's wait, the
+    /// login delay's 530, idle, login and transfer timeouts, held-back
+    /// lines); the rest waits.
+    pub fn on_timer(&mut self, ctx: &mut Ctx) {
         if self.closed {
             return;
+        }
+        if self.login_delay_until.is_some_and(|t| t <= ctx.now.mono) {
+            self.login_delay_until = None;
+            self.session.handle_event(Event::Login(None), ctx.now);
         }
         if let Some(p) = &self.proxy {
             if p.expired(ctx.now.mono) {
@@ -515,7 +555,7 @@ impl Conn {
                 "{client} (via {}) refused: {why:?}",
                 self.peer
             ));
-            self.ctrl.send_now(why.reply());
+            self.ctrl.send_now(ctx, &mut self.tags, why.reply());
             ctx.obs.refused(client, why.reason());
             return self.close(ctx);
         }
@@ -585,6 +625,6 @@ impl Conn {
         self.closed = true;
         self.cancel_job();
         self.data.close(ctx, &mut self.tags, &self.report);
-        self.ctrl.close(ctx);
+        self.ctrl.close(ctx, &mut self.tags);
     }
 }

@@ -91,8 +91,13 @@ impl Passive {
         Some(std::rc::Rc::new(fd))
     }
 
+    /// When it expires unused (`limit` after it opened).
+    pub(super) fn expires_at(&self, limit: Duration) -> Instant {
+        self.opened_at + limit
+    }
+
     /// True when nobody used it within `limit`.
     pub(super) fn expired(&self, now: Instant, limit: Duration) -> bool {
-        now.saturating_duration_since(self.opened_at) >= limit
+        now >= self.expires_at(limit)
     }
 }

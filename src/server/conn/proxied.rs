@@ -35,8 +35,13 @@ impl ProxyWait {
         }
     }
 
+    /// When the header is due.
+    pub(super) fn expires_at(&self) -> Instant {
+        self.since + Duration::from_secs(PROXY_HEADER_SECS_MAX)
+    }
+
     pub(super) fn expired(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.since) >= Duration::from_secs(PROXY_HEADER_SECS_MAX)
+        now >= self.expires_at()
     }
 }
 

@@ -170,6 +170,18 @@ enum Stage {
     Undoing { seq: u64 },
 }
 
+impl Stage {
+    /// The data-connection deadline while connecting; the stall deadline
+    /// (`stall` after the last progress) while bytes move.
+    fn deadline(self, last_progress: Instant, stall: Duration) -> Option<Instant> {
+        match self {
+            Stage::Opening | Stage::Undoing { .. } => None,
+            Stage::Connecting { deadline } => Some(deadline),
+            Stage::Moving => Some(last_progress + stall),
+        }
+    }
+}
+
 /// How the bytes of a transfer move (see the module doc).
 enum Body {
     /// Until the helper has answered.
@@ -526,23 +538,25 @@ impl Xfer {
         }
     }
 
+    /// When the data-connection or stall deadline falls (`None`: no
+    /// deadline runs, e.g. while the helper opens the file or ABOR runs).
+    pub fn deadline(&self, stall: Duration) -> Option<Instant> {
+        // A paced transfer waiting for its timeout is not stalled.
+        if self.aborting || self.link.paused {
+            return None;
+        }
+        self.stage.deadline(self.link.last_progress, stall)
+    }
+
     /// The data-connection or stall deadline, if passed.
     pub fn deadline_error(&self, now: Instant, stall: Duration) -> Option<TransferError> {
-        if self.aborting {
+        if self.deadline(stall).is_none_or(|d| now < d) {
             return None;
         }
         match self.stage {
-            Stage::Connecting { deadline } if now >= deadline => {
-                Some(TransferError::DataConnection)
-            }
-            // A paced transfer waiting for its timeout is not stalled.
-            Stage::Moving
-                if !self.link.paused
-                    && now.saturating_duration_since(self.link.last_progress) >= stall =>
-            {
-                Some(TransferError::Stalled)
-            }
-            _ => None,
+            Stage::Connecting { .. } => Some(TransferError::DataConnection),
+            Stage::Moving => Some(TransferError::Stalled),
+            Stage::Opening | Stage::Undoing { .. } => None,
         }
     }
 
@@ -583,4 +597,33 @@ fn finish_retr(l: &Link, file: &SharedFd, offset: u64, end: u64) -> Step {
         return Step::Done(Err(TransferError::SourceChanged));
     }
     l.done_ok()
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::Stage;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn connecting_has_its_fixed_deadline_moving_has_the_stall_deadline_from_progress() {
+        let t0 = Instant::now();
+        let stall = Duration::from_secs(120);
+        let connect = t0 + Duration::from_secs(30);
+        assert_eq!(Stage::Opening.deadline(t0, stall), None);
+        assert_eq!(Stage::Undoing { seq: 1 }.deadline(t0, stall), None);
+        let c = Stage::Connecting { deadline: connect };
+        assert_eq!(c.deadline(t0, stall), Some(connect));
+        assert_eq!(
+            c.deadline(t0 + Duration::from_secs(10), stall),
+            Some(connect),
+            "progress does not move the data-connect deadline"
+        );
+        assert_eq!(Stage::Moving.deadline(t0, stall), Some(t0 + stall));
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(
+            Stage::Moving.deadline(later, stall),
+            Some(later + stall),
+            "each byte moved pushes the stall deadline back"
+        );
+    }
 }
