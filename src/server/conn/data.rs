@@ -192,6 +192,7 @@ impl DataChannel {
                     ctx: p.ctx,
                     tags: p.tags,
                 },
+                op,
                 purpose,
                 kind,
             ),

@@ -14,16 +14,20 @@
 //! - [`retr::SpliceSend`] (RETR, `--retr-path splice`): linked ring splices
 //!   file → pipe → socket.
 //! - [`ascii::AsciiSend`] (RETR TYPE A): read into a buffer, LF → CRLF, send.
-//! - [`store::Receive`] (STOR/APPE/STOU): receive into a registered buffer,
-//!   (TYPE A: CRLF → LF), write it at the file offset.
+//! - [`store::Receive`] (STOR/APPE/STOU): receive into a registered buffer
+//!   (TYPE A: CRLF → LF) while the previous one is written at its file
+//!   offset (two buffers per upload, the only body that uses both lanes).
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
 //! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
-//! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
-//! so ABOR cancels exactly that op, and any completion whose op is not the
-//! current one belongs to a transfer that has ended and is dropped (its
-//! buffers go back to their pools as they drop).
+//! Invariant: at most one op per [`Lane`] is in flight per transfer — one on
+//! the network (receive, send, connect, poll) and one on the file (an
+//! upload's write) — checked in one place, [`Link::submit_on`]. ABOR cancels
+//! exactly those ops and the transfer ends when the last of them has
+//! completed, so no write lands after the reply; any completion whose op is
+//! not one of the current ones belongs to a transfer that has ended and is
+//! dropped (its buffers go back to their pools as they drop).
 
 mod ascii;
 mod list;
@@ -81,24 +85,75 @@ pub enum Opened {
     NotOurs,
 }
 
-/// The data connection of a transfer and its one op in flight.
+/// Where an op of a transfer runs: each lane has at most one in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// The data connection: receive, send, connect, poll (and file reads
+    /// that alternate with sends).
+    Net = 0,
+    /// An upload's write to its file, overlapping the next receive.
+    File = 1,
+}
+
+/// The data connection of a transfer and its ops in flight (one per lane).
 pub(super) struct Link {
     sock: Option<SharedFd>,
-    op: Option<OpId>,
+    ops: [Option<OpId>; 2],
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
 }
 
 impl Link {
-    /// Records the transfer's op in flight. The one place the invariant is
-    /// checked: a second op would make ABOR cancel the wrong one.
+    /// Records an op on the network lane (see [`Link::submit_on`]).
     fn submit(&mut self, op: OpId) {
+        self.submit_on(Lane::Net, op);
+    }
+
+    /// Records an op on the file lane (see [`Link::submit_on`]).
+    fn submit_write(&mut self, op: OpId) {
+        self.submit_on(Lane::File, op);
+    }
+
+    /// Records the transfer's op in flight on `lane`. The one place the
+    /// invariant is checked: a second op on a lane would make ABOR miss one
+    /// and the transfer end with an op still writing.
+    fn submit_on(&mut self, lane: Lane, op: OpId) {
+        let slot = &mut self.ops[lane as usize];
         assert!(
-            self.op.is_none(),
-            "a transfer submitted a second data op while one was in flight"
+            slot.is_none(),
+            "a transfer submitted a second {lane:?} op while one was in flight"
         );
-        self.op = Some(op);
+        *slot = Some(op);
+    }
+
+    /// True while an op is in flight on `lane`.
+    fn busy(&self, lane: Lane) -> bool {
+        self.ops[lane as usize].is_some()
+    }
+
+    /// True while any op is in flight.
+    fn in_flight(&self) -> bool {
+        self.ops.iter().any(Option::is_some)
+    }
+
+    /// Forgets `op`, which has completed; false if it was not ours.
+    fn completed(&mut self, op: OpId) -> bool {
+        match self.ops.iter_mut().find(|o| **o == Some(op)) {
+            Some(slot) => {
+                *slot = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels every op in flight (each still completes, and is forgotten
+    /// then).
+    fn cancel_all(&self, io: &mut Io) {
+        for op in self.ops.iter().flatten() {
+            io.ctx.ring.cancel(*op);
+        }
     }
 
     fn sock(&self) -> Option<SharedFd> {
@@ -183,6 +238,9 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
+    /// The transfer has ended (this result) but an op is still in flight:
+    /// it is cancelled, and the result waits for its completion.
+    ending: Option<Result<u64, TransferError>>,
 }
 
 impl Xfer {
@@ -227,11 +285,12 @@ impl Xfer {
             body: Body::Pending,
             link: Link {
                 sock: None,
-                op: None,
+                ops: [None, None],
                 bytes: 0,
                 last_progress: now.mono,
             },
             aborting: false,
+            ending: None,
         })
     }
 
@@ -336,30 +395,66 @@ impl Xfer {
         self.body.step(&mut self.link, io)
     }
 
-    /// True when `op` is this transfer's op in flight.
+    /// True when `op` is one of this transfer's ops in flight.
     pub fn owns(&self, op: OpId) -> bool {
-        self.link.op == Some(op)
+        self.link.ops.contains(&Some(op))
     }
 
-    /// The last completion of this transfer's op in flight.
-    pub fn on_completion(&mut self, io: &mut Io, purpose: Purpose, kind: CompletionKind) -> Step {
-        self.link.op = None;
-        if self.aborting {
-            return Step::Done(Err(TransferError::Aborted));
+    /// The last completion of one of this transfer's ops in flight.
+    pub fn on_completion(
+        &mut self,
+        io: &mut Io,
+        op: OpId,
+        purpose: Purpose,
+        kind: CompletionKind,
+    ) -> Step {
+        if !self.link.completed(op) {
+            return Step::Continue;
         }
-        if purpose == Purpose::DataConnect {
-            return match (kind, self.link.sock.take()) {
+        if self.aborting && self.ending.is_none() {
+            self.ending = Some(Err(TransferError::Aborted));
+        }
+        if self.ending.is_some() {
+            // Its buffer (if any) goes back to the pool as `kind` drops.
+            return self.settle(io);
+        }
+        let step = if purpose == Purpose::DataConnect {
+            match (kind, self.link.sock.take()) {
                 (CompletionKind::Connect(Ok(())), Some(fd)) => self.data_connected(io, fd),
                 _ => Step::Done(Err(TransferError::DataConnection)),
-            };
+            }
+        } else {
+            self.body.on_io(&mut self.link, io, kind)
+        };
+        match step {
+            Step::Done(r) if self.link.in_flight() => {
+                self.ending = Some(r);
+                self.settle(io)
+            }
+            other => other,
         }
-        self.body.on_io(&mut self.link, io, kind)
+    }
+
+    /// An ending transfer: cancels what is still in flight and reports the
+    /// result once nothing is (no write lands after the reply).
+    fn settle(&mut self, io: &mut Io) -> Step {
+        if self.link.in_flight() {
+            self.link.shutdown();
+            self.link.cancel_all(io);
+            return Step::Continue;
+        }
+        match self.ending.take() {
+            Some(r) => Step::Done(r),
+            None => Step::Continue,
+        }
     }
 
     /// The helper formatted the listing's next chunk.
     pub fn on_list_more(&mut self, io: &mut Io, seq: u64, r: Result<ListChunk, FsError>) -> Step {
         match &mut self.body {
-            Body::List(b) if !self.aborting => b.on_more(&mut self.link, io, seq, r),
+            Body::List(b) if !self.aborting && self.ending.is_none() => {
+                b.on_more(&mut self.link, io, seq, r)
+            }
             _ => Step::Continue,
         }
     }
@@ -367,7 +462,9 @@ impl Xfer {
     /// A registered buffer for an upload that waited for one.
     pub fn resume_with_buf(&mut self, io: &mut Io, buf: FixedBuf) -> Step {
         match &mut self.body {
-            Body::Store(b) if self.stage == Stage::Moving && !self.aborting => {
+            Body::Store(b)
+                if self.stage == Stage::Moving && !self.aborting && self.ending.is_none() =>
+            {
                 b.resume(&mut self.link, io, buf)
             }
             // Not waiting (any more): the buffer goes back as it drops.
@@ -375,23 +472,22 @@ impl Xfer {
         }
     }
 
-    /// ABOR: cancels the op in flight (its completion ends the transfer), or
-    /// ends it now when nothing is in flight.
+    /// ABOR: cancels the ops in flight (the last completion ends the
+    /// transfer), or ends it now when nothing is in flight.
     pub fn abort(&mut self, io: &mut Io) -> Step {
         self.aborting = true;
         self.link.shutdown();
-        match self.link.op {
-            Some(op) => {
-                io.ctx.ring.cancel(op);
-                Step::Continue
-            }
-            None => Step::Done(Err(TransferError::Aborted)),
+        if self.link.in_flight() {
+            self.link.cancel_all(io);
+            Step::Continue
+        } else {
+            Step::Done(Err(TransferError::Aborted))
         }
     }
 
     /// The data-connection or stall deadline, if passed.
     pub fn deadline_error(&self, now: Instant, stall: Duration) -> Option<TransferError> {
-        if self.aborting {
+        if self.aborting || self.ending.is_some() {
             return None;
         }
         match self.stage {
@@ -412,11 +508,9 @@ impl Xfer {
 
     /// The transfer is over (`clean`: it succeeded): cancels an op still in
     /// flight, closes the data connection and keeps what can be reused.
-    pub fn end(mut self, io: &mut Io, clean: bool) {
-        let idle = self.link.op.is_none();
-        if let Some(op) = self.link.op.take() {
-            io.ctx.ring.cancel(op);
-        }
+    pub fn end(self, io: &mut Io, clean: bool) {
+        let idle = !self.link.in_flight();
+        self.link.cancel_all(io);
         self.link.shutdown();
         if let Body::Splice(b) = self.body {
             b.end(io, clean && idle);
