@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::passive::Passive;
+use super::passive::{Kept, Passive};
 use crate::engine::{CompletionKind, FixedBuf, OpId};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{DataEndpoint, Event, Session, Transfer, TransferError};
@@ -22,6 +22,8 @@ pub(super) struct DataChannel {
     peer: SocketAddr,
     local: SocketAddr,
     pasv: Option<Passive>,
+    /// The last transfer's passive listener, for the next PASV/EPSV.
+    kept: Option<Kept>,
     xfer: Option<Xfer>,
 }
 
@@ -38,14 +40,18 @@ impl DataChannel {
             peer,
             local,
             pasv: None,
+            kept: None,
             xfer: None,
         }
     }
 
-    /// PASV/EPSV: a new listener replaces the old one.
+    /// PASV/EPSV: a new listener (or the kept one) replaces the old one.
     pub(super) fn open_passive(&mut self, p: Parts) {
-        self.close_passive(p.ctx);
-        let port = match Passive::open(p.ctx, p.tags, self.local.ip()) {
+        if let Some(mut pasv) = self.pasv.take() {
+            pasv.close(p.ctx);
+        }
+        let kept = self.kept.take();
+        let port = match Passive::open(p.ctx, p.tags, self.local.ip(), kept) {
             Ok((pasv, port)) => {
                 self.pasv = Some(pasv);
                 Some(port)
@@ -62,10 +68,20 @@ impl DataChannel {
             .handle_event(Event::PassiveOpened(port), p.ctx.now);
     }
 
-    /// Closes the passive listener and an accepted, unused data connection.
+    /// Closes the passive listener, an accepted, unused data connection and
+    /// the kept listener.
     pub(super) fn close_passive(&mut self, ctx: &mut Ctx) {
         if let Some(mut pasv) = self.pasv.take() {
             pasv.close(ctx);
+        }
+        self.kept = None;
+    }
+
+    /// The transfer is over: its passive listener is kept for the next
+    /// PASV/EPSV (an accepted, unused data connection is closed).
+    fn retire_passive(&mut self, ctx: &mut Ctx) {
+        if let Some(pasv) = self.pasv.take() {
+            self.kept = pasv.retire(ctx);
         }
     }
 
@@ -98,9 +114,17 @@ impl DataChannel {
         }
     }
 
-    /// Closes a passive listener nobody used within the data-connect timeout.
+    /// Closes a passive listener nobody used within the data-connect
+    /// timeout, and a kept one idle as long.
     pub(super) fn expire_unused_passive(&mut self, ctx: &mut Ctx) {
         let limit = Duration::from_secs(ctx.shared.args.data_connect_timeout_secs);
+        if self
+            .kept
+            .as_ref()
+            .is_some_and(|k| k.expired(ctx.now.mono, limit))
+        {
+            self.kept = None;
+        }
         let expired = self
             .pasv
             .as_ref()
@@ -268,8 +292,8 @@ impl DataChannel {
         }
     }
 
-    /// Ends the transfer: closes its data connection and the passive
-    /// listener, tells the session.
+    /// Ends the transfer: closes its data connection, keeps the passive
+    /// listener for the next PASV/EPSV, tells the session.
     fn end(&mut self, p: Parts, r: Result<u64, TransferError>) {
         if let Some(x) = self.xfer.take() {
             p.ctx.log(format_args!(
@@ -285,7 +309,7 @@ impl DataChannel {
                 r.is_ok(),
             );
         }
-        self.close_passive(p.ctx);
+        self.retire_passive(p.ctx);
         p.session.handle_event(Event::TransferDone(r), p.ctx.now);
     }
 
