@@ -43,7 +43,7 @@ users="$tree/../soak-users.$$"
 
 "$bin/ringftpd" --root "$tree" --users "$users" --listen 127.0.0.1:0 --cores 2 \
     --pasv-ports 63000-63999 --sessions-per-ip-max 0 --connections-per-ip-per-sec-max 0 \
-    --commands-per-sec-max 0 --sessions-max 4000 >"$out/server.out" 2>"$out/server.err" &
+    --commands-per-sec-max 0 --sessions-max 4000 --idle-timeout-secs $((secs + 300)) >"$out/server.out" 2>"$out/server.err" &
 srv=$!
 cleanup() {
     kill "$srv" 2>/dev/null || true

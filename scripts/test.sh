@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 
-step "test clients (curl, lftp, wget, tnftp, rclone, python3)"
+step "test clients (curl, lftp, wget, tnftp, rclone, python3) and haproxy"
 if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null; then
     sh scripts/install-test-deps.sh
 else

@@ -19,6 +19,8 @@
 //! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
 //! - [`config`]: the command line and the TOML config file merged into the
 //!   typed settings the server runs with (above `server`: it alone knows both).
+//! - [`tls`]: FTPS over rustls on byte buffers (no fd, no syscall): the
+//!   server configs, one TLS connection, the per-session resumption tag.
 
 #![deny(unsafe_code)]
 
@@ -33,3 +35,4 @@ pub mod fs;
 pub mod obs;
 pub mod proto;
 pub mod server;
+pub mod tls;

@@ -87,7 +87,7 @@ fn thousands_of_pasv_in_a_row_do_not_exhaust_ports_or_fds() {
             "--cores",
             "1",
             "--pasv-ports",
-            "52200-52203",
+            "30600-30603",
             "--commands-per-sec-max",
             "0",
         ],
@@ -113,7 +113,7 @@ fn thousands_of_pasv_in_a_row_do_not_exhaust_ports_or_fds() {
 #[test]
 fn passive_port_exhaustion_gets_425_and_the_rest_are_served() {
     let t = Tree::new("pasvexhaust");
-    let srv = Server::start(&t.root, &["--cores", "1", "--pasv-ports", "52210-52211"]);
+    let srv = Server::start(&t.root, &["--cores", "1", "--pasv-ports", "30610-30611"]);
     let mut holders = Vec::new();
     for _ in 0..2 {
         let (mut f, _, _) = Ftp::connect(srv.addr);

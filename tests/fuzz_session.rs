@@ -43,11 +43,13 @@ const VERBS: &[&str] = &[
     "TYPE", "STRU", "MODE", "RETR", "STOR", "STOU", "APPE", "ALLO", "REST", "RNFR", "RNTO", "ABOR",
     "DELE", "RMD", "XRMD", "MKD", "XMKD", "PWD", "XPWD", "LIST", "NLST", "MLSD", "MLST", "SITE",
     "SYST", "STAT", "HELP", "NOOP", "FEAT", "OPTS", "SIZE", "MDTM", "MFMT", "HOST", "HASH", "SMNT",
-    "XYZZY",
+    "AUTH", "PBSZ", "PROT", "XYZZY",
 ];
 
 const ARGS: &[&str] = &[
     "",
+    "TLS",
+    "P",
     "anonymous",
     "ftp",
     "alice",
@@ -137,6 +139,13 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
                 rules: Arc::new(PathRules::dropbox(
                     VPath::root().resolve("/incoming").unwrap(),
                 )),
+                // A quota, so SITE QUOTA and STAT's quota lines are fuzzed.
+                quota: Some(ringftpd::proto::quota::Quota {
+                    bytes_max: Some(1000),
+                    files_max: None,
+                    usage: Arc::new(ringftpd::proto::quota::Usage::new(2000, 1)),
+                }),
+                rates: ringftpd::proto::quota::Rates::default(),
             }),
         }),
         Action::Fs(_) => Event::Fs(match n % 4 {
@@ -162,7 +171,7 @@ fn answer(a: &Action, n: u8) -> Option<Event> {
         Action::QueryProgress => Event::Progress(u64::from(n)),
         Action::Abort => Event::TransferDone(Err(TransferError::Aborted)),
         Action::SelectHost(_) => Event::HostSelected(n.is_multiple_of(2).then(|| "hi".to_string())),
-        Action::ClosePassive | Action::Close | Action::CancelFs => return None,
+        Action::ClosePassive | Action::Close | Action::CancelFs | Action::StartTls => return None,
     })
 }
 
@@ -256,6 +265,12 @@ fn small_cfg() -> SessionConfig {
         commands_per_sec_max: 20,
         login_timeout_secs: 30,
         idle_timeout_secs: 120,
+        // AUTH, PBSZ and PROT answered (TLS offered, not demanded, so
+        // logins stay reachable).
+        tls: ringftpd::proto::session::TlsPolicy {
+            available: true,
+            required: ringftpd::proto::session::TlsRequired::Off,
+        },
         ..SessionConfig::default()
     }
 }

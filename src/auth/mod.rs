@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::proto::path::VPath;
+use crate::proto::quota::UserLimits;
 use crate::proto::rules::PathRules;
 
 /// A host directory mounted into a user's tree at a virtual path (the
@@ -55,6 +56,8 @@ pub struct Grant {
     pub rules: Arc<PathRules>,
     /// Virtual folders mounted into the home.
     pub folders: Vec<Folder>,
+    /// Quota and rates as configured (`None` rates: the server's default).
+    pub limits: UserLimits,
 }
 
 /// Why a login failed (all answered 530; the reason goes to the log only).
@@ -75,6 +78,8 @@ pub struct AuthPolicy {
     pub root: PathBuf,
     /// Named users (users file and config file); `None` when there are none.
     pub users: Option<Arc<UserDb>>,
+    /// Quota and rates of anonymous logins (`[anonymous]`).
+    pub anon_limits: UserLimits,
 }
 
 impl AuthPolicy {
@@ -97,6 +102,7 @@ impl AuthPolicy {
                     home: self.root.clone(),
                     rules: rules.clone(),
                     folders: Vec::new(),
+                    limits: self.anon_limits,
                 }),
             };
         }
@@ -115,6 +121,7 @@ impl AuthPolicy {
                 home: entry.home.clone(),
                 rules: entry.rules.clone(),
                 folders: entry.folders.clone(),
+                limits: entry.limits,
             }),
             // A hash that fails to verify was checked at load: treat as a miss.
             Ok(false) | Err(_) => Err(AuthError::BadPassword),

@@ -12,6 +12,7 @@ fn policy(anonymous: Option<Arc<PathRules>>) -> AuthPolicy {
         anonymous,
         root: PathBuf::from("/srv/ftp"),
         users: Some(Arc::new(UserDb::parse(&text).unwrap())),
+        anon_limits: UserLimits::default(),
     }
 }
 
@@ -25,6 +26,10 @@ fn anonymous_modes() {
         anonymous: Some(read_only()),
         root: PathBuf::from("/srv/ftp"),
         users: None,
+        anon_limits: UserLimits {
+            quota_bytes: Some(5),
+            ..UserLimits::default()
+        },
     };
     let g = on.authenticate("FTP", "me@example.org").unwrap();
     assert_eq!(
@@ -35,6 +40,10 @@ fn anonymous_modes() {
             home: PathBuf::from("/srv/ftp"),
             rules: read_only(),
             folders: Vec::new(),
+            limits: UserLimits {
+                quota_bytes: Some(5),
+                ..UserLimits::default()
+            },
         }
     );
     assert_eq!(on.authenticate("Anonymous", "").unwrap().user, "anonymous");

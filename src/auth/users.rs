@@ -19,6 +19,7 @@ use std::sync::Arc;
 use super::hash::check_hash;
 use super::{AuthPolicy, Folder};
 use crate::proto::perms::Perms;
+use crate::proto::quota::UserLimits;
 use crate::proto::rules::PathRules;
 
 /// Longest user name, in bytes.
@@ -37,6 +38,8 @@ pub struct UserEntry {
     pub rules: Arc<PathRules>,
     /// Virtual folders (config file only).
     pub folders: Vec<Folder>,
+    /// Quota and rates (config file only).
+    pub limits: UserLimits,
 }
 
 /// A users file that failed to load: which line and why.
@@ -110,6 +113,7 @@ fn parse_line(line: &str) -> Result<UserEntry, String> {
         home,
         rules: Arc::new(PathRules::uniform(perms)),
         folders: Vec::new(),
+        limits: UserLimits::default(),
     })
 }
 

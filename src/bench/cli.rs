@@ -143,6 +143,12 @@ pub struct Cli {
     /// How downloads are discarded.
     #[arg(long, value_enum, default_value_t = Sink::Read)]
     pub sink: Sink,
+    /// FTPS: `explicit` (AUTH TLS on --server) or `implicit` (--server is the
+    /// implicit FTPS port); PBSZ 0 and PROT P after login. TLS 1.2, each
+    /// data connection resuming its session's TLS session; the certificate
+    /// is not verified (docs/tls.md).
+    #[arg(long, value_enum)]
+    pub tls: Option<super::tls::TlsMode>,
     /// Receive and send buffer per session, bytes (reused for every transfer).
     #[arg(long = "buf-bytes", default_value_t = 256 * 1024)]
     pub buf_bytes: usize,
@@ -208,6 +214,9 @@ impl Cli {
                 "--op {} --verify needs --expect: {EXPECT_CHOICES}",
                 self.op_name()
             ));
+        }
+        if self.tls.is_some() && self.sink == Sink::Splice {
+            return Err("--tls needs the bytes to decrypt them: use --sink read".into());
         }
         if self.verify && self.sink == Sink::Splice {
             return Err("--verify needs the bytes: use --sink read".into());

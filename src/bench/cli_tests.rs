@@ -201,6 +201,9 @@ fn probes() -> Vec<Probe> {
             c.label == "vsftpd-1"
         }),
         probe("quiet", &["--op", "login", "--quiet"], |c| c.quiet),
+        probe("tls", &["--op", "login", "--tls", "implicit"], |c| {
+            c.tls == Some(crate::bench::tls::TlsMode::Implicit)
+        }),
     ]
 }
 

@@ -54,6 +54,9 @@ pub struct ClientConfig {
     pub mode: Mode,
     /// The control connection's peer, for 229 replies.
     pub server_ip: IpAddr,
+    /// FTPS (`--tls`): AUTH TLS (explicit) or TLS from the first byte
+    /// (implicit); both then PBSZ 0 and PROT P after login.
+    pub tls: Option<super::tls::TlsMode>,
 }
 
 /// Instants the driver records for its histograms.
@@ -100,14 +103,20 @@ pub enum Action {
     Mark(Mark),
     /// The session is over (221 or failure): close everything.
     Closed(Option<Failure>),
+    /// AUTH TLS was answered 234: start TLS on the control connection before
+    /// sending what follows.
+    StartTls,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Connecting,
     Greeting,
+    Auth,
     User,
     Pass,
+    Pbsz,
+    Prot,
     Type,
     Ready,
     DataAddr,
@@ -317,8 +326,23 @@ impl Client {
 
     fn logged_in(&mut self, out: &mut Vec<Action>) {
         out.push(Action::Mark(Mark::LoggedIn));
+        if self.cfg.tls.is_some() {
+            // RFC 4217 §8, §9: protect the data connections too.
+            self.state = State::Pbsz;
+            out.push(send("PBSZ 0\r\n".into()));
+            return;
+        }
+        self.type_i(out);
+    }
+
+    fn type_i(&mut self, out: &mut Vec<Action>) {
         self.state = State::Type;
         out.push(send("TYPE I\r\n".into()));
+    }
+
+    fn user(&mut self, out: &mut Vec<Action>) {
+        self.state = State::User;
+        out.push(send(format!("USER {}\r\n", self.cfg.user)));
     }
 
     fn on_reply(&mut self, r: &Reply, out: &mut Vec<Action>) {
@@ -326,9 +350,22 @@ impl Client {
             (State::Greeting, 120) => {}
             (State::Greeting, 220) => {
                 out.push(Action::Mark(Mark::Greeted));
-                self.state = State::User;
-                out.push(send(format!("USER {}\r\n", self.cfg.user)));
+                if self.cfg.tls == Some(super::tls::TlsMode::Explicit) {
+                    self.state = State::Auth;
+                    out.push(send("AUTH TLS\r\n".into()));
+                } else {
+                    self.user(out);
+                }
             }
+            (State::Auth, 234) => {
+                out.push(Action::StartTls);
+                self.user(out);
+            }
+            (State::Pbsz, 200) => {
+                self.state = State::Prot;
+                out.push(send("PROT P\r\n".into()));
+            }
+            (State::Prot, 200) => self.type_i(out),
             (State::User, 331 | 332) => {
                 self.state = State::Pass;
                 out.push(send(format!("PASS {}\r\n", self.cfg.pass)));

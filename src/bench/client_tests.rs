@@ -7,6 +7,7 @@ fn client(mode: Mode) -> Client {
         pass: "bench@".into(),
         mode,
         server_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        tls: None,
     })
 }
 
@@ -213,4 +214,58 @@ fn login_without_password_and_noop() {
     c.noop(&mut out);
     assert_eq!(sent(&out), ["NOOP\r\n"]);
     assert_eq!(feed(&mut c, "200 ok\r\n"), vec![Action::Ready]);
+}
+
+// RFC 4217: AUTH TLS → 234 → TLS, then USER/PASS, PBSZ 0, PROT P, TYPE I.
+#[test]
+fn explicit_tls_login() {
+    let mut c = Client::new(ClientConfig {
+        user: "u".into(),
+        pass: "p".into(),
+        mode: Mode::Epsv,
+        server_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        tls: Some(crate::bench::tls::TlsMode::Explicit),
+    });
+    c.connected();
+    let mut out = Vec::new();
+    c.received(b"220 hi\r\n", &mut out);
+    assert_eq!(sent(&out), ["AUTH TLS\r\n"]);
+    out.clear();
+    c.received(b"234 go\r\n", &mut out);
+    assert_eq!(out.first(), Some(&Action::StartTls), "{out:?}");
+    assert_eq!(sent(&out), ["USER u\r\n"]);
+    for (reply, next) in [
+        (&b"331 pass\r\n"[..], "PASS p\r\n"),
+        (b"230 in\r\n", "PBSZ 0\r\n"),
+        (b"200 PBSZ=0\r\n", "PROT P\r\n"),
+        (b"200 P\r\n", "TYPE I\r\n"),
+    ] {
+        out.clear();
+        c.received(reply, &mut out);
+        assert_eq!(sent(&out), [next]);
+    }
+    out.clear();
+    c.received(b"200 binary\r\n", &mut out);
+    assert!(c.is_ready());
+    // A refused PROT P fails the session.
+    let mut c = Client::new(ClientConfig {
+        user: "u".into(),
+        pass: "p".into(),
+        mode: Mode::Epsv,
+        server_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        tls: Some(crate::bench::tls::TlsMode::Implicit),
+    });
+    c.connected();
+    out.clear();
+    c.received(b"220 hi\r\n", &mut out);
+    assert_eq!(sent(&out), ["USER u\r\n"], "implicit: no AUTH");
+    for r in [&b"331 p\r\n"[..], b"230 in\r\n", b"200 PBSZ=0\r\n"] {
+        c.received(r, &mut out);
+    }
+    out.clear();
+    c.received(b"534 no\r\n", &mut out);
+    assert!(matches!(
+        out.last(),
+        Some(Action::Closed(Some(Failure::Code(534))))
+    ));
 }

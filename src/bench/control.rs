@@ -11,6 +11,7 @@ use super::client::{Client, ClientConfig, Mark};
 use super::net;
 use super::session::{Sess, Times};
 use super::stats::Metric;
+use super::tls::{self, TlsMode};
 use super::token::{self, Purpose};
 use super::worker::Worker;
 use crate::engine::ProvidedBuf;
@@ -36,6 +37,7 @@ impl Worker {
             pass: plan.pass.clone(),
             mode: plan.mode,
             server_ip: plan.server.ip(),
+            tls: plan.tls,
         };
         self.slots[slot].sess = Some(Sess {
             gen,
@@ -49,6 +51,8 @@ impl Worker {
             last_progress: now,
             quitting: false,
             logged_in: false,
+            tls_cfg: plan.tls_base.as_ref().map(tls::session_config),
+            tls: None,
         });
         self.stats.sessions_opened += 1;
         self.live.add(&self.live.sessions, 1);
@@ -76,6 +80,14 @@ impl Worker {
         s.t.connected = Instant::now();
         let d = s.t.connected - s.t.connect;
         s.client.connected();
+        if self.plan.tls == Some(TlsMode::Implicit) {
+            // Implicit FTPS: the ClientHello goes first, the greeting comes
+            // over TLS.
+            self.start_tls(slot);
+        }
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
         // The address the kernel bound: what the server sees, and what the
         // report counts per source address.
         if let Some(a) = net::local_addr(&s.ctrl) {
@@ -94,12 +106,27 @@ impl Worker {
         };
         match r {
             Ok(Some(buf)) => {
+                match s.tls.as_mut() {
+                    Some(t) => {
+                        let mut plain = Vec::new();
+                        if !t.feed(buf.data(), &mut plain) {
+                            drop(buf);
+                            return self.fail(slot, "ctrl-tls");
+                        }
+                        if !plain.is_empty() {
+                            s.client.received(&plain, &mut self.acts);
+                        }
+                        // Handshake records to answer.
+                        t.take_ciphertext(&mut s.outq);
+                    }
+                    None => s.client.received(buf.data(), &mut self.acts),
+                }
                 // The buffer goes back to the kernel as it drops.
-                s.client.received(buf.data(), &mut self.acts);
                 drop(buf);
                 let (fd, gen) = (s.ctrl.clone(), s.gen);
                 self.ring
                     .recv_provided(&fd, token::pack(Purpose::CtrlRecv, slot, gen));
+                self.send_queued(slot);
             }
             Ok(None) => s.client.eof(&mut self.acts),
             // The provided-buffer pool was empty: try again on the next tick.
@@ -149,6 +176,36 @@ impl Worker {
         let (fd, gen) = (s.ctrl.clone(), s.gen);
         self.ring
             .send(&fd, data, token::pack(Purpose::CtrlSend, slot, gen));
+    }
+
+    /// Starts TLS on the control connection (after 234, or at connect for
+    /// implicit FTPS); the ClientHello is queued to send.
+    pub(super) fn start_tls(&mut self, slot: usize) {
+        let Some(s) = self.slots[slot].sess.as_mut() else {
+            return;
+        };
+        match s.tls_cfg.as_ref().and_then(tls::ClientTls::new) {
+            Some(mut t) => {
+                t.take_ciphertext(&mut s.outq);
+                s.tls = Some(t);
+                self.send_queued(slot);
+            }
+            None => self.fail(slot, "ctrl-tls"),
+        }
+    }
+
+    /// Queues control bytes, through TLS when it is on.
+    pub(super) fn queue(&mut self, slot: usize, bytes: &[u8]) {
+        if let Some(s) = self.slots[slot].sess.as_mut() {
+            match s.tls.as_mut() {
+                Some(t) => {
+                    t.write_plain(bytes);
+                    t.take_ciphertext(&mut s.outq);
+                }
+                None => s.outq.extend_from_slice(bytes),
+            }
+        }
+        self.send_queued(slot);
     }
 
     pub(super) fn mark(&mut self, slot: usize, m: Mark, now: Instant) {

@@ -42,6 +42,9 @@ enum State {
         accept: OpId,
         conn: Option<SharedFd>,
     },
+    /// `--tls`: connected, the data connection's TLS handshake runs (the
+    /// command may already be sent: the server handshakes once it runs it).
+    Handshake(SharedFd),
     /// STOR: connected, waiting for the server's 1yz.
     Ready(SharedFd),
     /// RETR/LIST: reading (or splicing) until EOF.
@@ -78,6 +81,9 @@ pub struct DataChannel {
     /// the data-setup and first-byte latencies.
     addr_at: Instant,
     command_at: Instant,
+    /// `--tls`: the data connection's TLS (its handshake resumes the
+    /// control session's TLS session).
+    tls: Option<Box<tls_io::DataTls>>,
 }
 
 /// Upload buffers are a whole number of pattern periods, so every full
@@ -105,6 +111,7 @@ impl DataChannel {
             first_byte: false,
             addr_at: now,
             command_at: now,
+            tls: None,
         }
     }
 
@@ -151,6 +158,9 @@ impl DataChannel {
 
     /// STOR: the server said 1yz and the channel is up: send the first buffer.
     pub fn upload(&mut self, io: &mut Io) -> Step {
+        if self.tls_upload_later() {
+            return Step::Continue;
+        }
         let State::Ready(fd) = &self.state else {
             return Step::Continue;
         };
@@ -206,9 +216,10 @@ impl DataChannel {
     /// stale, and gives its buffer back), cancel the accept.
     pub fn close(self, ring: &mut Ring) {
         match &self.state {
-            State::Connecting(fd) | State::Ready(fd) | State::Download(fd) => {
-                net::shut(fd, Shutdown::Both)
-            }
+            State::Connecting(fd)
+            | State::Handshake(fd)
+            | State::Ready(fd)
+            | State::Download(fd) => net::shut(fd, Shutdown::Both),
             State::Upload { fd, .. } => net::shut(fd, Shutdown::Both),
             State::Accepting { accept, conn, .. } => {
                 ring.cancel(*accept);
@@ -265,6 +276,13 @@ impl DataChannel {
     fn opened(&mut self, io: &mut Io, fd: SharedFd) -> Step {
         io.stats
             .record(Metric::DataSetup, Instant::now() - self.addr_at);
+        if self.tls.is_some() {
+            self.state = State::Handshake(fd);
+            return match self.tls_next(io) {
+                Step::Continue => Step::Opened,
+                other => other,
+            };
+        }
         if self.kind == Kind::Stor {
             self.state = State::Ready(fd);
         } else {
@@ -312,6 +330,9 @@ impl DataChannel {
     }
 
     fn on_read(&mut self, io: &mut Io, r: Result<usize, Errno>, buf: Vec<u8>) -> Step {
+        if self.tls.is_some() {
+            return self.tls_read(io, r, buf);
+        }
         let step = match r {
             Ok(0) => self.finished(),
             Ok(n) => {
@@ -366,6 +387,9 @@ impl DataChannel {
 
     /// Sends the next buffer, cut to what is left; finishes at 0 left.
     fn send_chunk(&mut self, io: &mut Io, mut buf: Vec<u8>) -> Step {
+        if self.tls.is_some() {
+            return self.tls_send_chunk(io, buf);
+        }
         let State::Upload { fd, left, off } = &mut self.state else {
             io.spare.up_buf = Some(buf);
             return Step::Continue;
@@ -386,6 +410,9 @@ impl DataChannel {
     }
 
     fn on_sent(&mut self, io: &mut Io, r: Result<usize, Errno>, buf: Vec<u8>) -> Step {
+        if self.tls.is_some() {
+            return self.tls_sent(io, r, buf);
+        }
         let n = match r {
             Ok(n) => n,
             Err(e) => {
@@ -413,6 +440,10 @@ impl DataChannel {
         self.send_chunk(io, buf)
     }
 }
+
+/// `--tls`: the data connection's handshake and records.
+#[path = "data_tls.rs"]
+mod tls_io;
 
 #[cfg(test)]
 #[path = "data_tests.rs"]

@@ -81,7 +81,13 @@ impl Worker {
         let now = Instant::now();
         s.t.job_start = at;
         s.last_progress = now;
-        s.data = Some(DataChannel::new(slot, gen, &job, expect, now));
+        let mut d = DataChannel::new(slot, gen, &job, expect, now);
+        if let Some(cfg) = s.tls_cfg.as_ref() {
+            if let Err(why) = d.set_tls(cfg) {
+                self.stats.error(&why);
+            }
+        }
+        s.data = Some(d);
         s.client.start(job, &mut self.acts);
     }
 

@@ -11,6 +11,8 @@
 //!   its other jobs. `token` names the ops' purposes; `session` holds a
 //!   slot's state.
 //! - [`sink`] / [`verify`]: where downloaded bytes go and how they are checked.
+//! - [`tls`]: `--tls`, the FTPS client side over rustls (each session's own
+//!   config and session store, so its data connections resume its session).
 //! - [`stats`] / [`report`]: histograms and counters, the live line, the
 //!   final table and the JSON file; [`run`] runs the workers, [`procs`]
 //!   splits a run over processes and merges their statistics exactly.
@@ -36,6 +38,7 @@ pub mod run;
 mod session;
 pub mod sink;
 pub mod stats;
+pub mod tls;
 mod token;
 pub mod verify;
 pub mod worker;

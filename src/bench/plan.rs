@@ -97,6 +97,9 @@ pub struct Plan {
     pub expects: HashMap<String, Expect>,
     pub pattern_seed: u8,
     pub sink: Sink,
+    /// `--tls`, and the client config every session's own is made from.
+    pub tls: Option<super::tls::TlsMode>,
+    pub tls_base: Option<std::sync::Arc<rustls::ClientConfig>>,
     pub buf_bytes: usize,
     pub source_addrs: Vec<IpAddr>,
     pub stall: Duration,
@@ -181,6 +184,8 @@ impl Plan {
             expects,
             pattern_seed,
             sink: cli.sink,
+            tls: cli.tls,
+            tls_base: cli.tls.map(|_| super::tls::base_config()),
             buf_bytes: cli.buf_bytes,
             source_addrs: cli.source_addrs.clone().map(|a| a.0).unwrap_or_default(),
             stall: Duration::from_secs(cli.stall_timeout_secs),

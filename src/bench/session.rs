@@ -45,6 +45,10 @@ pub struct Sess {
     pub last_progress: Instant,
     pub quitting: bool,
     pub logged_in: bool,
+    /// `--tls`: this session's client config (its data connections resume
+    /// its TLS session) and the control connection's TLS once started.
+    pub tls_cfg: Option<std::sync::Arc<rustls::ClientConfig>>,
+    pub tls: Option<super::tls::ClientTls>,
 }
 
 /// What survives from one session of a slot to the next.

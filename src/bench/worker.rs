@@ -242,12 +242,8 @@ impl Worker {
     fn act(&mut self, slot: usize, a: Action) {
         let now = Instant::now();
         match a {
-            Action::Send(bytes) => {
-                if let Some(s) = self.slots[slot].sess.as_mut() {
-                    s.outq.extend_from_slice(&bytes);
-                }
-                self.send_queued(slot);
-            }
+            Action::Send(bytes) => self.queue(slot, &bytes),
+            Action::StartTls => self.start_tls(slot),
             Action::Mark(m) => self.mark(slot, m, now),
             Action::Ready => self.ready(slot),
             Action::Done => self.done(slot, now),

@@ -48,8 +48,23 @@ fn main() {
         }
     };
     let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
+    // Implicit FTPS addresses, when any, follow as `tls-implicit A,B`.
+    let implicit: Vec<String> = running
+        .implicit_addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let implicit = if implicit.is_empty() {
+        String::new()
+    } else {
+        format!(" tls-implicit {}", implicit.join(","))
+    };
+    let metrics = running
+        .metrics_addr()
+        .map(|a| format!(" metrics {a}"))
+        .unwrap_or_default();
     println!(
-        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}",
+        "ringftpd listening on {} root {} workers {} passive {}-{} retr-path {:?}{implicit}{metrics}",
         addrs.join(","),
         root.display(),
         workers,

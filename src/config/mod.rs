@@ -200,10 +200,17 @@ impl Loaded {
                 })?;
             }
         }
+        let anon_limits = self
+            .file
+            .as_ref()
+            .and_then(|f| f.anonymous.as_ref())
+            .map(|a| a.limits)
+            .unwrap_or_default();
         Ok(AuthPolicy {
             anonymous: anonymous.map(Arc::new),
             root: root.to_path_buf(),
             users: Some(Arc::new(users)),
+            anon_limits,
         })
     }
 

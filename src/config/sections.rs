@@ -16,6 +16,11 @@
 //! path = "/shared"
 //! host = "/srv/shared"
 //! ```
+//!
+//! Both sections also take the per-login limits ([`LIMIT_KEYS`]):
+//! `quota_bytes`, `quota_files` (at least 1; leave the key out for no
+//! quota), `download_rate_bytes_per_sec`, `upload_rate_bytes_per_sec`
+//! (0: unlimited; left out: the server's `--*-rate-bytes-per-sec` default).
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -28,7 +33,16 @@ use super::error::{ConfigError, Src};
 use crate::auth::{check_hash, check_name, Folder, UserEntry};
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
+use crate::proto::quota::UserLimits;
 use crate::proto::rules::PathRules;
+
+/// The per-login limit keys of `[anonymous]` and `[[user]]`.
+pub const LIMIT_KEYS: [&str; 4] = [
+    "quota_bytes",
+    "quota_files",
+    "download_rate_bytes_per_sec",
+    "upload_rate_bytes_per_sec",
+];
 
 /// The `[anonymous]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +52,8 @@ pub struct AnonSpec {
     /// `permissions`; `None`: the flags' default (read-only, plus the
     /// drop-box of `--anon-dropbox`).
     pub rules: Option<PathRules>,
+    /// Quota and rates of anonymous logins (one quota shared by all of them).
+    pub limits: UserLimits,
 }
 
 /// A user and the line of its `name` key.
@@ -102,8 +118,13 @@ pub fn anonymous(src: Src, v: &Spanned<DeValue<'_>>) -> Result<AnonSpec, ConfigE
     let mut spec = AnonSpec {
         enabled: true,
         rules: None,
+        limits: UserLimits::default(),
     };
     for (k, v) in in_file_order(table(src, "anonymous", v)?) {
+        let key = format!("anonymous.{}", k.get_ref());
+        if limit(src, &key, v, &mut spec.limits)? {
+            continue;
+        }
         match k.get_ref().as_ref() {
             "enabled" => {
                 spec.enabled = v
@@ -116,6 +137,43 @@ pub fn anonymous(src: Src, v: &Spanned<DeValue<'_>>) -> Result<AnonSpec, ConfigE
         }
     }
     Ok(spec)
+}
+
+/// One of [`LIMIT_KEYS`] into `limits`; false for any other key.
+fn limit(
+    src: Src,
+    key: &str,
+    v: &Spanned<DeValue<'_>>,
+    limits: &mut UserLimits,
+) -> Result<bool, ConfigError> {
+    let name = key.rsplit('.').next().unwrap_or(key);
+    let Some(slot) = (match name {
+        "quota_bytes" => Some(&mut limits.quota_bytes),
+        "quota_files" => Some(&mut limits.quota_files),
+        "download_rate_bytes_per_sec" => Some(&mut limits.download_rate_bytes_per_sec),
+        "upload_rate_bytes_per_sec" => Some(&mut limits.upload_rate_bytes_per_sec),
+        _ => None,
+    }) else {
+        return Ok(false);
+    };
+    let n = match v.get_ref() {
+        DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix()).ok(),
+        _ => return Err(wrong_type(src, key, v, "an integer")),
+    };
+    let quota = name.starts_with("quota_");
+    let least = if quota { 1 } else { 0 };
+    let n = n
+        .filter(|n| *n >= least && *n <= i128::from(i64::MAX))
+        .ok_or_else(|| {
+            let why = if quota {
+                "must be at least 1 (leave the key out for no quota)"
+            } else {
+                "must be 0 (unlimited) or more"
+            };
+            src.err(v.span(), Some(key), why)
+        })?;
+    *slot = Some(n as u64);
+    Ok(true)
 }
 
 /// A virtual path as written in the file: absolute and already normal
@@ -181,9 +239,13 @@ fn user(src: Src, v: &Spanned<DeValue<'_>>) -> Result<UserAt, ConfigError> {
     let t = table(src, "user", v)?;
     let (mut name, mut hash, mut home, mut rules_) = (None, None, None, None);
     let mut folders = Vec::new();
+    let mut limits = UserLimits::default();
     let mut name_line = src.line(v.span().start);
     for (k, v) in in_file_order(t) {
         let key = format!("user.{}", k.get_ref());
+        if limit(src, &key, v, &mut limits)? {
+            continue;
+        }
         let at = |r: String| src.err(v.span(), Some(&key), r);
         match k.get_ref().as_ref() {
             "name" => {
@@ -222,6 +284,7 @@ fn user(src: Src, v: &Spanned<DeValue<'_>>) -> Result<UserAt, ConfigError> {
         name,
         rules: Arc::new(rules),
         folders,
+        limits,
     };
     Ok((entry, name_line))
 }

@@ -7,6 +7,7 @@ use clap::{ArgMatches, Command};
 use super::file::FileSettings;
 use super::flags::{flag_keys, FlagKey, Scalar, Shape};
 use crate::auth::AuthPolicy;
+use crate::proto::quota::UserLimits;
 use crate::proto::rules::PathRules;
 
 /// `key = value` for every flag, in definition order; a flag with no value
@@ -62,7 +63,10 @@ pub fn render(
     out.push_str("\n[anonymous]\n");
     match &policy.anonymous {
         None => out.push_str("enabled = false\n"),
-        Some(r) => out.push_str(&format!("enabled = true\npermissions = {}\n", rules(r))),
+        Some(r) => {
+            out.push_str(&format!("enabled = true\npermissions = {}\n", rules(r)));
+            out.push_str(&limits(&policy.anon_limits));
+        }
     }
     let from_file = |name: &str| file.is_some_and(|f| f.users.iter().any(|(u, _)| u.name == name));
     for u in policy.users.iter().flat_map(|db| db.entries()) {
@@ -76,6 +80,7 @@ pub fn render(
             quote(&u.home.to_string_lossy()),
             rules(&u.rules)
         ));
+        out.push_str(&limits(&u.limits));
         for f in &u.folders {
             out.push_str(&format!(
                 "\n[[user.folder]]\npath = {}\nhost = {}\n",
@@ -85,6 +90,19 @@ pub fn render(
         }
     }
     out
+}
+
+/// The quota and rate keys that are set, one line each.
+fn limits(l: &UserLimits) -> String {
+    let keys = [
+        ("quota_bytes", l.quota_bytes),
+        ("quota_files", l.quota_files),
+        ("download_rate_bytes_per_sec", l.download_rate_bytes_per_sec),
+        ("upload_rate_bytes_per_sec", l.upload_rate_bytes_per_sec),
+    ];
+    keys.iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k} = {v}\n")))
+        .collect()
 }
 
 fn quote(s: &str) -> String {

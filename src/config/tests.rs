@@ -111,6 +111,11 @@ fn the_example_loads() {
     let root = d.0.to_str().unwrap().to_string();
     let shown = check_config(&ex, &argv(&["--root", &root])[1..]).unwrap();
     assert!(shown.contains("password_hash = \"(elided)\""), "{shown}");
+    assert!(shown.contains("\nquota_files = 100000\n"), "{shown}");
+    assert!(
+        shown.contains("\nupload_rate_bytes_per_sec = 1048576\n"),
+        "{shown}"
+    );
     assert!(!shown.contains("$argon2id$"), "{shown}");
 }
 
@@ -312,5 +317,110 @@ fn policy_from_sections_and_flags() {
             "config {}:8: key 'user.name': user 'old' is also in the users file (--users)",
             both.display()
         ))
+    );
+}
+
+#[test]
+fn quota_and_rate_keys_load_into_the_limits() {
+    let text = format!(
+        r#"
+[anonymous]
+permissions = {{ "/" = ["list", "read"], "/incoming" = ["upload_only"] }}
+quota_bytes = 1000
+upload_rate_bytes_per_sec = 0
+
+[[user]]
+name = "bench"
+password_hash = "{HASH}"
+home = "/srv/ftp"
+permissions = {{ "/" = ["all"] }}
+quota_bytes = 1048576
+quota_files = 100
+download_rate_bytes_per_sec = 500000
+upload_rate_bytes_per_sec = 250000
+"#
+    );
+    let f = parse(Path::new("t.toml"), &text, &command()).unwrap();
+    let anon = f.anonymous.unwrap().limits;
+    assert_eq!(anon.quota_bytes, Some(1000));
+    assert_eq!(anon.quota_files, None);
+    assert_eq!(anon.upload_rate_bytes_per_sec, Some(0), "0: unlimited");
+    assert_eq!(anon.download_rate_bytes_per_sec, None, "the flag's default");
+    let u = f.users[0].0.limits;
+    assert_eq!(
+        u,
+        crate::proto::quota::UserLimits {
+            quota_bytes: Some(1 << 20),
+            quota_files: Some(100),
+            download_rate_bytes_per_sec: Some(500_000),
+            upload_rate_bytes_per_sec: Some(250_000),
+        }
+    );
+    // The flags of the per-session defaults and the server-wide caps.
+    let a = load(&argv(&[
+        "--download-rate-bytes-per-sec",
+        "1000",
+        "--upload-rate-bytes-per-sec",
+        "2000",
+        "--server-download-rate-bytes-per-sec",
+        "3000",
+        "--server-upload-rate-bytes-per-sec",
+        "4000",
+    ]))
+    .unwrap()
+    .args;
+    assert_eq!(
+        (
+            a.download_rate_bytes_per_sec,
+            a.upload_rate_bytes_per_sec,
+            a.server_download_rate_bytes_per_sec,
+            a.server_upload_rate_bytes_per_sec
+        ),
+        (1000, 2000, 3000, 4000)
+    );
+}
+
+#[test]
+fn quota_and_rate_key_errors() {
+    let user = |extra: &str| {
+        format!(
+            "[[user]]\nname = \"a\"\npassword_hash = \"{HASH}\"\nhome = \"/h\"\npermissions = {{}}\n{extra}\n"
+        )
+    };
+    assert_eq!(
+        err(&user("quota_bytes = 0")),
+        "config t.toml:6: key 'user.quota_bytes': must be at least 1 (leave the key out for no quota)"
+    );
+    assert_eq!(
+        err(&user("quota_files = -3")),
+        "config t.toml:6: key 'user.quota_files': must be at least 1 (leave the key out for no quota)"
+    );
+    assert_eq!(
+        err(&user("quota_bytes = \"1G\"")),
+        "config t.toml:6: key 'user.quota_bytes': expected an integer, found string"
+    );
+    assert_eq!(
+        err(&user("download_rate_bytes_per_sec = -1")),
+        "config t.toml:6: key 'user.download_rate_bytes_per_sec': must be 0 (unlimited) or more"
+    );
+    assert_eq!(
+        err(&user("upload_rate_bytes_per_sec = 1.5")),
+        "config t.toml:6: key 'user.upload_rate_bytes_per_sec': expected an integer, found float"
+    );
+    assert_eq!(
+        err("[anonymous]\nquota_files = 0\n"),
+        "config t.toml:2: key 'anonymous.quota_files': must be at least 1 (leave the key out for no quota)"
+    );
+    assert_eq!(
+        err("[anonymous]\nupload_rate_bytes_per_sec = true\n"),
+        "config t.toml:2: key 'anonymous.upload_rate_bytes_per_sec': expected an integer, found boolean"
+    );
+    assert_eq!(
+        err("[anonymous]\nquota = 5\n"),
+        "config t.toml:2: key 'anonymous.quota': unknown key"
+    );
+    assert_eq!(
+        err("download_rate_bytes_per_sec = -5\n"),
+        "config t.toml:1: key 'download_rate_bytes_per_sec': invalid value '-5': invalid digit found in string"
     );
 }

@@ -184,6 +184,18 @@ impl Root {
         Ok(info_from_stat(display_name(rel), &st))
     }
 
+    /// The size of `p` when it is a regular file (a final symlink is not
+    /// followed, as a quota scan does not follow it); `None` for anything
+    /// else, or when it does not exist. For quota accounting.
+    pub fn file_size(&self, p: &VPath) -> Option<u64> {
+        let (r, rel) = self.locate(p);
+        let fd = r
+            .open_at(rel, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())
+            .ok()?;
+        let st = stat::fstat(&fd).ok()?;
+        (kind_of(&st) == FileKind::File).then(|| u64::try_from(st.st_size).unwrap_or(0))
+    }
+
     /// Opens a regular file for reading (O_RDONLY|O_CLOEXEC|O_NOCTTY);
     /// `IsADirectory` for a directory, `PermissionDenied` for anything not a
     /// regular file (fifos, devices).

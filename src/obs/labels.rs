@@ -119,6 +119,8 @@ pub fn transfer_error_name(e: &TransferError) -> &'static str {
         TransferError::Stalled => "stalled",
         TransferError::RestartBeyondEnd => "restart_beyond_end",
         TransferError::SourceChanged => "source_changed",
+        TransferError::TlsHandshake => "tls_handshake",
+        TransferError::TlsNotResumed => "tls_not_resumed",
     }
 }
 

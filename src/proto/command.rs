@@ -215,6 +215,12 @@ pub enum Command {
     Hash(String),
     /// XSHA256/XSHA1/XMD5/XCRC path [start [end]]: the raw argument.
     XHash(super::hash::HashAlgo, String),
+    /// AUTH <mechanism> (RFC 2228 §3, RFC 4217 §4): the raw argument.
+    Auth(String),
+    /// PBSZ <size> (RFC 2228 §3): the raw argument.
+    Pbsz(String),
+    /// PROT <level> (RFC 2228 §3): the raw argument.
+    Prot(String),
     /// A verb this server does not implement (upper-cased), for a 502.
     Unknown(String),
 }
@@ -320,6 +326,9 @@ fn optional_arg_command(verb: &str, arg: Option<&str>) -> Option<Command> {
 fn required_arg_command(verb: &str, arg: Option<&str>) -> Option<Result<Command, ParseError>> {
     let make: fn(String) -> Command = match verb {
         "USER" => Command::User,
+        "AUTH" => Command::Auth,
+        "PBSZ" => Command::Pbsz,
+        "PROT" => Command::Prot,
         "ACCT" => Command::Acct,
         // RFC 775 aliases: XCWD, XMKD, XRMD.
         "CWD" | "XCWD" => Command::Cwd,

@@ -13,6 +13,7 @@
 //! - [`error`]: the filesystem error set and its one table to reply codes.
 //! - [`perms`]: what a logged-in user may do; [`rules`]: where (per-path permissions).
 //! - [`session`]: the per-connection state machine.
+//! - [`quota`]: per-login storage quota and rates; [`pace`]: pacing a transfer to a rate.
 //! - [`proxy`]: the PROXY protocol header (v1 and v2) a load balancer sends first.
 //! - [`cidr`]: address ranges (`--proxy-from`).
 #![forbid(unsafe_code)]
@@ -25,9 +26,11 @@ pub mod command;
 pub mod error;
 pub mod hash;
 pub mod listing;
+pub mod pace;
 pub mod path;
 pub mod perms;
 pub mod proxy;
+pub mod quota;
 pub mod reply;
 pub mod rules;
 pub mod session;

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::proto::cidr::Cidr;
+
 /// How RETR moves file bytes to the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RetrPath {
@@ -14,6 +16,26 @@ pub enum RetrPath {
     Sendfile,
     /// Linked io_uring splices file → pipe → socket.
     Splice,
+}
+
+/// The event log's line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// `time event key=value …`
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Who must use TLS (`--tls-required`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsRequiredArg {
+    /// TLS is offered, never demanded.
+    Off,
+    /// Named users must AUTH TLS before USER and use PROT P; anonymous may stay in the clear.
+    Users,
+    /// Everyone must, anonymous included.
+    All,
 }
 
 /// ringftpd: a thread-per-core io_uring FTP server.
@@ -89,6 +111,22 @@ pub struct Args {
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
     pub retr_chunk_bytes: u32,
+    /// Download rate of each session in bytes per second, 0 = unlimited
+    /// (a [[user]] or [anonymous] `download_rate_bytes_per_sec` overrides it).
+    #[arg(long = "download-rate-bytes-per-sec", default_value_t = 0)]
+    pub download_rate_bytes_per_sec: u64,
+    /// Upload rate of each session in bytes per second, 0 = unlimited
+    /// (a [[user]] or [anonymous] `upload_rate_bytes_per_sec` overrides it).
+    #[arg(long = "upload-rate-bytes-per-sec", default_value_t = 0)]
+    pub upload_rate_bytes_per_sec: u64,
+    /// Download rate of the whole server in bytes per second, 0 = unlimited;
+    /// split evenly between the workers (each paces its own sessions).
+    #[arg(long = "server-download-rate-bytes-per-sec", default_value_t = 0)]
+    pub server_download_rate_bytes_per_sec: u64,
+    /// Upload rate of the whole server in bytes per second, 0 = unlimited;
+    /// split evenly between the workers (each paces its own sessions).
+    #[arg(long = "server-upload-rate-bytes-per-sec", default_value_t = 0)]
+    pub server_upload_rate_bytes_per_sec: u64,
     /// Text of the 220 greeting.
     #[arg(long, default_value = "ringftpd ready")]
     pub greeting: String,
@@ -143,6 +181,61 @@ pub struct Args {
     /// (and its group); needs a root start. The root must be readable by USER.
     #[arg(long = "run-as")]
     pub run_as: Option<String>,
+    // --- Operations (docs/operations.md) ---
+    /// Append one wu-ftpd xferlog line per finished or failed transfer to
+    /// FILE (reopened on SIGUSR1, for logrotate).
+    #[arg(long = "xferlog", value_name = "FILE")]
+    pub xferlog: Option<PathBuf>,
+    /// Event log (sessions, logins, transfers, refusals; never a password):
+    /// one line per event, as key=value text or one JSON object. Goes to
+    /// stderr, or to --log-file. Off unless this or --log-file is given.
+    #[arg(long = "log-format", value_enum)]
+    pub log_format: Option<LogFormatArg>,
+    /// Write the event log to FILE instead of stderr (reopened on SIGUSR1);
+    /// text unless --log-format says json.
+    #[arg(long = "log-file", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Serve Prometheus metrics on GET http://ADDR:PORT/metrics (no
+    /// authentication: bind it to loopback or an internal address).
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds running transfers may go on after SIGTERM/SIGINT (listeners
+    /// close at once, idle sessions get 421); then they get 426 and 421.
+    #[arg(long = "shutdown-grace-secs", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+    /// Control connections start with a PROXY protocol header (v1 or v2,
+    /// from HAProxy's send-proxy/send-proxy-v2); without one within 3 s the
+    /// connection is closed. The client address in it is the session's peer
+    /// for PORT/EPRT checks, passive connections, limits, bans and logs.
+    #[arg(long = "proxy-protocol")]
+    pub proxy_protocol: bool,
+    /// Balancer address range (CIDR or one address) allowed to send a PROXY
+    /// header; repeatable. Connections from elsewhere are closed. Implies
+    /// --proxy-protocol. Without it, any source may send the header.
+    #[arg(long = "proxy-from", value_name = "CIDR")]
+    pub proxy_from: Vec<Cidr>,
+    // --- FTPS (docs/tls.md) ---
+    /// TLS certificate chain (PEM, leaf first); with --tls-key it enables
+    /// AUTH TLS (explicit FTPS).
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1) matching --tls-cert.
+    #[arg(long = "tls-key", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Implicit FTPS address (TLS from the first byte, PROT P implied); may be
+    /// given several times. Port 0 picks a free port. Needs --tls-cert.
+    #[arg(long = "tls-implicit-listen", value_name = "ADDR:PORT")]
+    pub tls_implicit_listen: Vec<SocketAddr>,
+    /// Who must use TLS on control and data connections (default with a
+    /// certificate: users).
+    #[arg(long = "tls-required", value_enum)]
+    pub tls_required: Option<TlsRequiredArg>,
+    /// RISKY: accept PROT P data connections that do not resume the TLS
+    /// session of their own control connection (for clients that cannot
+    /// resume). Anyone who wins the race to the data port then gets or
+    /// sends the file.
+    #[arg(long = "tls-allow-data-without-resumption")]
+    pub tls_allow_data_without_resumption: bool,
     /// Test hook, hidden: the worker that accepts its Nth control connection
     /// panics, so tests can check that a worker's death ends the process.
     #[arg(long = "test-panic-after-accepts", hide = true)]

@@ -16,6 +16,8 @@ pub struct ServerConfig {
     /// Users and permissions, built at start-up and on SIGHUP (from the
     /// flags unless `crate::config` installs a config file's source).
     pub policy: PolicySource,
+    /// FTPS: the certificate and key, checked (`--tls-cert`, `--tls-key`).
+    pub tls: Option<crate::tls::TlsConfigs>,
 }
 
 impl ServerConfig {
@@ -59,7 +61,9 @@ impl ServerConfig {
             return Err("--retr-chunk-bytes: at least 4096".to_string());
         }
         super::hardening::check_args(&args, &root)?;
+        let tls = load_tls(&args)?;
         Ok(ServerConfig {
+            tls,
             policy: PolicySource::from_flags(&args, &root),
             args,
             root,
@@ -89,4 +93,38 @@ impl ServerConfig {
         let end = lo as usize + total * (k + 1) / self.workers - 1;
         (start as u16, end as u16)
     }
+}
+
+/// Reads and checks `--tls-cert` and `--tls-key` (one-line errors).
+pub fn load_tls(args: &Args) -> Result<Option<crate::tls::TlsConfigs>, String> {
+    let (cert, key) = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => (c, k),
+        (None, None) => {
+            if !args.tls_implicit_listen.is_empty() {
+                return Err("--tls-implicit-listen needs --tls-cert and --tls-key".into());
+            }
+            if args.tls_required.is_some() || args.tls_allow_data_without_resumption {
+                return Err(
+                    "--tls-required and --tls-allow-data-without-resumption need --tls-cert and --tls-key"
+                        .into(),
+                );
+            }
+            return Ok(None);
+        }
+        (Some(_), None) => return Err("--tls-cert needs --tls-key".into()),
+        (None, Some(_)) => return Err("--tls-key needs --tls-cert".into()),
+    };
+    let read = |flag: &str, p: &PathBuf| {
+        std::fs::read(p).map_err(|e| format!("{flag} {}: {e}", p.display()))
+    };
+    let (cert_pem, key_pem) = (read("--tls-cert", cert)?, read("--tls-key", key)?);
+    crate::tls::TlsConfigs::from_pem(&cert_pem, &key_pem)
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "--tls-cert {} / --tls-key {}: {e}",
+                cert.display(),
+                key.display()
+            )
+        })
 }

@@ -122,3 +122,32 @@ impl Stepped for CopyTask {
         let _ = self.root.unlink(&self.to);
     }
 }
+
+/// A SITE CPTO holding its reservation until it ends.
+pub struct HeldCopy {
+    pub task: Box<dyn Stepped>,
+    pub hold: Option<super::quota::CopyHold>,
+}
+
+impl Stepped for HeldCopy {
+    fn step(&mut self) -> Result<Option<FsOk>, FsError> {
+        let r = self.task.step();
+        match &r {
+            Err(_) => {
+                if let Some(h) = self.hold.take() {
+                    h.release();
+                }
+            }
+            Ok(Some(_)) => self.hold = None,
+            Ok(None) => {}
+        }
+        r
+    }
+
+    fn cancelled(&mut self) {
+        self.task.cancelled();
+        if let Some(h) = self.hold.take() {
+            h.release();
+        }
+    }
+}

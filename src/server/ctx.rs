@@ -10,9 +10,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 
+use super::ops::WorkerObs;
 use super::pool::{Job, JobOutput, JobTag, Route};
 use super::shared::Shared;
 use crate::engine::{Pipe, Ring};
+use crate::proto::pace::Pace;
 use crate::proto::session::Now;
 
 /// The helper pool's queue is full: the request gets a "busy" answer (450
@@ -41,6 +43,12 @@ pub struct Ctx {
     pub scratch: Vec<u8>,
     /// The time of this pass of the event loop (read once per pass).
     pub now: Now,
+    /// This worker's metric block and log channels.
+    pub obs: WorkerObs,
+    /// This worker's share of `--server-download-rate-bytes-per-sec`.
+    pace_down: Option<Pace>,
+    /// This worker's share of `--server-upload-rate-bytes-per-sec`.
+    pace_up: Option<Pace>,
 }
 
 /// The clock, read once.
@@ -63,7 +71,23 @@ impl Ctx {
         jobs: Sender<Job>,
         route: Route,
         pasv_slice: (u16, u16),
+        obs: WorkerObs,
     ) -> Ctx {
+        let now = read_clock();
+        let a = &shared.args;
+        // The server-wide rates are split evenly: each worker paces its own
+        // sessions with no shared state on the data path.
+        let share = |rate: u64| rate.div_ceil(shared.workers.max(1) as u64);
+        let pace_down = Pace::new(
+            share(a.server_download_rate_bytes_per_sec),
+            u64::from(a.retr_chunk_bytes),
+            now.mono,
+        );
+        let pace_up = Pace::new(
+            share(a.server_upload_rate_bytes_per_sec),
+            u64::from(a.upload_buffer_size_bytes),
+            now.mono,
+        );
         Ctx {
             id,
             ring,
@@ -76,7 +100,20 @@ impl Ctx {
             pipes: Vec::new(),
             buf_waiters: VecDeque::new(),
             scratch: Vec::new(),
-            now: read_clock(),
+            now,
+            obs,
+            pace_down,
+            pace_up,
+        }
+    }
+
+    /// The worker's pace for uploads (`up`) or downloads; `None` when that
+    /// way is unlimited or the transfer is not `paced` (listings).
+    pub fn pace_for(&mut self, up: bool, paced: bool) -> Option<&mut Pace> {
+        match (paced, up) {
+            (false, _) => None,
+            (true, true) => self.pace_up.as_mut(),
+            (true, false) => self.pace_down.as_mut(),
         }
     }
 

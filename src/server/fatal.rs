@@ -38,6 +38,20 @@ pub fn forget_listeners() {
     }
 }
 
+/// Drain (SIGTERM): shuts every control listener down at once, in all
+/// workers, so no new connection is accepted (the kernel refuses it, or a
+/// new process sharing the port with SO_REUSEPORT takes it), then forgets
+/// the duplicates so the sockets close with the workers' last references.
+pub fn shutdown_listeners() {
+    if let Ok(mut l) = LISTENERS.lock() {
+        for fd in l.iter() {
+            let raw = std::os::fd::AsRawFd::as_raw_fd(fd);
+            let _ = nix::sys::socket::shutdown(raw, nix::sys::socket::Shutdown::Both);
+        }
+        l.clear();
+    }
+}
+
 /// Installs the panic hook (once per process): the default report, then, for
 /// a server thread, one line and the exit.
 pub fn install_panic_hook() {

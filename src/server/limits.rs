@@ -66,6 +66,16 @@ impl Refusal {
             Refusal::ConnectionRate => b"421 Connecting too fast from your address; slow down.\r\n",
         }
     }
+
+    /// Its label in `ringftpd_refused_total` and the event log.
+    pub fn reason(self) -> crate::obs::labels::RefusalReason {
+        use crate::obs::labels::RefusalReason as R;
+        match self {
+            Refusal::Banned => R::Banned,
+            Refusal::SessionsPerIp => R::SessionsPerIp,
+            Refusal::ConnectionRate => R::ConnectionRate,
+        }
+    }
 }
 
 /// What is remembered of one address. A bucket that is `None` is full.

@@ -14,6 +14,8 @@
 //!   ones ([`checksum`], [`copy`]) in steps.
 //! - [`sockets`]: listener and data-socket set-up.
 //! - [`token`]: what a completion is for.
+//! - [`ops`]: metrics, the xferlog and the event log wired to the workers;
+//!   [`signals`]: SIGHUP reload, SIGUSR1 log reopen, SIGTERM drain, sd_notify.
 
 pub mod args;
 mod bulk;
@@ -27,10 +29,14 @@ mod hardening;
 mod jobs;
 pub mod limits;
 mod listing_stream;
+mod ops;
 pub mod policy;
 mod pool;
 mod privdrop;
+pub mod quota;
+mod running;
 mod shared;
+mod signals;
 mod sockets;
 mod tags;
 mod token;
@@ -40,14 +46,14 @@ mod worker;
 pub use args::{Args, RetrPath};
 pub use config::ServerConfig;
 pub use policy::PolicySource;
+pub use running::Running;
 pub use shared::Shared;
+pub use signals::{block_signals, serve_until_signal};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{Arc, Mutex, RwLock};
-
-use nix::sys::signal::{SigSet, Signal};
 
 use crate::fs::Root;
 use crate::proto::session::SessionConfig;
@@ -67,17 +73,6 @@ impl std::fmt::Display for StartError {
             StartError::Config(s) | StartError::Runtime(s) => f.write_str(s),
         }
     }
-}
-
-/// A running server: its workers and the addresses it listens on.
-pub struct Running {
-    pub addrs: Vec<SocketAddr>,
-    stop: Arc<AtomicBool>,
-    wakers: Vec<Arc<OwnedFd>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-    shared: Arc<Shared>,
-    policy: PolicySource,
-    _pool: pool::Pool,
 }
 
 /// Binds one listener per worker for each address (the first picks the port
@@ -122,6 +117,16 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,
         commands_burst: cfg.args.commands_burst,
+        tls: crate::proto::session::TlsPolicy {
+            available: cfg.tls.is_some(),
+            required: match cfg.args.tls_required {
+                Some(args::TlsRequiredArg::Off) => crate::proto::session::TlsRequired::Off,
+                Some(args::TlsRequiredArg::All) => crate::proto::session::TlsRequired::All,
+                Some(args::TlsRequiredArg::Users) | None => {
+                    crate::proto::session::TlsRequired::Users
+                }
+            },
+        },
     };
     let shared = Arc::new(Shared {
         args: cfg.args.clone(),
@@ -129,9 +134,25 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         session_cfg: Arc::new(session_cfg),
         policy: RwLock::new(Arc::new(policy)),
         ips: Mutex::new(limits::IpTable::new(hardening::ip_limits(&cfg.args))),
+        phase: AtomicU8::new(0),
+        quotas: quota::QuotaBook::default(),
+        workers: cfg.workers,
+        tls: RwLock::new(cfg.tls.clone()),
     });
-    let (listeners, addrs) =
-        bind_listeners(&cfg.args.listen, cfg.workers).map_err(StartError::Runtime)?;
+    let notify = crate::obs::notify::SdNotify::from_env()
+        .map_err(|e| StartError::Config(format!("NOTIFY_SOCKET: {e}")))?;
+    let (ops, worker_obs) = ops::Ops::start(&cfg.args, cfg.workers).map_err(StartError::Config)?;
+    // Implicit FTPS listeners come after the plain ones: a worker knows a
+    // listener's kind by its index.
+    let all: Vec<SocketAddr> = cfg
+        .args
+        .listen
+        .iter()
+        .chain(&cfg.args.tls_implicit_listen)
+        .copied()
+        .collect();
+    let (listeners, mut addrs) = bind_listeners(&all, cfg.workers).map_err(StartError::Runtime)?;
+    let implicit_addrs = addrs.split_off(cfg.args.listen.len());
     let pool = pool::Pool::start(cfg.args.helper_threads);
     let stop = Arc::new(AtomicBool::new(false));
     let cores = core_affinity::get_core_ids().unwrap_or_default();
@@ -139,7 +160,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     let (go_tx, go_rx) = crossbeam_channel::unbounded::<()>();
     let mut threads = Vec::new();
     let mut wakers = Vec::new();
-    for (k, ls) in listeners.into_iter().enumerate() {
+    let (alive_tx, alive_rx) = crossbeam_channel::bounded::<()>(0);
+    for ((k, ls), obs) in listeners.into_iter().enumerate().zip(worker_obs) {
         let wake: OwnedFd =
             nix::sys::eventfd::EventFd::from_flags(nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)
                 .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?
@@ -159,6 +181,8 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
             stop: stop.clone(),
             pasv_slice: cfg.pasv_slice(k),
             go: go_rx.clone(),
+            obs,
+            alive: alive_tx.clone(),
         };
         let core = if cores.is_empty() {
             None
@@ -169,13 +193,18 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
     }
     let running = Running {
         addrs,
+        implicit_addrs,
         stop,
         wakers,
         threads,
         shared,
         policy: cfg.policy.clone(),
+        alive: alive_rx,
+        ops,
+        notify,
         _pool: pool,
     };
+    drop(alive_tx);
     for _ in 0..cfg.workers {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -205,63 +234,4 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         return Err(StartError::Config(e));
     }
     Ok(running)
-}
-
-impl Running {
-    /// Asks every worker to stop and waits for them (their rings drain first).
-    pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    fn stop_inner(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for w in &self.wakers {
-            let _ = nix::unistd::write(&**w, &1u64.to_ne_bytes());
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        fatal::forget_listeners();
-    }
-
-    /// Rebuilds the login rules from their source (SIGHUP: the users file,
-    /// or the config file's users, permissions and folders); sessions keep
-    /// the rights they logged in with.
-    pub fn reload_users(&self) -> Result<(), String> {
-        let p = self.policy.load()?;
-        self.shared.set_policy(p);
-        Ok(())
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.threads.is_empty() {
-            self.stop_inner();
-        }
-    }
-}
-
-/// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it
-/// starts after), so the main thread can wait for them with [`wait_signal`].
-pub fn block_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGHUP);
-    let _ = set.thread_block();
-    set
-}
-
-/// Runs until SIGINT/SIGTERM; SIGHUP reloads the users and permissions.
-pub fn serve_until_signal(running: Running, set: &SigSet) {
-    while let Ok(Signal::SIGHUP) = set.wait() {
-        match running.reload_users() {
-            Ok(()) => eprintln!("ringftpd: users and permissions reloaded"),
-            Err(e) => {
-                eprintln!("ringftpd: reload failed, keeping the old users and permissions: {e}")
-            }
-        }
-    }
-    running.stop();
 }

@@ -73,5 +73,6 @@ fn flags_policy(args: &Args, root: &Path) -> Result<AuthPolicy, String> {
         anonymous: anonymous_rules(args)?.map(Arc::new),
         root: PathBuf::from(root),
         users: users_file(args)?.map(Arc::new),
+        anon_limits: Default::default(),
     })
 }

@@ -31,7 +31,12 @@ pub enum JobOutput {
     Login(Option<(crate::proto::session::LoginOk, Arc<crate::fs::Root>)>),
     Fs(Result<crate::proto::session::FsOk, crate::fs::FsError>),
     OpenRead(Result<(OwnedFd, u64), crate::fs::FsError>),
-    OpenWrite(Result<(OwnedFd, Option<String>), crate::fs::FsError>),
+    /// The target, STOU's name, and the upload's quota (if the login has one).
+    OpenWrite(
+        Result<(OwnedFd, Option<String>, Option<super::quota::UploadQuota>), crate::fs::FsError>,
+    ),
+    /// A refused upload's partial file was removed (or truncated back).
+    Undone,
     /// A listing's first chunk (it opens the transfer).
     Listing(Result<super::listing_stream::ListChunk, crate::fs::FsError>),
     /// A later chunk of a listing.

@@ -14,10 +14,12 @@ use slab::Slab;
 
 use super::conn::Conn;
 use super::ctx::Ctx;
+use super::ops::WorkerObs;
 use super::pool::{Job, JobOutput, JobTag, Route};
-use super::shared::Shared;
+use super::shared::{Phase, Shared};
 use super::token::{self, Purpose};
 use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd};
+use crate::obs::labels::RefusalReason;
 
 /// How often sessions are checked for timeouts.
 const TICK: Duration = Duration::from_secs(1);
@@ -35,6 +37,11 @@ pub struct WorkerInit {
     /// Closed by `start` once every ring is up and `--run-as` is done; the
     /// worker starts accepting only then.
     pub go: Receiver<()>,
+    /// This worker's metric block and log channels.
+    pub obs: WorkerObs,
+    /// Held until the thread ends: the main thread sees every worker gone
+    /// when all of these are dropped.
+    pub alive: Sender<()>,
 }
 
 /// A worker thread's state.
@@ -50,6 +57,8 @@ pub struct Worker {
     accept_paused: Vec<usize>,
     /// Control connections accepted (for the hidden test hook).
     accepted: u64,
+    /// The phase this worker has acted on (see [`Phase`]).
+    phase: Phase,
 }
 
 impl Worker {
@@ -76,6 +85,7 @@ impl Worker {
             init.jobs,
             route,
             init.pasv_slice,
+            init.obs,
         );
         Ok(Worker {
             ctx,
@@ -87,6 +97,7 @@ impl Worker {
             stop: init.stop,
             accept_paused: Vec::new(),
             accepted: 0,
+            phase: Phase::Serving,
         })
     }
 
@@ -103,6 +114,10 @@ impl Worker {
         let mut cqes = Vec::with_capacity(1024);
         let mut next_tick = self.ctx.now.mono + TICK;
         while !self.stop.load(Ordering::Relaxed) {
+            if self.phase != Phase::Serving && self.conns.is_empty() {
+                // Drained: every session has ended.
+                break;
+            }
             let wait = next_tick.saturating_duration_since(Instant::now());
             if let Err(e) = self.ctx.ring.submit_and_wait(1, Some(wait)) {
                 eprintln!("ringftpd[w{}]: ring failed: {e}", self.ctx.id);
@@ -141,11 +156,18 @@ impl Worker {
 
     /// Frees a connection whose ops have all completed; serves buffer waiters.
     fn after(&mut self, index: usize) {
+        if self.phase != Phase::Serving {
+            if let Some(conn) = self.conns.get_mut(index) {
+                // A session whose transfer just ended gets its 421 now.
+                conn.drain(&mut self.ctx, self.phase == Phase::GraceOver);
+            }
+        }
         if self.conns.get(index).is_some_and(|c| c.is_finished()) {
             let conn = self.conns.remove(index);
-            if let Ok(mut t) = self.ctx.shared.ips.lock() {
-                t.release(conn.peer().ip());
+            if conn.admitted() {
+                self.ctx.shared.release(conn.peer().ip());
             }
+            conn.report_closed(&self.ctx);
             self.ctx.log(format_args!("{} closed", conn.peer()));
         }
         self.serve_buf_waiters();
@@ -166,6 +188,16 @@ impl Worker {
     }
 
     fn on_accept(&mut self, index: usize, c: Completion) {
+        if self.phase != Phase::Serving {
+            // Draining: the listeners are shut; a connection that raced the
+            // shutdown is closed as it drops.
+            if let CompletionKind::Accept(Ok(fd)) = &c.kind {
+                if let Some(peer) = super::sockets::peer_addr(fd) {
+                    self.ctx.obs.refused(peer, RefusalReason::Draining);
+                }
+            }
+            return;
+        }
         if !c.more && !self.stop.load(Ordering::Relaxed) {
             if let CompletionKind::Accept(Err(
                 e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::ENOBUFS),
@@ -202,32 +234,52 @@ impl Worker {
         };
         if self.conns.len() >= self.ctx.shared.args.sessions_max {
             refuse(&fd, b"421 Too many connections; try again later.\r\n");
+            self.ctx.obs.refused(peer, RefusalReason::SessionsMax);
             return;
         }
-        let admitted = self
-            .ctx
-            .shared
-            .ips
-            .lock()
-            .ok()
-            .map(|mut t| t.admit(peer.ip(), self.ctx.now.mono));
-        if let Some(Err(why)) = admitted {
-            self.ctx.log(format_args!("{peer} refused: {why:?}"));
-            refuse(&fd, why.reply());
+        let a = &self.ctx.shared.args;
+        let await_proxy = a.proxy_protocol || !a.proxy_from.is_empty();
+        if !a.proxy_from.is_empty() && !crate::proto::cidr::any_contains(&a.proxy_from, peer.ip()) {
+            // Not a balancer we trust to name clients: closed without a word.
+            self.ctx
+                .log(format_args!("{peer} refused: not in --proxy-from"));
+            self.ctx.obs.refused(peer, RefusalReason::ProxyUntrusted);
             return;
+        }
+        // Behind the PROXY protocol the limits apply to the client the header
+        // names, once it has arrived (conn/proxied.rs).
+        if !await_proxy {
+            if let Err(why) = self.ctx.shared.admit(peer.ip(), self.ctx.now.mono) {
+                self.ctx.log(format_args!("{peer} refused: {why:?}"));
+                refuse(&fd, why.reply());
+                self.ctx.obs.refused(peer, why.reason());
+                return;
+            }
         }
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::TcpNoDelay, &true);
         // Clients send ABOR's line ending as TCP urgent data (RFC 959 §4.1.3
         // Synch); inline it so the line still ends.
         let _ = nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::OobInline, &true);
         self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
+        // Listeners past the --listen ones are the implicit FTPS ones.
+        let implicit = index >= self.ctx.shared.args.listen.len();
         let entry = self.conns.vacant_entry();
-        let index = entry.key();
-        let conn = Conn::new(index, self.next_gen, Rc::new(fd), peer, local, &self.ctx);
+        let index_conn = entry.key();
+        let session_id = self.ctx.obs.next_session_id();
+        let conn = Conn::new(
+            index_conn,
+            self.next_gen,
+            Rc::new(fd),
+            (peer, local),
+            session_id,
+            await_proxy,
+            implicit,
+            &self.ctx,
+        );
         entry.insert(conn);
         self.ctx.log(format_args!("{peer} connected"));
-        self.conns[index].pump(&mut self.ctx);
-        self.after(index);
+        self.conns[index_conn].pump(&mut self.ctx);
+        self.after(index_conn);
     }
 
     fn on_wake(&mut self, c: Completion) {
@@ -237,6 +289,7 @@ impl Worker {
                 .read_u64(&self.wake, token::pack(Purpose::Wake, 0, 0));
         }
         let _ = c;
+        self.follow_phase();
         while let Ok((tag, out)) = self.results.try_recv() {
             match self.conns.get_mut(tag.conn).filter(|c| c.is(tag.conn_gen)) {
                 Some(conn) => {
@@ -245,6 +298,24 @@ impl Worker {
                 }
                 None => drop(out),
             }
+        }
+    }
+
+    /// Acts on a new phase set by the main thread (SIGTERM, grace over):
+    /// every session is asked to end (see [`Conn::drain`]).
+    fn follow_phase(&mut self) {
+        let phase = self.ctx.shared.phase();
+        if phase == self.phase {
+            return;
+        }
+        self.phase = phase;
+        // The main thread has shut the listeners down; their accepts end
+        // and are not re-armed, and the sockets close with the last ref.
+        self.listeners.clear();
+        self.accept_paused.clear();
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            self.after(k);
         }
     }
 
@@ -291,14 +362,15 @@ pub fn spawn(
                 core_affinity::set_for_current(core);
             }
             let go = init.go.clone();
-            let (id, stop) = (init.id, init.stop.clone());
+            let (id, stop, shared) = (init.id, init.stop.clone(), init.shared.clone());
+            let _alive = init.alive.clone();
             match Worker::new(init) {
                 Ok(w) => {
                     let _ = ready.send(Ok(()));
                     // Serve nothing before start-up is over (privileges dropped).
                     let _ = go.recv();
                     w.run();
-                    if !stop.load(Ordering::SeqCst) {
+                    if !stop.load(Ordering::SeqCst) && shared.phase() == Phase::Serving {
                         super::fatal::worker_ended_unexpectedly(id);
                     }
                 }

@@ -88,6 +88,21 @@ impl Ftp {
         }
     }
 
+    /// A control connection already made (e.g. after a PROXY header was
+    /// sent on it); reads the greeting (asserts 220).
+    pub fn from_stream(s: TcpStream) -> Ftp {
+        s.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+        let writer = s.try_clone().unwrap();
+        let mut reader = BufReader::new(s);
+        let greeting = read_reply(&mut reader, "(greeting)");
+        assert_eq!(greeting.code, 220, "greeting: {greeting:?}");
+        Ftp {
+            reader,
+            writer,
+            greeting,
+        }
+    }
+
     /// Connects and logs in; asserts 331 then 230.
     pub fn login(port: u16, user: &str, pass: &str) -> Ftp {
         let mut f = Ftp::connect(port);

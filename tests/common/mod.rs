@@ -345,6 +345,10 @@ pub struct ServerOpts {
     pub extra: Vec<String>,
     /// Where the server's stderr goes (inherited when `None`).
     pub stderr: Option<PathBuf>,
+    /// The control address (default `127.0.0.1:0`).
+    pub listen: Option<String>,
+    /// Environment variables set for the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl ServerOpts {
@@ -356,7 +360,21 @@ impl ServerOpts {
             cores: None,
             extra: Vec::new(),
             stderr: None,
+            listen: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Listens on `addr` instead of `127.0.0.1:0`.
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.listen = Some(addr.to_string());
+        self
+    }
+
+    /// Sets `key=value` in the server's environment.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 
     pub fn retr_path(mut self, p: &'static str) -> Self {
@@ -402,7 +420,7 @@ impl Server {
         cmd.arg("--root")
             .arg(root)
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(opts.listen.as_deref().unwrap_or("127.0.0.1:0"))
             .arg("--pasv-ports")
             .arg(format!("{}-{}", opts.pasv_ports.0, opts.pasv_ports.1));
         if let Some(p) = opts.retr_path {
@@ -415,6 +433,7 @@ impl Server {
             cmd.arg("--cores").arg(n.to_string());
         }
         cmd.args(&opts.extra);
+        cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
         let stderr = match &opts.stderr {
             Some(f) => Stdio::from(fs::File::create(f).expect("create server log")),
             None => Stdio::inherit(),
@@ -470,6 +489,27 @@ impl Server {
         format!("ftp://127.0.0.1:{}", self.port)
     }
 
+    /// The `/metrics` address the start line names (`--metrics-listen`).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        let words: Vec<&str> = self.start_line.split_whitespace().collect();
+        let i = words.iter().position(|w| *w == "metrics")?;
+        words.get(i + 1)?.parse().ok()
+    }
+
+    /// Sends `sig` to the server.
+    pub fn signal(&self, sig: Signal) {
+        if let Some(c) = &self.child {
+            kill(Pid::from_raw(c.id() as i32), sig).expect("signal the server");
+        }
+    }
+
+    /// Waits (bounded by `limit`) for the server to exit by itself; `None`
+    /// when it had to be killed.
+    pub fn wait_exit(mut self, limit: Duration) -> Option<ExitStatus> {
+        let child = self.child.take()?;
+        wait_with_limit(child, limit).0
+    }
+
     /// SIGTERM, then waits (bounded) for the exit; returns its status.
     pub fn stop(mut self) -> Option<ExitStatus> {
         self.terminate()
@@ -500,7 +540,7 @@ fn parse_start_line(line: &str, root: &Path) -> u16 {
     let addr: std::net::SocketAddr = words[3]
         .parse()
         .unwrap_or_else(|e| panic!("start line {line:?}: address: {e}"));
-    assert_eq!(addr.ip().to_string(), "127.0.0.1", "start line {line:?}");
+    assert!(addr.ip().is_loopback(), "start line {line:?}");
     assert_ne!(addr.port(), 0, "start line {line:?}");
     let want_root = fs::canonicalize(root).unwrap();
     assert_eq!(Path::new(words[5]), want_root, "start line {line:?}");

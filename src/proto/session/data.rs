@@ -10,7 +10,6 @@ use super::{
 };
 use crate::proto::addr;
 use crate::proto::command::{EpsvArg, TypeCode};
-use crate::proto::error::FsError;
 use crate::proto::perms::Perms;
 use crate::proto::rules::Access;
 
@@ -138,6 +137,9 @@ impl Session {
     }
 
     fn start_transfer(&mut self, kind: TransferKind, label: String, is_upload: bool) {
+        if let Some(why) = self.refused_unprotected_data() {
+            return self.reply(521, why);
+        }
         let Some(endpoint) = self.take_endpoint() else {
             return;
         };
@@ -146,6 +148,7 @@ impl Session {
             endpoint,
             kind,
             ascii,
+            protected: self.data_protected(),
         }));
         self.busy = Busy::Transferring(Running {
             label,
@@ -317,31 +320,26 @@ impl Session {
     }
 
     fn transfer_failed(&mut self, e: TransferError, is_upload: bool) {
-        match e {
-            TransferError::Fs(fe) => self.reply(fe.reply_code(), &format!("{}.", fe.reply_text())),
-            TransferError::DataConnection => self.reply(425, "Can't open data connection."),
-            TransferError::ConnectionLost => {
-                self.reply(426, "Connection closed; transfer aborted.")
-            }
-            TransferError::Aborted => self.reply(426, "Transfer aborted."),
-            TransferError::Stalled => self.reply(426, "Transfer stalled; aborted."),
+        let text = match e {
+            TransferError::Fs(fe) => format!("{}.", fe.reply_text()),
+            TransferError::DataConnection => "Can't open data connection.".into(),
+            TransferError::ConnectionLost => "Connection closed; transfer aborted.".into(),
+            TransferError::Aborted => "Transfer aborted.".into(),
+            TransferError::Stalled => "Transfer stalled; aborted.".into(),
             TransferError::RestartBeyondEnd => {
-                self.reply(554, "Restart position beyond the end of the file.")
+                "Restart position beyond the end of the file.".into()
             }
-            TransferError::SourceChanged => self.reply(
-                451,
-                "File changed size during the transfer; the data sent is incomplete.",
-            ),
+            TransferError::SourceChanged => {
+                "File changed size during the transfer; the data sent is incomplete.".into()
+            }
+            TransferError::TlsHandshake => "TLS handshake on the data connection failed.".into(),
+            TransferError::TlsNotResumed => "Data connection refused: it must resume the TLS session of this control connection (TLS session reuse required).".into(),
             TransferError::Write(fe) | TransferError::Read(fe) => {
-                let code = match fe {
-                    FsError::NoSpace => 452,
-                    FsError::QuotaExceeded => 552,
-                    _ => 451,
-                };
                 let what = if is_upload { "writing" } else { "reading" };
-                self.reply(code, &format!("Error {what} file: {}.", fe.reply_text()));
+                format!("Error {what} file: {}.", fe.reply_text())
             }
-        }
+        };
+        self.reply(e.reply_code(), &text);
     }
 }
 

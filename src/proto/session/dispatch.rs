@@ -16,6 +16,9 @@ impl Session {
         };
         // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
         let rename_from = self.rename_from.take();
+        if let Some(why) = self.refused_in_clear(&cmd) {
+            return self.reply(530, why);
+        }
         if !self.allowed_before_login(&cmd) {
             if matches!(cmd, Command::Unknown(_)) {
                 return self.reply(502, "Command not implemented.");
@@ -55,6 +58,9 @@ impl Session {
                     | Command::Help(_)
                     | Command::Opts(_)
                     | Command::Host(_)
+                    | Command::Auth(_)
+                    | Command::Pbsz(_)
+                    | Command::Prot(_)
             )
     }
 
@@ -111,6 +117,9 @@ impl Session {
             Command::Abor => self.cmd_abor(),
             Command::Hash(p) => self.cmd_hash(&p),
             Command::XHash(algo, arg) => self.cmd_xhash(algo, &arg),
+            Command::Auth(m) => self.cmd_auth(&m),
+            Command::Pbsz(n) => self.cmd_pbsz(&n),
+            Command::Prot(l) => self.cmd_prot(&l),
             Command::Unknown(_) => self.reply(502, "Command not implemented."),
         }
         let _ = now;

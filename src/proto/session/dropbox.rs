@@ -34,6 +34,8 @@ fn anon_with_dropbox() -> (Session, Now) {
         user: "anonymous".into(),
         anonymous: true,
         rules: Arc::new(PathRules::dropbox(dir)),
+        quota: None,
+        rates: Default::default(),
     };
     s.handle_event(Event::Login(Some(ok)), now);
     s.take_output();

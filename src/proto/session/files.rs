@@ -115,7 +115,8 @@ impl Session {
             "CHMOD" => self.site_chmod(arg),
             "CPFR" => self.site_cpfr(arg),
             "CPTO" => self.site_cpto(arg),
-            "HELP" => self.reply(214, "SITE commands: CHMOD CPFR CPTO HELP"),
+            "QUOTA" => self.site_quota(),
+            "HELP" => self.reply(214, "SITE commands: CHMOD CPFR CPTO QUOTA HELP"),
             _ => self.reply(504, "Unknown SITE command."),
         }
     }

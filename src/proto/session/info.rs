@@ -17,13 +17,20 @@ const FEATURES: &[&str] = &[
 ];
 
 /// Commands listed by HELP.
-const COMMANDS: &str = "ABOR ACCT ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HASH HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCRC XCUP XCWD XMD5 XMKD XPWD XRMD XSHA1 XSHA256";
+const COMMANDS: &str = "ABOR ACCT ALLO APPE AUTH CDUP CWD DELE EPRT EPSV FEAT HASH HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCRC XCUP XCWD XMD5 XMKD XPWD XRMD XSHA1 XSHA256";
 
 impl Session {
     pub(super) fn cmd_feat(&mut self) {
         let mut body: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
         // draft-bryan-ftpext-hash-02 §3.1; kept in FEAT's sorted order.
         body.insert(2, crate::proto::hash::HashAlgo::feat_line(self.hash_algo));
+        // RFC 4217 §6: AUTH TLS, PBSZ and PROT are listed when offered.
+        if self.cfg.tls.available {
+            body.insert(0, "AUTH TLS".to_string());
+            let at = body.iter().position(|f| f == "PASV").unwrap_or(body.len());
+            body.insert(at + 1, "PBSZ".to_string());
+            body.insert(at + 2, "PROT".to_string());
+        }
         let mut out = std::mem::take(&mut self.out);
         crate::proto::reply::encode_block_into(211, "Features:", &body, "End", &mut out);
         self.out = out;
@@ -69,13 +76,14 @@ impl Session {
             DataSetup::Passive => "Passive mode set up".to_string(),
             DataSetup::Active(a) => format!("Active mode to {a}"),
         };
-        let body = vec![
+        let mut body = vec![
             format!("Connected to {}", self.peer.ip()),
             format!("Logged in as {}", self.user().unwrap_or("(nobody)")),
             format!("TYPE: {}", if self.ascii { "ASCII" } else { "BINARY" }),
             data,
             format!("Busy: {}", !matches!(self.busy, Busy::Idle)),
         ];
+        body.extend(self.limit_lines());
         let mut out = std::mem::take(&mut self.out);
         crate::proto::reply::encode_block_into(
             211,

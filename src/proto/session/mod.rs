@@ -17,6 +17,7 @@
 mod access;
 mod data;
 mod dispatch;
+mod drain;
 #[cfg(test)]
 mod dropbox;
 mod files;
@@ -30,10 +31,14 @@ mod tests;
 mod tests_more;
 #[cfg(test)]
 mod tests_rules;
+#[cfg(test)]
+mod tests_tls;
 mod throttle;
+mod tls;
 mod types;
 
 pub use throttle::PENDING_LINES_MAX;
+pub use tls::{TlsPolicy, TlsRequired};
 pub use types::*;
 
 use std::collections::VecDeque;
@@ -65,6 +70,8 @@ pub struct SessionConfig {
     pub commands_per_sec_max: u32,
     /// Command lines that may run at once before the sustained rate applies.
     pub commands_burst: u32,
+    /// FTPS: offered when a certificate is configured, and who must use it.
+    pub tls: TlsPolicy,
 }
 
 impl Default for SessionConfig {
@@ -79,6 +86,7 @@ impl Default for SessionConfig {
             login_timeout_secs: 60,
             commands_per_sec_max: 1000,
             commands_burst: 2000,
+            tls: TlsPolicy::default(),
         }
     }
 }
@@ -189,6 +197,8 @@ pub struct Session {
     created: std::time::Instant,
     /// Command lines this session may still run (see `throttle`).
     budget: crate::proto::bucket::TokenBucket,
+    /// AUTH TLS and PROT state (RFC 4217).
+    tls: tls::TlsState,
 }
 
 impl Session {
@@ -223,6 +233,7 @@ impl Session {
             closing: false,
             created: now.mono,
             budget: crate::proto::bucket::TokenBucket::full(throttle::command_rate(&cfg), now.mono),
+            tls: Default::default(),
             cfg,
         };
         let greeting = s.cfg.greeting.clone();

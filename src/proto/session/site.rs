@@ -5,8 +5,11 @@
 //!
 //! The source named by CPFR is kept until CPTO (or REIN); CPTO without it
 //! gets 503.
+//!
+//! SITE QUOTA: the login's storage quota (bytes and files used, the limits)
+//! and its transfer rates, as a 211 block.
 
-use super::{FsOp, FsPurpose, Session};
+use super::{Auth, FsOp, FsPurpose, Session};
 use crate::proto::listing::{FileInfo, FileKind};
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
@@ -45,5 +48,31 @@ impl Session {
             self.copy_from = None;
             self.fs(FsOp::Copy { from, to }, FsPurpose::Cpto);
         }
+    }
+
+    /// SITE QUOTA: usage and limits of the login.
+    pub(super) fn site_quota(&mut self) {
+        let body = self.limit_lines();
+        let mut out = std::mem::take(&mut self.out);
+        crate::proto::reply::encode_block_into(211, "Quota and rates:", &body, "End", &mut out);
+        self.out = out;
+    }
+
+    /// The quota and rate lines of SITE QUOTA and STAT (none before login).
+    pub(super) fn limit_lines(&self) -> Vec<String> {
+        let Auth::LoggedIn(l) = &self.auth else {
+            return Vec::new();
+        };
+        let mut lines = match &l.quota {
+            Some(q) => q.lines(),
+            None => vec!["No storage quota".to_string()],
+        };
+        let rate = |what: &str, r: u64| match r {
+            0 => format!("{what} rate: unlimited"),
+            r => format!("{what} rate: {r} bytes/s"),
+        };
+        lines.push(rate("Download", l.rates.download_bytes_per_sec));
+        lines.push(rate("Upload", l.rates.upload_bytes_per_sec));
+        lines
     }
 }

@@ -135,6 +135,17 @@ impl Script {
             "{r}"
         );
     }
+
+    /// PASV on `port`, then `RETR big` up to its 150 (the transfer running).
+    pub(super) fn running_retr(port: u16, size: Option<u64>) -> Script {
+        let mut s = Script::anon();
+        s.pasv(port);
+        s.send("RETR big");
+        assert!(matches!(s.action(), Some(Action::Transfer(_))));
+        let r = s.event(Event::TransferReady { size, name: None });
+        assert!(r.starts_with("150 "), "{r}");
+        s
+    }
 }
 
 pub(super) fn vp(s: &str) -> VPath {
@@ -376,6 +387,7 @@ fn pasv_retr_226() {
             offset: 0,
         },
         ascii: false,
+        protected: false,
     };
     assert_eq!(s.action(), Some(Action::Transfer(want)));
     let r = s.event(Event::TransferReady {
@@ -532,14 +544,7 @@ fn type_a_is_passed_to_the_transfer() {
 // RFC 959 §4.1.3: ABOR during a transfer → 426 for the transfer, then 226.
 #[test]
 fn abor_during_transfer() {
-    let mut s = Script::anon();
-    s.pasv(50_008);
-    s.send("RETR big");
-    assert!(matches!(s.action(), Some(Action::Transfer(_))));
-    s.event(Event::TransferReady {
-        size: Some(1 << 30),
-        name: None,
-    });
+    let mut s = Script::running_retr(50_008, Some(1 << 30));
     // Telnet IP + Synch before ABOR, as clients send it.
     s.s.handle_input(b"\xff\xf4\xff\xf2ABOR\r\n", s.now);
     assert_eq!(s.action(), Some(Action::Abort));
@@ -552,14 +557,7 @@ fn abor_during_transfer() {
 // before the abort's 426/226, and a second ABOR got no reply at all.
 #[test]
 fn lines_after_abor_wait_for_the_abort_replies() {
-    let mut s = Script::anon();
-    s.pasv(50_009);
-    s.send("RETR big");
-    assert!(matches!(s.action(), Some(Action::Transfer(_))));
-    s.event(Event::TransferReady {
-        size: Some(1 << 30),
-        name: None,
-    });
+    let mut s = Script::running_retr(50_009, Some(1 << 30));
     s.s.handle_input(b"ABOR\r\nNOOP\r\nABOR\r\n", s.now);
     assert_eq!(s.action(), Some(Action::Abort));
     assert_eq!(s.action(), None, "one cancel only");
@@ -572,14 +570,7 @@ fn lines_after_abor_wait_for_the_abort_replies() {
 
 #[test]
 fn stat_noop_and_deferred_commands_during_transfer() {
-    let mut s = Script::anon();
-    s.pasv(50_009);
-    s.send("RETR big");
-    assert!(matches!(s.action(), Some(Action::Transfer(_))));
-    s.event(Event::TransferReady {
-        size: None,
-        name: None,
-    });
+    let mut s = Script::running_retr(50_009, None);
     assert_eq!(s.send("STAT"), "");
     assert_eq!(s.action(), Some(Action::QueryProgress));
     assert!(s

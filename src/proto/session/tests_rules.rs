@@ -24,6 +24,8 @@ fn mirror() -> Script {
         user: "mirror".into(),
         anonymous: false,
         rules: Arc::new(rules),
+        quota: None,
+        rates: Default::default(),
     });
     s
 }
@@ -235,5 +237,70 @@ impl Script {
     fn fs_after(&mut self, line: &str, op: FsOp, kind: FileKind) -> String {
         assert_eq!(self.send(line), "", "{line}");
         self.fs(op, Ok(FsOk::Info(info(kind))))
+    }
+}
+
+mod quota_lines {
+    use std::sync::Arc;
+
+    use super::super::tests::Script;
+    use super::super::*;
+    use crate::proto::perms::Perms;
+    use crate::proto::quota::{Quota, Rates, Usage};
+    use crate::proto::rules::PathRules;
+
+    fn with_quota(quota: Option<Quota>, rates: Rates) -> Script {
+        let mut s = Script::new();
+        s.login_ok(LoginOk {
+            user: "q".into(),
+            anonymous: false,
+            rules: Arc::new(PathRules::uniform(Perms::ALL)),
+            quota,
+            rates,
+        });
+        s
+    }
+
+    #[test]
+    fn site_quota_shows_usage_limits_and_rates_without_touching_the_disk() {
+        let usage = Arc::new(Usage::new(1500, 2));
+        let q = Quota {
+            bytes_max: Some(4000),
+            files_max: Some(10),
+            usage: usage.clone(),
+        };
+        let rates = Rates {
+            download_bytes_per_sec: 0,
+            upload_bytes_per_sec: 65536,
+        };
+        let mut s = with_quota(Some(q), rates);
+        assert_eq!(
+            s.send("SITE QUOTA"),
+            "211-Quota and rates:\r\n Bytes used: 1500 of 4000 (2500 left)\r\n \
+             Files used: 2 of 10 (8 left)\r\n Download rate: unlimited\r\n \
+             Upload rate: 65536 bytes/s\r\n211 End\r\n"
+        );
+        assert_eq!(s.action(), None);
+        // The usage is shared: another session's upload shows at once.
+        usage.set(3999, 3);
+        let r = s.send("site quota");
+        assert!(r.contains(" Bytes used: 3999 of 4000 (1 left)\r\n"), "{r}");
+        // STAT adds the same lines.
+        let r = s.send("STAT");
+        assert!(r.contains(" Files used: 3 of 10 (7 left)\r\n"), "{r}");
+        assert!(r.contains(" Upload rate: 65536 bytes/s\r\n"), "{r}");
+        assert!(s.send("SITE HELP").contains("QUOTA"));
+    }
+
+    #[test]
+    fn site_quota_without_a_quota_and_before_login() {
+        let mut s = with_quota(None, Rates::default());
+        assert_eq!(
+            s.send("SITE QUOTA"),
+            "211-Quota and rates:\r\n No storage quota\r\n Download rate: unlimited\r\n \
+             Upload rate: unlimited\r\n211 End\r\n"
+        );
+        let mut fresh = Script::new();
+        assert!(fresh.send("SITE QUOTA").starts_with("530"));
     }
 }

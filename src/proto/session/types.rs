@@ -11,6 +11,7 @@ use crate::proto::hash::HashAlgo;
 use crate::proto::listing::FileInfo;
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
+use crate::proto::quota::{Quota, Rates};
 use crate::proto::rules::PathRules;
 
 /// The time, passed in: monotonic for timeouts, wall clock for listings.
@@ -133,6 +134,8 @@ pub struct Transfer {
     pub kind: TransferKind,
     /// TYPE A: convert line endings.
     pub ascii: bool,
+    /// PROT P: the data connection is TLS, resuming the control session's.
+    pub protected: bool,
 }
 
 /// What a transfer moves.
@@ -176,6 +179,32 @@ pub enum TransferError {
     /// The file shrank while it was being sent, so the client got fewer (or,
     /// on the sendfile path, zero-filled) bytes than its size said (451).
     SourceChanged,
+    /// PROT P: the data connection's TLS handshake failed (522).
+    TlsHandshake,
+    /// PROT P: the data connection did not resume this control connection's
+    /// TLS session (a fresh handshake, or another session's ticket) (522).
+    TlsNotResumed,
+}
+
+impl TransferError {
+    /// The reply code for a transfer that ended this way (one table, used by
+    /// the session's reply and the server's logs and metrics).
+    pub fn reply_code(self) -> u16 {
+        match self {
+            TransferError::Fs(fe) => fe.reply_code(),
+            TransferError::DataConnection => 425,
+            TransferError::ConnectionLost | TransferError::Aborted | TransferError::Stalled => 426,
+            TransferError::RestartBeyondEnd => 554,
+            TransferError::SourceChanged => 451,
+            // RFC 4217 §10: 522 when the data connection's TLS is refused.
+            TransferError::TlsHandshake | TransferError::TlsNotResumed => 522,
+            TransferError::Write(fe) | TransferError::Read(fe) => match fe {
+                FsError::NoSpace => 452,
+                FsError::QuotaExceeded => 552,
+                _ => 451,
+            },
+        }
+    }
 }
 
 /// What a session asks the server to do.
@@ -205,6 +234,10 @@ pub enum Action {
     SelectHost(String),
     /// Flush pending output, then close the control connection.
     Close,
+    /// AUTH TLS was answered 234: send what is queued in the clear, then
+    /// run the TLS handshake; everything after is TLS. No answer (a failed
+    /// handshake closes the connection).
+    StartTls,
 }
 
 /// A login that succeeded.
@@ -215,6 +248,10 @@ pub struct LoginOk {
     /// What the login may do where; fixed for the session's life (a reload
     /// of the configuration applies to later logins).
     pub rules: Arc<PathRules>,
+    /// The user's storage quota (`None`: no quota), shared by its sessions.
+    pub quota: Option<Quota>,
+    /// The rates its transfers run at.
+    pub rates: Rates,
 }
 
 impl LoginOk {
@@ -224,6 +261,8 @@ impl LoginOk {
             user: user.to_string(),
             anonymous,
             rules: Arc::new(PathRules::uniform(perms)),
+            quota: None,
+            rates: Rates::default(),
         }
     }
 }

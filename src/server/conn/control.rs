@@ -81,6 +81,16 @@ impl Control {
         }
     }
 
+    /// Best-effort one-line answer sent at once, outside the ring (a
+    /// refusal just before closing; the socket is fresh, its buffer empty).
+    pub(super) fn send_now(&self, msg: &[u8]) {
+        use nix::sys::socket::{send, MsgFlags};
+        if let Some(fd) = &self.fd {
+            let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+            let _ = send(std::os::fd::AsRawFd::as_raw_fd(&**fd), msg, flags);
+        }
+    }
+
     pub(super) fn close(&mut self, ctx: &mut Ctx) {
         if let Some(op) = self.recv_op.take() {
             ctx.ring.cancel(op);

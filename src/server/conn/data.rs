@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::passive::{Kept, Passive};
+use super::report::{direction_of, Finished, Report};
 use crate::engine::{CompletionKind, FixedBuf, OpId};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{DataEndpoint, Event, Session, Transfer, TransferError};
@@ -15,7 +16,7 @@ use crate::server::listing_stream::ListChunk;
 use crate::server::pool::JobOutput;
 use crate::server::tags::Tags;
 use crate::server::token::Purpose;
-use crate::server::transfer::{Io, Opened, Step, Xfer};
+use crate::server::transfer::{Io, Limits, Opened, Step, Xfer};
 
 /// The passive listener and the transfer of one connection.
 pub(super) struct DataChannel {
@@ -25,6 +26,8 @@ pub(super) struct DataChannel {
     /// The last transfer's passive listener, for the next PASV/EPSV.
     kept: Option<Kept>,
     xfer: Option<Xfer>,
+    /// Bytes of the running transfer already added to the byte counter.
+    bytes_counted: u64,
 }
 
 /// Borrows of the connection that the data side works with.
@@ -32,6 +35,7 @@ pub(super) struct Parts<'a> {
     pub ctx: &'a mut Ctx,
     pub tags: &'a mut Tags,
     pub session: &'a mut Session,
+    pub report: &'a Report,
 }
 
 impl DataChannel {
@@ -42,6 +46,7 @@ impl DataChannel {
             pasv: None,
             kept: None,
             xfer: None,
+            bytes_counted: 0,
         }
     }
 
@@ -74,14 +79,18 @@ impl DataChannel {
         if let Some(mut pasv) = self.pasv.take() {
             pasv.close(ctx);
         }
-        self.kept = None;
+        if let Some(k) = self.kept.take() {
+            k.close(ctx);
+        }
     }
 
     /// The transfer is over: its passive listener is kept for the next
     /// PASV/EPSV (an accepted, unused data connection is closed).
     fn retire_passive(&mut self, ctx: &mut Ctx) {
         if let Some(pasv) = self.pasv.take() {
-            self.kept = pasv.retire(ctx);
+            if let Some(old) = std::mem::replace(&mut self.kept, pasv.retire(ctx)) {
+                old.close(ctx);
+            }
         }
     }
 
@@ -123,7 +132,9 @@ impl DataChannel {
             .as_ref()
             .is_some_and(|k| k.expired(ctx.now.mono, limit))
         {
-            self.kept = None;
+            if let Some(k) = self.kept.take() {
+                k.close(ctx);
+            }
         }
         let expired = self
             .pasv
@@ -139,7 +150,14 @@ impl DataChannel {
     }
 
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub(super) fn start(&mut self, p: Parts, t: Transfer, root: Option<Arc<Root>>) {
+    pub(super) fn start(
+        &mut self,
+        p: Parts,
+        t: Transfer,
+        root: Option<Arc<Root>>,
+        limits: &Limits,
+        tls: Option<crate::tls::SessionTls>,
+    ) {
         let started = match root {
             Some(root) => Xfer::start(
                 &mut Io {
@@ -148,11 +166,16 @@ impl DataChannel {
                 },
                 t,
                 root,
+                limits,
+                tls,
             ),
             None => Err(TransferError::Fs(FsError::PermissionDenied)),
         };
         match started {
-            Ok(x) => self.xfer = Some(x),
+            Ok(x) => {
+                self.bytes_counted = 0;
+                self.xfer = Some(x)
+            }
             Err(e) => p
                 .session
                 .handle_event(Event::TransferDone(Err(e)), p.ctx.now),
@@ -216,7 +239,6 @@ impl DataChannel {
                     ctx: p.ctx,
                     tags: p.tags,
                 },
-                op,
                 purpose,
                 kind,
             ),
@@ -238,6 +260,15 @@ impl DataChannel {
             ),
             None => Step::Continue,
         };
+        self.on_step(p, step);
+    }
+
+    /// A helper removed (or truncated back) an upload that went past the quota.
+    pub(super) fn on_undone(&mut self, p: Parts, seq: u64) {
+        let step = self
+            .xfer
+            .as_mut()
+            .map_or(Step::Continue, |x| x.on_undone(seq));
         self.on_step(p, step);
     }
 
@@ -286,7 +317,29 @@ impl DataChannel {
         self.xfer.as_ref().map_or(0, Xfer::bytes)
     }
 
+    /// The byte counter follows a running transfer (so it rises during a
+    /// long one, not only at its end).
+    fn count_bytes(&mut self, ctx: &Ctx) {
+        if let Some(x) = &self.xfer {
+            let n = x.bytes();
+            if n > self.bytes_counted {
+                let dir = direction_of(x.kind());
+                ctx.obs.metrics.transfer_bytes(dir, n - self.bytes_counted);
+                self.bytes_counted = n;
+            }
+        }
+    }
+
+    /// Shutdown's grace time is over: the running transfer is aborted (426),
+    /// once.
+    pub(super) fn abort_once(&mut self, p: Parts) {
+        if self.xfer.as_ref().is_some_and(|x| !x.is_aborting()) {
+            self.abort(p);
+        }
+    }
+
     fn on_step(&mut self, p: Parts, step: Step) {
+        self.count_bytes(p.ctx);
         if let Step::Done(r) = step {
             self.end(p, r);
         }
@@ -295,12 +348,21 @@ impl DataChannel {
     /// Ends the transfer: closes its data connection, keeps the passive
     /// listener for the next PASV/EPSV, tells the session.
     fn end(&mut self, p: Parts, r: Result<u64, TransferError>) {
+        self.count_bytes(p.ctx);
         if let Some(x) = self.xfer.take() {
             p.ctx.log(format_args!(
                 "{} transfer done: {r:?} ({} bytes)",
                 self.peer,
                 x.bytes()
             ));
+            let done = Finished {
+                kind: x.kind(),
+                ascii: x.is_ascii(),
+                bytes: x.bytes(),
+                started: x.started(),
+            };
+            p.report
+                .transfer_ended(&p.ctx.obs, done, &r, p.ctx.now.mono);
             x.end(
                 &mut Io {
                     ctx: p.ctx,
@@ -314,9 +376,18 @@ impl DataChannel {
     }
 
     /// The connection closes: everything goes, nobody is told.
-    pub(super) fn close(&mut self, ctx: &mut Ctx, tags: &mut Tags) {
+    pub(super) fn close(&mut self, ctx: &mut Ctx, tags: &mut Tags, report: &Report) {
         self.close_passive(ctx);
+        self.count_bytes(ctx);
         if let Some(x) = self.xfer.take() {
+            let done = Finished {
+                kind: x.kind(),
+                ascii: x.is_ascii(),
+                bytes: x.bytes(),
+                started: x.started(),
+            };
+            let r = Err(TransferError::ConnectionLost);
+            report.transfer_ended(&ctx.obs, done, &r, ctx.now.mono);
             x.end(&mut Io { ctx, tags }, false);
         }
     }

@@ -8,6 +8,9 @@ mod control;
 mod data;
 mod guard;
 mod passive;
+mod proxied;
+mod report;
+mod secure;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,17 +21,31 @@ use super::jobs;
 use super::pool::JobOutput;
 use super::tags::Tags;
 use super::token::Purpose;
+use super::transfer::Limits;
 use crate::engine::{Completion, FixedBuf, SharedFd};
 use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
 
+use crate::obs::labels::RefusalReason;
 use control::{Control, Received};
 use data::{DataChannel, Parts};
+use proxied::{Fed, ProxyWait};
+use report::Report;
+use secure::{ControlTls, Decrypted};
 
 /// One control connection.
 pub struct Conn {
     tags: Tags,
+    /// The client: the proxied address behind a PROXY-protocol balancer.
     peer: SocketAddr,
+    local: SocketAddr,
+    /// Waiting for the PROXY header (`--proxy-protocol`); no greeting yet.
+    proxy: Option<ProxyWait>,
+    /// Counted in the per-address table (released when the slot is freed).
+    admitted: bool,
+    /// The client closed the control connection first.
+    client_left: bool,
+    report: Report,
     session: Session,
     ctrl: Control,
     data: DataChannel,
@@ -39,21 +56,46 @@ pub struct Conn {
     wait_seq: u64,
     /// Stops the running stepped job (HASH, SITE CPTO), if any.
     job_cancel: Option<Cancel>,
+    /// The path of the DELE waiting for its answer (for the xferlog).
+    deleting: Option<String>,
+    /// The login's quota and rates.
+    limits: Limits,
+    /// Accepted on an implicit FTPS listener: TLS from the first byte
+    /// (after the PROXY header, when one is awaited).
+    implicit_tls: bool,
+    /// The control connection's TLS, once AUTH TLS was answered (or from the
+    /// first byte on an implicit FTPS listener).
+    tls: Option<ControlTls>,
+    /// Plaintext between the session and the TLS layer (reused).
+    plain: Vec<u8>,
 }
 
 impl Conn {
-    /// A new connection; the session queues its greeting.
+    /// A new connection; the session queues its greeting. With
+    /// `await_proxy`, nothing is sent until the PROXY header has named the
+    /// client (the session is then made again for it); otherwise the
+    /// connection has been admitted already.
+    // Each argument is a different fact about the accepted socket; a struct
+    // made only for this one call would say no more.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         index: usize,
         gen: u32,
         fd: SharedFd,
-        peer: SocketAddr,
-        local: SocketAddr,
+        (peer, local): (SocketAddr, SocketAddr),
+        session_id: u64,
+        await_proxy: bool,
+        implicit_tls: bool,
         ctx: &Ctx,
     ) -> Conn {
-        Conn {
+        let mut c = Conn {
             tags: Tags::new(index, gen),
             peer,
+            local,
+            proxy: await_proxy.then(|| ProxyWait::new(ctx.now.mono)),
+            admitted: !await_proxy,
+            client_left: false,
+            report: Report::new(session_id, peer, ctx.now.mono),
             session: Session::new(ctx.shared.session_cfg.clone(), peer, local, ctx.now),
             ctrl: Control::new(fd),
             data: DataChannel::new(peer, local),
@@ -61,7 +103,45 @@ impl Conn {
             root: None,
             wait_seq: 0,
             job_cancel: None,
+            deleting: None,
+            limits: Limits::default(),
+            implicit_tls,
+            tls: None,
+            plain: Vec::new(),
+        };
+        if !await_proxy {
+            c.report.opened(&ctx.obs);
+            c.start_implicit_tls(ctx);
         }
+        c
+    }
+
+    /// On an implicit FTPS listener, TLS starts before the greeting. Without
+    /// a usable certificate the client is never answered in the clear: the
+    /// greeting is dropped and the connection closed.
+    fn start_implicit_tls(&mut self, ctx: &Ctx) {
+        if !self.implicit_tls {
+            return;
+        }
+        self.session.set_implicit_tls();
+        self.tls = ControlTls::new(ctx.shared.tls().as_ref());
+        if self.tls.is_none() {
+            let _ = self.session.take_output();
+            self.session.handle_closed();
+            self.ctrl.close_after_flush();
+        }
+    }
+
+    /// True when the connection holds a place in the per-address table.
+    pub fn admitted(&self) -> bool {
+        self.admitted
+    }
+
+    /// The session has ended and its slot is freed: counted and logged.
+    pub fn report_closed(&self, ctx: &Ctx) {
+        let draining = ctx.shared.phase() != crate::server::shared::Phase::Serving;
+        self.report
+            .closed(&ctx.obs, self.client_left, draining, ctx.now.mono);
     }
 
     /// True when this is the connection a token or tag with `gen` was made for.
@@ -79,19 +159,36 @@ impl Conn {
     }
 
     /// Borrows what the data side needs.
-    fn parts<'a>(ctx: &'a mut Ctx, tags: &'a mut Tags, session: &'a mut Session) -> Parts<'a> {
-        Parts { ctx, tags, session }
+    fn parts<'a>(
+        ctx: &'a mut Ctx,
+        tags: &'a mut Tags,
+        session: &'a mut Session,
+        report: &'a Report,
+    ) -> Parts<'a> {
+        Parts {
+            ctx,
+            tags,
+            session,
+            report,
+        }
     }
 
     /// Carries out the session's actions, sends its output, keeps reading.
     pub fn pump(&mut self, ctx: &mut Ctx) {
+        if self.proxy.is_some() {
+            // Nothing is said before the PROXY header (spec §2).
+            if !self.closed {
+                self.ctrl.arm_recv(ctx, &mut self.tags);
+            }
+            return;
+        }
         while let Some(a) = self.session.poll_action() {
             self.exec(ctx, a);
         }
         if self.closed {
             return;
         }
-        self.session.poll_output(self.ctrl.out());
+        self.output(ctx);
         self.ctrl.flush(ctx, &mut self.tags);
         if self.ctrl.ready_to_close() {
             return self.close(ctx);
@@ -103,27 +200,32 @@ impl Conn {
 
     fn exec(&mut self, ctx: &mut Ctx, a: Action) {
         let now = ctx.now;
-        let parts = |ctx, tags, session| Conn::parts(ctx, tags, session);
+        let parts = |ctx, tags, session, report| Conn::parts(ctx, tags, session, report);
         match a {
-            Action::Login { user, pass } => self.exec_login(ctx, user, pass),
+            Action::Login { user, pass } => {
+                self.report.user = Some(user.clone());
+                self.exec_login(ctx, user, pass)
+            }
             Action::Fs(op) => self.exec_fs(ctx, op),
             Action::OpenPassive => {
                 self.data
-                    .open_passive(parts(ctx, &mut self.tags, &mut self.session))
+                    .open_passive(parts(ctx, &mut self.tags, &mut self.session, &self.report))
             }
             Action::ClosePassive => self.data.close_passive(ctx),
             Action::Transfer(t) => {
                 let root = self.root.clone();
-                self.data
-                    .start(parts(ctx, &mut self.tags, &mut self.session), t, root);
+                let tls = self.tls.as_ref().map(|t| t.sess.clone());
+                let p = parts(ctx, &mut self.tags, &mut self.session, &self.report);
+                self.data.start(p, t, root, &self.limits, tls);
             }
             Action::QueryProgress => {
                 let n = self.data.progress();
                 self.session.handle_event(Event::Progress(n), now);
             }
-            Action::Abort => self
-                .data
-                .abort(parts(ctx, &mut self.tags, &mut self.session)),
+            Action::Abort => {
+                self.data
+                    .abort(parts(ctx, &mut self.tags, &mut self.session, &self.report))
+            }
             Action::CancelFs => self.cancel_job(),
             Action::SelectHost(_) => {
                 // One host: every name selects the same root (RFC 7151 §3.2 allows it).
@@ -131,6 +233,81 @@ impl Conn {
                 self.session.handle_event(Event::HostSelected(Some(g)), now);
             }
             Action::Close => self.ctrl.close_after_flush(),
+            Action::StartTls => self.start_tls(ctx),
+        }
+    }
+
+    /// Moves the session's replies to the control socket's queue, through
+    /// TLS when it is on; close_notify follows the last reply.
+    /// The session's replies to the control socket's buffer, encrypted
+    /// under TLS; each is counted for the metrics.
+    fn output(&mut self, ctx: &Ctx) {
+        match self.tls.as_mut() {
+            Some(t) => {
+                self.plain.clear();
+                self.session.poll_output(&mut self.plain);
+                self.report.scan_replies(&self.plain, &ctx.obs);
+                t.send(&self.plain, self.ctrl.out());
+                if self.session.is_closing() {
+                    t.close_notify(self.ctrl.out());
+                }
+            }
+            None => {
+                let before = self.ctrl.out().len();
+                self.session.poll_output(self.ctrl.out());
+                self.report
+                    .scan_replies(&self.ctrl.out()[before..], &ctx.obs);
+            }
+        }
+    }
+
+    /// AUTH TLS was answered: the 234 leaves in the clear, then every byte
+    /// either way is TLS.
+    fn start_tls(&mut self, ctx: &mut Ctx) {
+        let before = self.ctrl.out().len();
+        self.session.poll_output(self.ctrl.out());
+        self.report
+            .scan_replies(&self.ctrl.out()[before..], &ctx.obs);
+        self.tls = ControlTls::new(ctx.shared.tls().as_ref());
+        if self.tls.is_none() {
+            ctx.log(format_args!("{}: TLS could not start", self.peer));
+            self.ctrl.close_after_flush();
+        }
+    }
+
+    /// Control bytes received: to the session, decrypted first under TLS.
+    fn on_control_bytes(&mut self, ctx: &mut Ctx, bytes: &[u8]) {
+        let Some(t) = self.tls.as_mut() else {
+            return self.session.handle_input(bytes, ctx.now);
+        };
+        self.plain.clear();
+        match t.received(bytes, &mut self.plain) {
+            Decrypted::Plain => {
+                if let Some(v) = t.established() {
+                    ctx.log(format_args!("{}: control connection is {v}", self.peer));
+                }
+                // Handshake answers (and alerts) go out with the next flush.
+                t.send(&[], self.ctrl.out());
+                if !self.plain.is_empty() {
+                    let plain = std::mem::take(&mut self.plain);
+                    self.session.handle_input(&plain, ctx.now);
+                    self.plain = plain;
+                }
+            }
+            Decrypted::Failed => {
+                ctx.log(format_args!(
+                    "{}: TLS handshake or record failed; closing",
+                    self.peer
+                ));
+                t.send(&[], self.ctrl.out());
+                self.session.handle_closed();
+                while let Some(a) = self.session.poll_action() {
+                    if a != Action::Close {
+                        self.exec(ctx, a);
+                    }
+                }
+                self.ctrl.close_after_flush();
+            }
         }
     }
 
@@ -138,7 +315,7 @@ impl Conn {
         let tag = self.tags.job();
         self.wait_seq = tag.seq;
         let shared = ctx.shared.clone();
-        let work = Box::new(move || jobs::login(&shared.policy(), &shared.root, &user, &pass));
+        let work = Box::new(move || jobs::login(&shared, &user, &pass));
         if ctx.submit_job(tag, work).is_err() {
             self.wait_seq = 0;
             self.session.handle_event(Event::LoginBusy, ctx.now);
@@ -151,6 +328,10 @@ impl Conn {
             let e = Event::Fs(Err(FsError::PermissionDenied));
             return self.session.handle_event(e, now);
         };
+        self.deleting = match &op {
+            FsOp::Delete(p) => Some(p.as_str().to_string()),
+            _ => None,
+        };
         let tag = self.tags.job();
         self.wait_seq = tag.seq;
         let cancel = Cancel::default();
@@ -161,7 +342,8 @@ impl Conn {
             tag,
             cancel,
         };
-        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again);
+        let q = self.limits.quota.clone();
+        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again, q);
         if ctx.submit_job(tag, work).is_err() {
             self.wait_seq = 0;
             self.job_cancel = None;
@@ -187,9 +369,10 @@ impl Conn {
         let parts = Conn::parts;
         match purpose {
             Purpose::CtrlRecv => match self.ctrl.on_recv(c.kind, self.closed) {
-                Received::Data(buf) if !self.closed => {
-                    self.session.handle_input(buf.data(), ctx.now)
+                Received::Data(buf) if !self.closed && self.proxy.is_some() => {
+                    self.on_proxy_bytes(ctx, buf.data())
                 }
+                Received::Data(buf) if !self.closed => self.on_control_bytes(ctx, buf.data()),
                 Received::Data(_) | Received::Nothing => {}
                 Received::Closed => self.client_left(ctx),
             },
@@ -198,11 +381,12 @@ impl Conn {
                     self.close(ctx);
                 }
             }
-            Purpose::PasvAccept => self
-                .data
-                .on_pasv_accept(parts(ctx, &mut self.tags, &mut self.session), c.kind),
+            Purpose::PasvAccept => self.data.on_pasv_accept(
+                parts(ctx, &mut self.tags, &mut self.session, &self.report),
+                c.kind,
+            ),
             Purpose::DataConnect | Purpose::DataIo => self.data.on_completion(
-                parts(ctx, &mut self.tags, &mut self.session),
+                parts(ctx, &mut self.tags, &mut self.session, &self.report),
                 purpose,
                 c.op,
                 c.kind,
@@ -218,6 +402,7 @@ impl Conn {
     /// The client closed the control connection (or it failed): a running
     /// transfer or long job is stopped, then everything closes.
     fn client_left(&mut self, ctx: &mut Ctx) {
+        self.client_left = true;
         self.session.handle_closed();
         while let Some(a) = self.session.poll_action() {
             self.exec(ctx, a);
@@ -236,8 +421,13 @@ impl Conn {
                 self.wait_seq = 0;
                 let ok = r.map(|(ok, root)| {
                     self.root = Some(root);
+                    self.limits = Limits {
+                        quota: ok.quota.clone(),
+                        rates: ok.rates,
+                    };
                     ok
                 });
+                self.report_login(ctx, ok.as_ref());
                 match &ok {
                     Some(ok) => ctx.log(format_args!("{} logged in as {}", self.peer, ok.user)),
                     // Answered when the delay's timeout completes.
@@ -251,14 +441,21 @@ impl Conn {
             JobOutput::Fs(r) if seq == self.wait_seq => {
                 self.wait_seq = 0;
                 self.job_cancel = None;
+                if let (Ok(_), Some(path)) = (&r, self.deleting.take()) {
+                    self.report.deleted(&ctx.obs, &path);
+                }
                 self.session.handle_event(Event::Fs(r), now)
             }
+            JobOutput::Undone => {
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
+                self.data.on_undone(p, seq);
+            }
             JobOutput::ListMore(r) => {
-                let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
                 self.data.on_list_more(p, seq, r);
             }
             out @ (JobOutput::OpenRead(_) | JobOutput::OpenWrite(_) | JobOutput::Listing(_)) => {
-                let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+                let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
                 self.data.on_opened(p, seq, out);
             }
             _ => {}
@@ -271,18 +468,116 @@ impl Conn {
         if self.closed {
             return;
         }
+        if let Some(p) = &self.proxy {
+            if p.expired(ctx.now.mono) {
+                self.proxy_refused(ctx, RefusalReason::ProxyHeader);
+            }
+            return;
+        }
         self.session.handle_tick(ctx.now);
-        self.data
-            .check_deadlines(Conn::parts(ctx, &mut self.tags, &mut self.session));
+        self.data.check_deadlines(Conn::parts(
+            ctx,
+            &mut self.tags,
+            &mut self.session,
+            &self.report,
+        ));
         self.data.expire_unused_passive(ctx);
         self.pump(ctx);
     }
 
     /// A registered buffer became free for this connection's upload.
     pub fn resume_with_buf(&mut self, ctx: &mut Ctx, buf: FixedBuf) {
-        let p = Conn::parts(ctx, &mut self.tags, &mut self.session);
+        let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
         self.data.resume_with_buf(p, buf);
         self.pump(ctx);
+    }
+
+    /// Bytes received before the PROXY header was complete
+    /// (`conn/proxied.rs`): once it names the client, the connection is
+    /// admitted as that client, and its session, data side and reports are
+    /// made again for it.
+    fn on_proxy_bytes(&mut self, ctx: &mut Ctx, bytes: &[u8]) {
+        let Some(wait) = self.proxy.as_mut() else {
+            return;
+        };
+        let (client, proxy, consumed) = match wait.feed(bytes, self.peer) {
+            Fed::NeedMore => return,
+            Fed::Invalid(why) => {
+                ctx.log(format_args!("{}: PROXY header refused: {why}", self.peer));
+                return self.proxy_refused(ctx, RefusalReason::ProxyHeader);
+            }
+            Fed::Client {
+                client,
+                proxy,
+                consumed,
+            } => (client, proxy, consumed),
+        };
+        self.proxy = None;
+        if let Err(why) = ctx.shared.admit(client.ip(), ctx.now.mono) {
+            ctx.log(format_args!(
+                "{client} (via {}) refused: {why:?}",
+                self.peer
+            ));
+            self.ctrl.send_now(why.reply());
+            ctx.obs.refused(client, why.reason());
+            return self.close(ctx);
+        }
+        self.admitted = true;
+        self.peer = client;
+        self.session = Session::new(ctx.shared.session_cfg.clone(), client, self.local, ctx.now);
+        self.data = DataChannel::new(client, self.local);
+        self.report.peer = client;
+        self.report.proxy = proxy;
+        self.report.opened(&ctx.obs);
+        self.start_implicit_tls(ctx);
+        if let Some(rest) = bytes.get(consumed..).filter(|r| !r.is_empty()) {
+            self.on_control_bytes(ctx, rest);
+        }
+    }
+
+    /// No valid PROXY header (or none in time): closed without a word, counted.
+    fn proxy_refused(&mut self, ctx: &mut Ctx, reason: RefusalReason) {
+        self.proxy = None;
+        ctx.obs.refused(self.peer, reason);
+        self.close(ctx);
+    }
+
+    /// A login was decided: counted and logged.
+    fn report_login(&mut self, ctx: &Ctx, ok: Option<&crate::proto::session::LoginOk>) {
+        ctx.obs.metrics.login(ok.is_some());
+        let given = self.report.user.as_deref().unwrap_or("");
+        let anonymous = match ok {
+            Some(ok) => ok.anonymous,
+            None => given.eq_ignore_ascii_case("anonymous") || given.eq_ignore_ascii_case("ftp"),
+        };
+        if let Some(ok) = ok {
+            self.report.user = Some(ok.user.clone());
+            self.report.anonymous = ok.anonymous;
+        }
+        let kind = crate::obs::event::EventKind::Login {
+            ok: ok.is_some(),
+            anonymous,
+        };
+        ctx.obs.event(self.report.who(), kind);
+    }
+
+    /// The server is shutting down (`hard`: the grace time is over, a
+    /// running transfer is aborted with 426). A session without a transfer
+    /// gets 421 and closes; call again after each event until it has.
+    pub fn drain(&mut self, ctx: &mut Ctx, hard: bool) {
+        if self.closed {
+            return;
+        }
+        if self.proxy.is_some() {
+            return self.close(ctx);
+        }
+        if hard && self.session.is_transferring() {
+            let p = Conn::parts(ctx, &mut self.tags, &mut self.session, &self.report);
+            self.data.abort_once(p);
+        }
+        if self.session.handle_shutdown() {
+            self.pump(ctx);
+        }
     }
 
     /// Closes everything; the slot is freed once all ops have completed.
@@ -292,7 +587,7 @@ impl Conn {
         }
         self.closed = true;
         self.cancel_job();
-        self.data.close(ctx, &mut self.tags);
+        self.data.close(ctx, &mut self.tags, &self.report);
         self.ctrl.close(ctx);
     }
 }

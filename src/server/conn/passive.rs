@@ -44,6 +44,11 @@ pub(super) struct Kept {
 }
 
 impl Kept {
+    /// Closes it (the port is no longer in use).
+    pub(super) fn close(self, ctx: &mut Ctx) {
+        ctx.obs.metrics.passive_port_closed();
+    }
+
     /// True when no transfer used it within `limit`.
     pub(super) fn expired(&self, now: Instant, limit: Duration) -> bool {
         now.saturating_duration_since(self.since) >= limit
@@ -96,7 +101,13 @@ impl Passive {
         ip: IpAddr,
         kept: Option<Kept>,
     ) -> Result<(Passive, u16), Errno> {
-        let reused = kept.and_then(|k| drain(&k.fd).ok().map(|()| (k.fd, k.port)));
+        let reused = kept.and_then(|k| match drain(&k.fd) {
+            Ok(()) => Some((k.fd.clone(), k.port)),
+            Err(_) => {
+                k.close(ctx);
+                None
+            }
+        });
         let (fd, port) = match reused {
             Some(r) => r,
             None => {
@@ -105,6 +116,7 @@ impl Passive {
                     ctx.pasv_slice,
                     &mut ctx.pasv_cursor,
                 )?;
+                ctx.obs.metrics.passive_port_opened();
                 (std::rc::Rc::new(fd), port)
             }
         };
@@ -144,19 +156,25 @@ impl Passive {
     /// Stops accepting and closes the listener.
     pub(super) fn close(&mut self, ctx: &mut Ctx) {
         self.stop_accepting(ctx);
-        self.listener = None;
+        if self.listener.take().is_some() {
+            ctx.obs.metrics.passive_port_closed();
+        }
     }
 
     /// The transfer is over: the listener, kept for the session's next
     /// PASV/EPSV when the worker has room for it (else closed).
     pub(super) fn retire(mut self, ctx: &mut Ctx) -> Option<Kept> {
         self.stop_accepting(ctx);
+        let Some(count) = KeptCount::take(ctx) else {
+            self.close(ctx);
+            return None;
+        };
         let fd = self.listener.take()?;
         Some(Kept {
             fd,
             port: self.port,
             since: ctx.now.mono,
-            _count: KeptCount::take(ctx)?,
+            _count: count,
         })
     }
 

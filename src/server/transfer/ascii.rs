@@ -1,6 +1,7 @@
 //! RETR in TYPE A (RFC 959 §3.1.1.1): read a chunk of the file into a reused
 //! buffer, convert LF → CRLF, send it (all of it: a short send is resumed
-//! where it stopped), read the next.
+//! where it stopped), read the next. Under PROT P binary RETR takes this
+//! path too, without the conversion, and the link encrypts each send.
 
 use super::{finish_retr, net_or_read_error, Io, Link, Step};
 use crate::engine::{CompletionKind, SharedFd};
@@ -15,7 +16,8 @@ pub(super) struct AsciiSend {
     file: SharedFd,
     offset: u64,
     end: u64,
-    conv: ToNetwork,
+    /// TYPE A: LF → CRLF (`None`: binary, the PROT P path).
+    conv: Option<ToNetwork>,
     /// The read buffer between steps (the previous send's, reused).
     buf: Option<Vec<u8>>,
     /// Bytes of the converted chunk in flight already sent.
@@ -23,21 +25,29 @@ pub(super) struct AsciiSend {
 }
 
 impl AsciiSend {
-    pub(super) fn new(file: SharedFd, offset: u64, end: u64) -> AsciiSend {
+    pub(super) fn new(file: SharedFd, offset: u64, end: u64, ascii: bool) -> AsciiSend {
         AsciiSend {
             file,
             offset,
             end,
-            conv: ToNetwork::default(),
+            conv: ascii.then(ToNetwork::default),
             buf: None,
             sent: 0,
         }
     }
 
     pub(super) fn step(&mut self, l: &mut Link, io: &mut Io) -> Step {
-        let mut buf = self.buf.take().unwrap_or_default();
+        if let Some(wait) = l.paced(io) {
+            return wait;
+        }
+        // A paced transfer reads no more than its step, so it moves evenly.
+        let want = l.chunk(io, CHUNK_BYTES as u64) as usize;
+        let mut buf = match self.buf.take() {
+            Some(b) if want >= CHUNK_BYTES => b,
+            _ => Vec::with_capacity(want),
+        };
         buf.clear();
-        buf.reserve(CHUNK_BYTES);
+        buf.reserve(want);
         let t = io.tags.op(Purpose::DataIo);
         l.submit(io.ctx.ring.read_into(&self.file, buf, self.offset, t));
         Step::Continue
@@ -58,7 +68,7 @@ impl AsciiSend {
                 Step::Done(Err(TransferError::ConnectionLost))
             }
             CompletionKind::Send(Ok(n), data) => {
-                l.moved(n, io.now());
+                l.moved(n, io);
                 // `n` counts from where this send started.
                 self.sent += n;
                 if self.sent < data.len() {
@@ -75,20 +85,21 @@ impl AsciiSend {
 
     fn send_converted(&mut self, l: &mut Link, io: &mut Io, n: usize, buf: Vec<u8>) -> Step {
         self.offset += n as u64;
+        let Some(conv) = self.conv.as_mut() else {
+            let mut buf = buf;
+            buf.truncate(n);
+            self.sent = 0;
+            return self.send(l, io, buf);
+        };
         let mut out = std::mem::take(&mut io.ctx.scratch);
         out.clear();
-        self.conv.convert(&buf[..n], &mut out);
+        conv.convert(&buf[..n], &mut out);
         io.ctx.scratch = buf;
         self.sent = 0;
         self.send(l, io, out)
     }
 
     fn send(&mut self, l: &mut Link, io: &mut Io, data: Vec<u8>) -> Step {
-        let Some(sock) = l.sock() else {
-            return Step::Done(Err(TransferError::ConnectionLost));
-        };
-        let t = io.tags.op(Purpose::DataIo);
-        l.submit(io.ctx.ring.send_from(&sock, data, self.sent, t));
-        Step::Continue
+        l.send(io, data, self.sent)
     }
 }

@@ -8,7 +8,6 @@ use crate::fs::FsError;
 use crate::proto::session::TransferError;
 use crate::server::jobs;
 use crate::server::listing_stream::{ListChunk, ListCursor};
-use crate::server::token::Purpose;
 
 pub(super) struct ListSend {
     chunk: Vec<u8>,
@@ -32,13 +31,8 @@ impl ListSend {
 
     pub(super) fn step(&mut self, l: &mut Link, io: &mut Io) -> Step {
         if self.sent < self.chunk.len() {
-            let Some(sock) = l.sock() else {
-                return Step::Done(Err(TransferError::ConnectionLost));
-            };
             let data = std::mem::take(&mut self.chunk);
-            let t = io.tags.op(Purpose::DataIo);
-            l.submit(io.ctx.ring.send_from(&sock, data, self.sent, t));
-            return Step::Continue;
+            return l.send(io, data, self.sent);
         }
         let Some(cursor) = self.more.take() else {
             return l.done_ok();
@@ -62,7 +56,7 @@ impl ListSend {
                 Step::Done(Err(TransferError::ConnectionLost))
             }
             CompletionKind::Send(Ok(n), data) => {
-                l.moved(n, io.now());
+                l.moved(n, io);
                 self.sent += n;
                 self.chunk = data;
                 self.step(l, io)

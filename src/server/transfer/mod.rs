@@ -14,25 +14,32 @@
 //! - [`retr::SpliceSend`] (RETR, `--retr-path splice`): linked ring splices
 //!   file → pipe → socket.
 //! - [`ascii::AsciiSend`] (RETR TYPE A): read into a buffer, LF → CRLF, send.
-//! - [`store::Receive`] (STOR/APPE/STOU): receive into a registered buffer
-//!   (TYPE A: CRLF → LF) while the previous one is written at its file
-//!   offset (two buffers per upload, the only body that uses both lanes).
+//! - [`store::Receive`] (STOR/APPE/STOU): receive into a registered buffer,
+//!   (TYPE A: CRLF → LF), write it at the file offset.
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
-//! TLS bodies (encrypting and decrypting) are further variants of [`Body`].
-//! Invariant: at most one op per [`Lane`] is in flight per transfer — one on
-//! the network (receive, send, connect, poll) and one on the file (an
-//! upload's write) — checked in one place, [`Link::submit_on`]. ABOR cancels
-//! exactly those ops and the transfer ends when the last of them has
-//! completed, so no write lands after the reply; any completion whose op is
-//! not one of the current ones belongs to a transfer that has ended and is
-//! dropped (its buffers go back to their pools as they drop).
+//! Bandwidth limits ([`pacing`]): a paced transfer's op in flight is a ring
+//! timeout while its rate is used up. Quotas: an upload counts each chunk
+//! before writing it (`store.rs`); past the limit it stops, and [`undo`]
+//! removes the partial file before the 552.
+//!
+//! Under PROT P the body is the same; its sends and receives go through
+//! [`Link::send`] and [`Link::recv_fixed`], which [`secure`] encrypts and
+//! decrypts after the data connection's handshake (binary RETR then takes
+//! the read-and-send path of [`ascii::AsciiSend`] without conversion).
+//! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
+//! so ABOR cancels exactly that op, and any completion whose op is not the
+//! current one belongs to a transfer that has ended and is dropped (its
+//! buffers go back to their pools as they drop).
 
 mod ascii;
 mod list;
+mod pacing;
 mod retr;
+mod secure;
 mod store;
+mod undo;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -49,7 +56,18 @@ use super::tags::Tags;
 use super::token::Purpose;
 use crate::engine::{CompletionKind, FixedBuf, OpId, SharedFd};
 use crate::fs::{FsError, Root};
+use crate::proto::pace::Pace;
+use crate::proto::path::VPath;
+use crate::proto::quota::{Quota, Rates};
 use crate::proto::session::{DataEndpoint, StoreMode, Transfer, TransferError, TransferKind};
+use crate::tls::SessionTls;
+
+/// What a login's transfers are limited by.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub quota: Option<Quota>,
+    pub rates: Rates,
+}
 
 /// What transfer code may use: the worker's context and the connection's tags.
 pub struct Io<'a> {
@@ -85,84 +103,41 @@ pub enum Opened {
     NotOurs,
 }
 
-/// Where an op of a transfer runs: each lane has at most one in flight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lane {
-    /// The data connection: receive, send, connect, poll (and file reads
-    /// that alternate with sends).
-    Net = 0,
-    /// An upload's write to its file, overlapping the next receive.
-    File = 1,
-}
-
-/// The data connection of a transfer and its ops in flight (one per lane).
+/// The data connection of a transfer and its one op in flight.
 pub(super) struct Link {
     sock: Option<SharedFd>,
-    ops: [Option<OpId>; 2],
+    op: Option<OpId>,
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
+    dir: pacing::Dir,
+    /// The session's rate for this transfer (`None`: unlimited).
+    pace: Option<Pace>,
+    /// The op in flight is a pacing timeout.
+    paused: bool,
+    /// PROT P: the data connection's TLS (after the data connection is up).
+    tls: Option<Box<secure::DataTls>>,
 }
 
 impl Link {
-    /// Records an op on the network lane (see [`Link::submit_on`]).
+    /// Records the transfer's op in flight. The one place the invariant is
+    /// checked: a second op would make ABOR cancel the wrong one.
     fn submit(&mut self, op: OpId) {
-        self.submit_on(Lane::Net, op);
-    }
-
-    /// Records an op on the file lane (see [`Link::submit_on`]).
-    fn submit_write(&mut self, op: OpId) {
-        self.submit_on(Lane::File, op);
-    }
-
-    /// Records the transfer's op in flight on `lane`. The one place the
-    /// invariant is checked: a second op on a lane would make ABOR miss one
-    /// and the transfer end with an op still writing.
-    fn submit_on(&mut self, lane: Lane, op: OpId) {
-        let slot = &mut self.ops[lane as usize];
         assert!(
-            slot.is_none(),
-            "a transfer submitted a second {lane:?} op while one was in flight"
+            self.op.is_none(),
+            "a transfer submitted a second data op while one was in flight"
         );
-        *slot = Some(op);
-    }
-
-    /// True while an op is in flight on `lane`.
-    fn busy(&self, lane: Lane) -> bool {
-        self.ops[lane as usize].is_some()
-    }
-
-    /// True while any op is in flight.
-    fn in_flight(&self) -> bool {
-        self.ops.iter().any(Option::is_some)
-    }
-
-    /// Forgets `op`, which has completed; false if it was not ours.
-    fn completed(&mut self, op: OpId) -> bool {
-        match self.ops.iter_mut().find(|o| **o == Some(op)) {
-            Some(slot) => {
-                *slot = None;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Cancels every op in flight (each still completes, and is forgotten
-    /// then).
-    fn cancel_all(&self, io: &mut Io) {
-        for op in self.ops.iter().flatten() {
-            io.ctx.ring.cancel(*op);
-        }
+        self.op = Some(op);
     }
 
     fn sock(&self) -> Option<SharedFd> {
         self.sock.clone()
     }
 
-    fn moved(&mut self, n: usize, now: Instant) {
+    fn moved(&mut self, n: usize, io: &mut Io) {
         self.bytes = self.bytes.saturating_add(n as u64);
-        self.last_progress = now;
+        self.last_progress = io.now();
+        self.spend(n as u64, io);
     }
 
     fn done_ok(&self) -> Step {
@@ -190,6 +165,9 @@ enum Stage {
     Connecting { deadline: Instant },
     /// Bytes are moving.
     Moving,
+    /// An upload went past the quota: a helper removes its partial file
+    /// (the answer to request `seq`), then 552.
+    Undoing { seq: u64 },
 }
 
 /// How the bytes of a transfer move (see the module doc).
@@ -238,21 +216,52 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
-    /// The transfer has ended (this result) but an op is still in flight:
-    /// it is cancelled, and the result waits for its completion.
-    ending: Option<Result<u64, TransferError>>,
+    /// When the transfer command arrived (set-up and duration metrics).
+    started: Instant,
+    root: Arc<Root>,
+    /// The upload's target once open (STOU: with the name chosen).
+    target: Option<VPath>,
+    /// PROT P: the control session's TLS, for the data connection's handshake.
+    protected: Option<SessionTls>,
 }
 
 impl Xfer {
     /// Starts a transfer: its source or target is opened on the helper pool.
-    pub fn start(io: &mut Io, t: Transfer, root: Arc<Root>) -> Result<Xfer, TransferError> {
+    /// Under PROT P, `tls` is the control session's TLS, which the data
+    /// connection must resume.
+    pub fn start(
+        io: &mut Io,
+        t: Transfer,
+        root: Arc<Root>,
+        limits: &Limits,
+        tls: Option<SessionTls>,
+    ) -> Result<Xfer, TransferError> {
+        if t.protected && tls.is_none() {
+            return Err(TransferError::TlsHandshake);
+        }
         let tag = io.tags.job();
         let now = io.ctx.now;
+        let shared_root = root.clone();
+        let args = &io.ctx.shared.args;
+        let (dir, rate, chunk_max) = match &t.kind {
+            TransferKind::Retr { .. } => (
+                pacing::Dir::Down,
+                limits.rates.download_bytes_per_sec,
+                u64::from(args.retr_chunk_bytes),
+            ),
+            TransferKind::Store { .. } => (
+                pacing::Dir::Up,
+                limits.rates.upload_bytes_per_sec,
+                u64::from(args.upload_buffer_size_bytes),
+            ),
+            TransferKind::List { .. } => (pacing::Dir::Unpaced, 0, 0),
+        };
         let work: Box<dyn FnOnce() -> JobOutput + Send> = match t.kind.clone() {
             TransferKind::Retr { path, .. } => Box::new(move || jobs::open_read(&root, &path)),
             TransferKind::Store { path, mode } => {
                 let seed = (now.unix_secs as u64) << 16 ^ tag.seq;
-                Box::new(move || jobs::open_write(&root, &path, mode, seed))
+                let q = limits.quota.clone();
+                Box::new(move || jobs::open_write(&root, &path, mode, seed, q.as_ref()))
             }
             TransferKind::List {
                 path,
@@ -285,12 +294,19 @@ impl Xfer {
             body: Body::Pending,
             link: Link {
                 sock: None,
-                ops: [None, None],
+                op: None,
                 bytes: 0,
                 last_progress: now.mono,
+                dir,
+                pace: Pace::new(rate, chunk_max, now.mono),
+                paused: false,
+                tls: None,
             },
             aborting: false,
-            ending: None,
+            started: now.mono,
+            root: shared_root,
+            target: None,
+            protected: t.protected.then_some(tls).flatten(),
         })
     }
 
@@ -303,6 +319,12 @@ impl Xfer {
             Ok(b) => b,
             Err(e) => return Opened::Failed(e),
         };
+        if let TransferKind::Store { path, mode } = &self.kind {
+            self.target = match (mode, &name) {
+                (StoreMode::Unique, Some(n)) => path.resolve(n).ok(),
+                _ => Some(path.clone()),
+            };
+        }
         self.body = body;
         let limit = Duration::from_secs(io.ctx.shared.args.data_connect_timeout_secs);
         self.stage = Stage::Connecting {
@@ -325,8 +347,9 @@ impl Xfer {
                     return Err(TransferError::RestartBeyondEnd);
                 }
                 let file: SharedFd = std::rc::Rc::new(fd);
-                let body = if self.ascii {
-                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size))
+                let body = if self.ascii || self.protected.is_some() {
+                    // TLS needs the bytes in memory: read, (convert,) send.
+                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size, self.ascii))
                 } else {
                     match io.ctx.shared.args.retr_path {
                         RetrPath::Sendfile => {
@@ -340,14 +363,14 @@ impl Xfer {
                 (body, Some(size), None)
             }
             (JobOutput::OpenWrite(r), TransferKind::Store { mode, .. }) => {
-                let (fd, name) = r.map_err(TransferError::Fs)?;
+                let (fd, name, quota) = r.map_err(TransferError::Fs)?;
                 let offset = match mode {
                     StoreMode::At(n) => *n,
                     _ => 0,
                 };
                 let file = std::rc::Rc::new(fd);
                 (
-                    Body::Store(store::Receive::new(file, offset, self.ascii)),
+                    Body::Store(store::Receive::new(file, offset, self.ascii, quota)),
                     None,
                     name,
                 )
@@ -358,6 +381,26 @@ impl Xfer {
             }
             _ => return Err(TransferError::Fs(FsError::Io(libc::EINVAL))),
         })
+    }
+
+    /// What the transfer moves.
+    pub fn kind(&self) -> &TransferKind {
+        &self.kind
+    }
+
+    /// TYPE A.
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// When its command arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// True once ABOR (or shutdown) has asked it to stop.
+    pub fn is_aborting(&self) -> bool {
+        self.aborting
     }
 
     pub fn endpoint(&self) -> DataEndpoint {
@@ -391,69 +434,67 @@ impl Xfer {
         }
         self.link.sock = Some(fd);
         self.stage = Stage::Moving;
+        let setup = io.now().saturating_duration_since(self.started);
+        io.ctx.obs.metrics.data_connection_ready(setup);
         self.link.last_progress = io.now();
+        if let Some(sess) = self.protected.clone() {
+            let allow = io.ctx.shared.args.tls_allow_data_without_resumption;
+            return match secure::DataTls::new(sess, allow) {
+                Some(tls) => self.link.tls_begin(io, tls),
+                None => Step::Done(Err(TransferError::TlsHandshake)),
+            };
+        }
         self.body.step(&mut self.link, io)
     }
 
-    /// True when `op` is one of this transfer's ops in flight.
+    /// True when `op` is this transfer's op in flight.
     pub fn owns(&self, op: OpId) -> bool {
-        self.link.ops.contains(&Some(op))
+        self.link.op == Some(op)
     }
 
-    /// The last completion of one of this transfer's ops in flight.
-    pub fn on_completion(
-        &mut self,
-        io: &mut Io,
-        op: OpId,
-        purpose: Purpose,
-        kind: CompletionKind,
-    ) -> Step {
-        if !self.link.completed(op) {
-            return Step::Continue;
+    /// The last completion of this transfer's op in flight.
+    pub fn on_completion(&mut self, io: &mut Io, purpose: Purpose, kind: CompletionKind) -> Step {
+        self.link.op = None;
+        if self.aborting {
+            return Step::Done(Err(TransferError::Aborted));
         }
-        if self.aborting && self.ending.is_none() {
-            self.ending = Some(Err(TransferError::Aborted));
-        }
-        if self.ending.is_some() {
-            // Its buffer (if any) goes back to the pool as `kind` drops.
-            return self.settle(io);
-        }
-        let step = if purpose == Purpose::DataConnect {
-            match (kind, self.link.sock.take()) {
+        if purpose == Purpose::DataConnect {
+            return match (kind, self.link.sock.take()) {
                 (CompletionKind::Connect(Ok(())), Some(fd)) => self.data_connected(io, fd),
                 _ => Step::Done(Err(TransferError::DataConnection)),
-            }
+            };
+        }
+        if std::mem::take(&mut self.link.paused) {
+            return match kind {
+                CompletionKind::Timeout(Ok(())) => {
+                    let step = self.body.step(&mut self.link, io);
+                    self.link.tls_finish(io, step)
+                }
+                _ => Step::Done(Err(TransferError::ConnectionLost)),
+            };
+        }
+        let step = if self.link.tls.is_some() {
+            let step = match self.link.tls_on_io(io, kind) {
+                secure::Routed::Body(kind) => self.body.on_io(&mut self.link, io, kind),
+                secure::Routed::Open => self.body.step(&mut self.link, io),
+                secure::Routed::Step(s) => return s,
+            };
+            self.link.tls_finish(io, step)
         } else {
             self.body.on_io(&mut self.link, io, kind)
         };
-        match step {
-            Step::Done(r) if self.link.in_flight() => {
-                self.ending = Some(r);
-                self.settle(io)
-            }
-            other => other,
-        }
-    }
-
-    /// An ending transfer: cancels what is still in flight and reports the
-    /// result once nothing is (no write lands after the reply).
-    fn settle(&mut self, io: &mut Io) -> Step {
-        if self.link.in_flight() {
-            self.link.shutdown();
-            self.link.cancel_all(io);
-            return Step::Continue;
-        }
-        match self.ending.take() {
-            Some(r) => Step::Done(r),
-            None => Step::Continue,
+        match &self.body {
+            Body::Store(b) if b.over_quota() => self.undo_upload(io),
+            _ => step,
         }
     }
 
     /// The helper formatted the listing's next chunk.
     pub fn on_list_more(&mut self, io: &mut Io, seq: u64, r: Result<ListChunk, FsError>) -> Step {
         match &mut self.body {
-            Body::List(b) if !self.aborting && self.ending.is_none() => {
-                b.on_more(&mut self.link, io, seq, r)
+            Body::List(b) if !self.aborting => {
+                let step = b.on_more(&mut self.link, io, seq, r);
+                self.link.tls_finish(io, step)
             }
             _ => Step::Continue,
         }
@@ -462,39 +503,43 @@ impl Xfer {
     /// A registered buffer for an upload that waited for one.
     pub fn resume_with_buf(&mut self, io: &mut Io, buf: FixedBuf) -> Step {
         match &mut self.body {
-            Body::Store(b)
-                if self.stage == Stage::Moving && !self.aborting && self.ending.is_none() =>
-            {
-                b.resume(&mut self.link, io, buf)
+            Body::Store(b) if self.stage == Stage::Moving && !self.aborting => {
+                let step = b.resume(&mut self.link, io, buf);
+                self.link.tls_finish(io, step)
             }
             // Not waiting (any more): the buffer goes back as it drops.
             _ => Step::Continue,
         }
     }
 
-    /// ABOR: cancels the ops in flight (the last completion ends the
-    /// transfer), or ends it now when nothing is in flight.
+    /// ABOR: cancels the op in flight (its completion ends the transfer), or
+    /// ends it now when nothing is in flight.
     pub fn abort(&mut self, io: &mut Io) -> Step {
         self.aborting = true;
         self.link.shutdown();
-        if self.link.in_flight() {
-            self.link.cancel_all(io);
-            Step::Continue
-        } else {
-            Step::Done(Err(TransferError::Aborted))
+        match self.link.op {
+            Some(op) => {
+                io.ctx.ring.cancel(op);
+                Step::Continue
+            }
+            None => Step::Done(Err(TransferError::Aborted)),
         }
     }
 
     /// The data-connection or stall deadline, if passed.
     pub fn deadline_error(&self, now: Instant, stall: Duration) -> Option<TransferError> {
-        if self.aborting || self.ending.is_some() {
+        if self.aborting {
             return None;
         }
         match self.stage {
             Stage::Connecting { deadline } if now >= deadline => {
                 Some(TransferError::DataConnection)
             }
-            Stage::Moving if now.saturating_duration_since(self.link.last_progress) >= stall => {
+            // A paced transfer waiting for its timeout is not stalled.
+            Stage::Moving
+                if !self.link.paused
+                    && now.saturating_duration_since(self.link.last_progress) >= stall =>
+            {
                 Some(TransferError::Stalled)
             }
             _ => None,
@@ -508,9 +553,11 @@ impl Xfer {
 
     /// The transfer is over (`clean`: it succeeded): cancels an op still in
     /// flight, closes the data connection and keeps what can be reused.
-    pub fn end(self, io: &mut Io, clean: bool) {
-        let idle = !self.link.in_flight();
-        self.link.cancel_all(io);
+    pub fn end(mut self, io: &mut Io, clean: bool) {
+        let idle = self.link.op.is_none();
+        if let Some(op) = self.link.op.take() {
+            io.ctx.ring.cancel(op);
+        }
         self.link.shutdown();
         if let Body::Splice(b) = self.body {
             b.end(io, clean && idle);

@@ -44,7 +44,12 @@ impl FileSend {
         let Some(sock) = l.sock() else {
             return Step::Done(Err(TransferError::ConnectionLost));
         };
-        let budget = u64::from(io.ctx.shared.args.retr_chunk_bytes);
+        if self.offset < self.end {
+            if let Some(wait) = l.paced(io) {
+                return wait;
+            }
+        }
+        let budget = l.chunk(io, u64::from(io.ctx.shared.args.retr_chunk_bytes));
         let mut moved = 0u64;
         loop {
             if self.offset >= self.end {
@@ -52,7 +57,12 @@ impl FileSend {
             }
             let want = (self.end - self.offset).min(budget - moved);
             if want == 0 {
-                break; // budget used: yield to other sessions, resume on POLLOUT
+                // Budget used: yield to other sessions (a paced transfer
+                // waits for its pace), resume on POLLOUT.
+                if let Some(wait) = l.paced(io) {
+                    return wait;
+                }
+                break;
             }
             // offset <= end <= the file's size, which fits an off_t.
             let mut off = self.offset as i64;
@@ -63,7 +73,7 @@ impl FileSend {
                 Ok(n) => {
                     self.offset += n as u64;
                     moved += n as u64;
-                    l.moved(n, io.now());
+                    l.moved(n, io);
                 }
                 Err(Errno::EAGAIN) => break,
                 Err(Errno::EINTR) => continue,
@@ -116,12 +126,15 @@ impl SpliceSend {
         let Some(pipe) = self.pipe.as_ref() else {
             return Step::Done(Err(TransferError::Read(FsError::TooManyOpenFiles)));
         };
-        let chunk = u64::from(io.ctx.shared.args.retr_chunk_bytes);
+        let chunk = l.chunk(io, u64::from(io.ctx.shared.args.retr_chunk_bytes));
         let want = (self.end.saturating_sub(self.offset))
             .min(chunk)
             .min(PIPE_SIZE_BYTES as u64) as u32;
         if self.fill == 0 && want == 0 {
             return finish_retr(l, &self.file, self.offset, self.end);
+        }
+        if let Some(wait) = l.paced(io) {
+            return wait;
         }
         let t = io.tags.op(Purpose::DataIo);
         let op = if self.fill > 0 {
@@ -162,7 +175,7 @@ impl SpliceSend {
         match out {
             Ok(m) => {
                 self.fill = self.fill.saturating_sub(m as u32);
-                l.moved(m, io.now());
+                l.moved(m, io);
             }
             // The pair's second half, cancelled when the first was short.
             Err(Errno::ECANCELED) => {}
