@@ -239,6 +239,7 @@ impl DataChannel {
                     ctx: p.ctx,
                     tags: p.tags,
                 },
+                op,
                 purpose,
                 kind,
             ),
