@@ -35,6 +35,8 @@ TESTS = [
     ("a_eprt", "1 GiB RETR, EPRT", "throughput_mb_per_s", "MB/s", True),
     ("b", "64 x 64 MiB RETR in parallel", "throughput_mb_per_s", "MB/s", True),
     ("c", "1000 x 4 KiB RETR, 50 reused sessions", "transfers_per_s", "files/s", True),
+    ("m_lftp", "lftp mirror --parallel=50, 1000 x 4 KiB (defaults)", "transfers_per_s", "files/s", True),
+    ("m_curl", "curl -Z --parallel-max 50, 1000 x 4 KiB (defaults)", "transfers_per_s", "files/s", True),
     ("d", "1 GiB STOR", "throughput_mb_per_s", "MB/s", True),
     ("l", "connect + login + QUIT", "logins_per_s", "logins/s", True),
     ("e", "idle sessions kept", "idle_kept", "sessions", True),
@@ -118,7 +120,7 @@ def table():
 def cpu_table():
     names = [s for s in SERVERS if s not in ("nginx", "iperf3")]
     lines = ["| test | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for key, title, *_ in TESTS[:7]:
+    for key, title, *_ in [t for t in TESTS if t[0] in ("a_pasv", "a_epsv", "a_port", "a_eprt", "b", "c", "d")]:
         cells = []
         for s in names:
             c = cpu_per_gib(s, key)
@@ -169,6 +171,29 @@ def targets():
     return L
 
 
+def targets_9():
+    """Issue 9's targets (speed as mirror clients see it), from the medians."""
+    L = ["| target | result |", "|---|---|"]
+    for key, what in [("m_lftp", "lftp mirror --parallel=50"), ("m_curl", "curl -Z --parallel-max 50")]:
+        ours, pure = med("ringftpd", key, "transfers_per_s"), med("pure-ftpd", key, "transfers_per_s")
+        e = errors("ringftpd", key)
+        note = " (%d files missing over all runs)" % e if e else ""
+        L.append("| %s files/s >= 2x pure-ftpd | %s%s |" % (what, verdict(ours and pure and ours >= 2 * pure, ours, 2 * pure if pure else None), note))
+    c_ours, c_nginx = med("ringftpd", "c", "transfers_per_s"), med("nginx", "c", "transfers_per_s")
+    L.append("| bench 4 KiB over 50 reused sessions >= nginx keep-alive (curl -Z) | %s |"
+             % verdict(c_ours and c_nginx and c_ours >= c_nginx, c_ours, c_nginx))
+    d = med("ringftpd", "d", "throughput_mb_per_s")
+    cpu = cpu_per_gib("ringftpd", "d")
+    peers = {s: med(s, "d", "throughput_mb_per_s") for s in SERVERS if s not in OURS + ("nginx", "iperf3")}
+    peers = {s: v for s, v in peers.items() if v}
+    best = max(peers.items(), key=lambda kv: kv[1]) if peers else None
+    L.append("| 1 GiB STOR (reported, no target) | ringftpd %s MB/s, %s server CPU s/GiB%s |" % (
+        "-" if d is None else "%.1f" % d, "-" if cpu is None else "%.3f" % cpu,
+        "" if not best else "; best peer %s %.1f MB/s, %s CPU s/GiB" % (
+            best[0], best[1], "-" if cpu_per_gib(best[0], "d") is None else "%.3f" % cpu_per_gib(best[0], "d"))))
+    return L
+
+
 def latencies():
     L = []
     for key in ["a_epsv", "b", "c", "d", "l"]:
@@ -198,6 +223,7 @@ def main():
          "runs. MB/s are 10^6 bytes/s." % os.environ.get("RUNS", "3"), ""]
     L += rows
     L += ["", "## Targets (issue 3), computed from the medians above", ""] + targets()
+    L += ["", "## Targets (issue 9: speed as mirror clients see it), computed from the medians above", ""] + targets_9()
     L += ["", "## Server CPU seconds per GiB moved (median)", "",
           "Read from a cpuacct cgroup that holds the server's whole process tree during each run, so the "
           "CPU of vsftpd's and proftpd's forked sessions and of ringftpd's io_uring workers is counted.", ""]
@@ -210,7 +236,10 @@ def main():
     if os.path.exists(notes):
         L += ["", open(notes).read().rstrip()]
     open(os.path.join(DOCS, "performance.md"), "w").write("\n".join(L) + "\n")
-    plot(chart)
+    try:
+        plot(chart)
+    except ImportError:
+        print("compare_report.py: no matplotlib (pip install matplotlib): chart not drawn", file=sys.stderr)
 
 
 def plot(chart):

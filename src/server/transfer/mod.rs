@@ -14,8 +14,9 @@
 //! - [`retr::SpliceSend`] (RETR, `--retr-path splice`): linked ring splices
 //!   file → pipe → socket.
 //! - [`ascii::AsciiSend`] (RETR TYPE A): read into a buffer, LF → CRLF, send.
-//! - [`store::Receive`] (STOR/APPE/STOU): receive into a registered buffer,
-//!   (TYPE A: CRLF → LF), write it at the file offset.
+//! - [`store::Receive`] (STOR/APPE/STOU): receive into a registered buffer
+//!   (TYPE A: CRLF → LF) while the previous one is written at its file
+//!   offset (two buffers per upload, the only body that uses both lanes).
 //! - [`list::ListSend`] (LIST/NLST/MLSD): send formatted chunks, asking the
 //!   helper pool for the next.
 //!
@@ -28,10 +29,15 @@
 //! [`Link::send`] and [`Link::recv_fixed`], which [`secure`] encrypts and
 //! decrypts after the data connection's handshake (binary RETR then takes
 //! the read-and-send path of [`ascii::AsciiSend`] without conversion).
-//! Invariant: at most one data op is in flight per transfer ([`Link::submit`]),
-//! so ABOR cancels exactly that op, and any completion whose op is not the
-//! current one belongs to a transfer that has ended and is dropped (its
-//! buffers go back to their pools as they drop).
+//!
+//! Invariant: at most one op per [`Lane`] is in flight per transfer — one on
+//! the network (receive, send, connect, poll, a pacing timeout, TLS) and one
+//! on the file (an upload's write) — checked in one place,
+//! [`Link::submit_on`]. ABOR cancels both, and the transfer ends when the
+//! last of them has completed, so no write lands after the reply; any
+//! completion whose op is not one of the current ones belongs to a transfer
+//! that has ended and is dropped (its buffers go back to their pools as they
+//! drop).
 
 mod ascii;
 mod list;
@@ -103,10 +109,19 @@ pub enum Opened {
     NotOurs,
 }
 
-/// The data connection of a transfer and its one op in flight.
+/// Where an op of a transfer runs: each lane has at most one in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// The data connection (and file reads that alternate with sends).
+    Net = 0,
+    /// An upload's write to its file, overlapping the next receive.
+    File = 1,
+}
+
+/// The data connection of a transfer and its ops in flight (one per lane).
 pub(super) struct Link {
     sock: Option<SharedFd>,
-    op: Option<OpId>,
+    ops: [Option<OpId>; 2],
     /// Bytes moved on the data connection so far.
     bytes: u64,
     last_progress: Instant,
@@ -120,14 +135,48 @@ pub(super) struct Link {
 }
 
 impl Link {
-    /// Records the transfer's op in flight. The one place the invariant is
-    /// checked: a second op would make ABOR cancel the wrong one.
+    /// Records an op on the network lane (see [`Link::submit_on`]).
     fn submit(&mut self, op: OpId) {
+        self.submit_on(Lane::Net, op);
+    }
+
+    /// Records an op on the file lane (see [`Link::submit_on`]).
+    fn submit_write(&mut self, op: OpId) {
+        self.submit_on(Lane::File, op);
+    }
+
+    /// Records the transfer's op in flight on `lane`. The one place the
+    /// invariant is checked: a second op on a lane would make ABOR miss one
+    /// and the transfer end with an op still writing.
+    fn submit_on(&mut self, lane: Lane, op: OpId) {
+        let slot = &mut self.ops[lane as usize];
         assert!(
-            self.op.is_none(),
-            "a transfer submitted a second data op while one was in flight"
+            slot.is_none(),
+            "a transfer submitted a second {lane:?} op while one was in flight"
         );
-        self.op = Some(op);
+        *slot = Some(op);
+    }
+
+    fn busy(&self, lane: Lane) -> bool {
+        self.ops[lane as usize].is_some()
+    }
+
+    fn in_flight(&self) -> bool {
+        self.ops.iter().any(Option::is_some)
+    }
+
+    /// Forgets `op`, which has completed: its lane, or `None` if not ours.
+    fn completed(&mut self, op: OpId) -> Option<Lane> {
+        let i = self.ops.iter().position(|o| *o == Some(op))?;
+        self.ops[i] = None;
+        Some(if i == 0 { Lane::Net } else { Lane::File })
+    }
+
+    /// Cancels every op in flight (each still completes, and is forgotten then).
+    fn cancel_all(&self, io: &mut Io) {
+        for op in self.ops.iter().flatten() {
+            io.ctx.ring.cancel(*op);
+        }
     }
 
     fn sock(&self) -> Option<SharedFd> {
@@ -228,6 +277,9 @@ pub struct Xfer {
     body: Body,
     link: Link,
     aborting: bool,
+    /// The transfer has ended (this result) but an op is still in flight:
+    /// it is cancelled, and the result waits for its completion.
+    ending: Option<Result<u64, TransferError>>,
     /// When the transfer command arrived (set-up and duration metrics).
     started: Instant,
     root: Arc<Root>,
@@ -306,7 +358,7 @@ impl Xfer {
             body: Body::Pending,
             link: Link {
                 sock: None,
-                op: None,
+                ops: [None, None],
                 bytes: 0,
                 last_progress: now.mono,
                 dir,
@@ -315,6 +367,7 @@ impl Xfer {
                 tls: None,
             },
             aborting: false,
+            ending: None,
             started: now.mono,
             root: shared_root,
             target: None,
@@ -459,17 +512,75 @@ impl Xfer {
         self.body.step(&mut self.link, io)
     }
 
-    /// True when `op` is this transfer's op in flight.
+    /// True when `op` is one of this transfer's ops in flight.
     pub fn owns(&self, op: OpId) -> bool {
-        self.link.op == Some(op)
+        self.link.ops.contains(&Some(op))
     }
 
-    /// The last completion of this transfer's op in flight.
-    pub fn on_completion(&mut self, io: &mut Io, purpose: Purpose, kind: CompletionKind) -> Step {
-        self.link.op = None;
-        if self.aborting {
-            return Step::Done(Err(TransferError::Aborted));
+    /// The last completion of one of this transfer's ops in flight.
+    pub fn on_completion(
+        &mut self,
+        io: &mut Io,
+        op: OpId,
+        purpose: Purpose,
+        kind: CompletionKind,
+    ) -> Step {
+        let Some(lane) = self.link.completed(op) else {
+            return Step::Continue;
+        };
+        if self.aborting && self.ending.is_none() {
+            self.ending = Some(Err(TransferError::Aborted));
         }
+        if self.ending.is_some() {
+            return self.settle(io); // `kind`'s buffer goes back as it drops
+        }
+        if matches!(self.stage, Stage::Undoing { .. }) {
+            return Step::Continue;
+        }
+        if !self.over_quota() {
+            let step = match lane {
+                // Writes are the body's, never TLS's.
+                Lane::File => {
+                    let step = self.body.on_io(&mut self.link, io, kind);
+                    self.link.tls_finish(io, step)
+                }
+                Lane::Net => self.on_net(io, purpose, kind),
+            };
+            if !self.over_quota() {
+                return match step {
+                    Step::Done(r) if self.link.in_flight() => {
+                        self.ending = Some(r);
+                        self.settle(io)
+                    }
+                    other => other,
+                };
+            }
+        }
+        // Past the quota: the partial file is removed once no write is in
+        // flight (nothing receives any more).
+        match self.link.busy(Lane::File) {
+            true => Step::Continue,
+            false => self.undo_upload(io),
+        }
+    }
+
+    fn over_quota(&self) -> bool {
+        matches!(&self.body, Body::Store(b) if b.over_quota())
+    }
+
+    /// An ending transfer: cancels what is still in flight and reports the
+    /// result once nothing is (no write lands after the reply).
+    fn settle(&mut self, io: &mut Io) -> Step {
+        if self.link.in_flight() {
+            self.link.shutdown();
+            self.link.cancel_all(io);
+            return Step::Continue;
+        }
+        self.ending.take().map_or(Step::Continue, Step::Done)
+    }
+
+    /// A completion on the network lane.
+    fn on_net(&mut self, io: &mut Io, purpose: Purpose, kind: CompletionKind) -> Step {
         if purpose == Purpose::DataConnect {
             return match (kind, self.link.sock.take()) {
                 (CompletionKind::Connect(Ok(())), Some(fd)) => self.data_connected(io, fd),
@@ -485,7 +596,7 @@ impl Xfer {
                 _ => Step::Done(Err(TransferError::ConnectionLost)),
             };
         }
-        let step = if self.link.tls.is_some() {
+        if self.link.tls.is_some() {
             let step = match self.link.tls_on_io(io, kind) {
                 secure::Routed::Body(kind) => self.body.on_io(&mut self.link, io, kind),
                 secure::Routed::Open => self.body.step(&mut self.link, io),
@@ -494,17 +605,13 @@ impl Xfer {
             self.link.tls_finish(io, step)
         } else {
             self.body.on_io(&mut self.link, io, kind)
-        };
-        match &self.body {
-            Body::Store(b) if b.over_quota() => self.undo_upload(io),
-            _ => step,
         }
     }
 
     /// The helper formatted the listing's next chunk.
     pub fn on_list_more(&mut self, io: &mut Io, seq: u64, r: Result<ListChunk, FsError>) -> Step {
         match &mut self.body {
-            Body::List(b) if !self.aborting => {
+            Body::List(b) if !self.aborting && self.ending.is_none() => {
                 let step = b.on_more(&mut self.link, io, seq, r);
                 self.link.tls_finish(io, step)
             }
@@ -515,7 +622,9 @@ impl Xfer {
     /// A registered buffer for an upload that waited for one.
     pub fn resume_with_buf(&mut self, io: &mut Io, buf: FixedBuf) -> Step {
         match &mut self.body {
-            Body::Store(b) if self.stage == Stage::Moving && !self.aborting => {
+            Body::Store(b)
+                if self.stage == Stage::Moving && !self.aborting && self.ending.is_none() =>
+            {
                 let step = b.resume(&mut self.link, io, buf);
                 self.link.tls_finish(io, step)
             }
@@ -524,25 +633,25 @@ impl Xfer {
         }
     }
 
-    /// ABOR: cancels the op in flight (its completion ends the transfer), or
-    /// ends it now when nothing is in flight.
+    /// ABOR: cancels the ops in flight (the last completion ends the
+    /// transfer), or ends it now when nothing is in flight.
     pub fn abort(&mut self, io: &mut Io) -> Step {
         self.aborting = true;
         self.link.shutdown();
-        match self.link.op {
-            Some(op) => {
-                io.ctx.ring.cancel(op);
-                Step::Continue
-            }
-            None => Step::Done(Err(TransferError::Aborted)),
+        if self.link.in_flight() {
+            self.link.cancel_all(io);
+            Step::Continue
+        } else {
+            Step::Done(Err(TransferError::Aborted))
         }
     }
 
     /// When the data-connection or stall deadline falls (`None`: no
     /// deadline runs, e.g. while the helper opens the file or ABOR runs).
     pub fn deadline(&self, stall: Duration) -> Option<Instant> {
-        // A paced transfer waiting for its timeout is not stalled.
-        if self.aborting || self.link.paused {
+        // A paced transfer waiting for its timeout is not stalled; an ending
+        // one only waits for its last op.
+        if self.aborting || self.ending.is_some() || self.link.paused {
             return None;
         }
         self.stage.deadline(self.link.last_progress, stall)
@@ -567,11 +676,9 @@ impl Xfer {
 
     /// The transfer is over (`clean`: it succeeded): cancels an op still in
     /// flight, closes the data connection and keeps what can be reused.
-    pub fn end(mut self, io: &mut Io, clean: bool) {
-        let idle = self.link.op.is_none();
-        if let Some(op) = self.link.op.take() {
-            io.ctx.ring.cancel(op);
-        }
+    pub fn end(self, io: &mut Io, clean: bool) {
+        let idle = !self.link.in_flight();
+        self.link.cancel_all(io);
         self.link.shutdown();
         if let Body::Splice(b) = self.body {
             b.end(io, clean && idle);
