@@ -53,9 +53,17 @@ impl Mirror {
         }
         let local = TempDir::new(&format!("{tag}-local"));
         let log = local.join("server.log");
-        let opts = ServerOpts::new(pasv)
+        let mut opts = ServerOpts::new(pasv)
             .arg("--verbose")
             .stderr_to(log.clone());
+        if big {
+            // lftp pget splits only while the first connection's RETR is
+            // still running when the others have logged in; unthrottled,
+            // 64 MiB over loopback can end first and pget then sends no
+            // REST. A per-session rate (no per-address limit is touched)
+            // keeps the split deterministic: one session would need 4 s.
+            opts = opts.args(&["--download-rate-bytes-per-sec", "16777216"]);
+        }
         let srv = Server::start(root.path(), opts);
         Mirror {
             _root: root,

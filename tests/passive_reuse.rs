@@ -14,12 +14,18 @@ use std::time::Duration;
 use support::ftp::{parse_227, parse_229, Ftp};
 use support::{users_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 
-const PASV: (u16, u16) = (32000, 32999);
+const PASV: (u16, u16) = (31000, 31499);
 
 fn server(tag: &str) -> (TempDir, Server) {
     let root = TempDir::new(tag);
     let users = users_file(root.path(), &[(USER, root.path(), "all")]);
-    let server = Server::start(root.path(), ServerOpts::new(PASV).users(users).cores(1));
+    let server = Server::start(
+        root.path(),
+        ServerOpts::new(PASV)
+            .users(users)
+            .cores(1)
+            .arg("--pasv-reuse-listener"),
+    );
     (root, server)
 }
 

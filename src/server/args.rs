@@ -118,6 +118,13 @@ pub struct Args {
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
     pub retr_chunk_bytes: u32,
+    /// Keep a session's passive listener after a transfer for its next
+    /// PASV/EPSV (saves a bind per small file: the kernel's bind walks every
+    /// TIME_WAIT connection of the port). Off by default: a kept listener
+    /// holds its port, so a small --pasv-ports range can run out for other
+    /// sessions (425).
+    #[arg(long = "pasv-reuse-listener")]
+    pub pasv_reuse_listener: bool,
     /// Download rate of each session in bytes per second, 0 = unlimited
     /// (a [[user]] or [anonymous] `download_rate_bytes_per_sec` overrides it).
     #[arg(long = "download-rate-bytes-per-sec", default_value_t = 0)]

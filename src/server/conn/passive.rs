@@ -5,7 +5,8 @@
 //! `--data-connect-timeout-secs`, so a PASV never connected holds its port
 //! for a bounded time.
 //!
-//! After a transfer the listener is kept ([`Kept`]) for the session's next
+//! With `--pasv-reuse-listener`, after a transfer the listener is kept
+//! ([`Kept`]) for the session's next
 //! PASV/EPSV, which then answers with the same port instead of binding a new
 //! one: a mirror client's thousands of small transfers otherwise pay for a
 //! bind each, and the kernel's bind walks every TIME_WAIT connection left on
@@ -165,7 +166,13 @@ impl Passive {
     /// PASV/EPSV when the worker has room for it (else closed).
     pub(super) fn retire(mut self, ctx: &mut Ctx) -> Option<Kept> {
         self.stop_accepting(ctx);
-        let Some(count) = KeptCount::take(ctx) else {
+        let count = ctx
+            .shared
+            .args
+            .pasv_reuse_listener
+            .then(|| KeptCount::take(ctx))
+            .flatten();
+        let Some(count) = count else {
             self.close(ctx);
             return None;
         };
