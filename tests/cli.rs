@@ -67,6 +67,14 @@ fn bad_flags_exit_2_with_one_line() {
         &["--root", r, "--retr-chunk-bytes", "100"],
         "--retr-chunk-bytes",
     );
+    assert_usage_error(
+        &["--root", r, "--control-buffer-size-bytes", "100"],
+        "--control-buffer-size-bytes",
+    );
+    assert_usage_error(
+        &["--root", r, "--deferred-commands-max", "100000"],
+        "--deferred-commands-max",
+    );
     assert_usage_error(&["--root"], "--root");
 }
 

@@ -455,3 +455,42 @@ fn passive_ports_are_reused_within_time_wait() {
     }
     f.quit();
 }
+
+#[test]
+fn small_control_buffers_and_the_deferred_line_limit() {
+    // --control-buffer-size-bytes 256: a long line and a burst of pipelined
+    // lines span several receives and are still read exactly;
+    // --deferred-commands-max 2: the third line held back during a transfer
+    // gets 503 at once, the two held ones are answered after the 226.
+    let root = TempDir::new("ctrlbuf");
+    let sum = write_pattern_file(&root.join("big.bin"), 64 << 20, 7);
+    let opts = ServerOpts::new(PASV).args(&[
+        "--control-buffer-size-bytes",
+        "256",
+        "--deferred-commands-max",
+        "2",
+    ]);
+    let server = Server::start(root.path(), opts);
+    let mut f = Ftp::anonymous(server.port);
+    let long = "x".repeat(1000);
+    let r = f.cmd(&format!("SIZE {long}"));
+    assert_eq!(r.code, 550, "a 1005-byte line over 256-byte buffers: {r:?}");
+    f.send_raw("NOOP\r\n".repeat(60).as_bytes());
+    for i in 0..60 {
+        assert_eq!(f.reply("pipelined NOOP").code, 200, "NOOP #{i}");
+    }
+    let mut data = f.start(Mode::Epsv, "RETR big.bin");
+    let mut first = vec![0u8; 65536];
+    data.read_exact(&mut first).expect("first 64 KiB");
+    f.send_raw(b"PWD\r\nPWD\r\nPWD\r\n");
+    let r = f.reply("third PWD during the transfer");
+    assert_eq!(r.code, 503, "{r:?}");
+    let mut rest = Vec::new();
+    data.read_to_end(&mut rest).unwrap();
+    first.extend_from_slice(&rest);
+    assert_eq!(sha256_hex(&first), sum);
+    assert_eq!(f.reply("RETR").code, 226);
+    assert_eq!(f.reply("held PWD").code, 257);
+    assert_eq!(f.reply("held PWD").code, 257);
+    f.quit();
+}

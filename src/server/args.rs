@@ -110,11 +110,20 @@ pub struct Args {
     /// Size of each registered upload buffer in bytes.
     #[arg(long = "upload-buffer-size-bytes", default_value_t = 256 * 1024)]
     pub upload_buffer_size_bytes: u32,
-    /// Provided receive buffers per worker for control connections (2 KiB
-    /// each); an idle session holds none, a busy one only while a receive is
-    /// being handled.
+    /// Provided receive buffers per worker for control connections (each
+    /// --control-buffer-size-bytes); an idle session holds none, a busy one
+    /// only while a receive is being handled.
     #[arg(long = "control-buffers-count", default_value_t = 512)]
     pub control_buffers_count: u16,
+    /// Size of each control receive buffer. One receive takes at most this
+    /// much of a client's pipelined lines; a longer line spans receives (the
+    /// line limit is --line-len-max-bytes).
+    #[arg(long = "control-buffer-size-bytes", default_value_t = 2048)]
+    pub control_buffer_size_bytes: u32,
+    /// Command lines held back while a transfer (or HASH/CPTO) runs; more
+    /// than this get 503.
+    #[arg(long = "deferred-commands-max", default_value_t = 16)]
+    pub deferred_commands_max: usize,
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
     pub retr_chunk_bytes: u32,

@@ -94,6 +94,12 @@ impl ServerConfig {
         if args.control_buffers_count == 0 || args.control_buffers_count > 32768 {
             return Err("--control-buffers-count: 1..=32768 (io_uring buffer ring)".to_string());
         }
+        if !(256..=65536).contains(&args.control_buffer_size_bytes) {
+            return Err("--control-buffer-size-bytes: 256..=65536".to_string());
+        }
+        if args.deferred_commands_max > 4096 {
+            return Err("--deferred-commands-max: at most 4096".to_string());
+        }
         if args.retr_chunk_bytes < 4096 {
             return Err("--retr-chunk-bytes: at least 4096".to_string());
         }

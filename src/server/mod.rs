@@ -113,7 +113,7 @@ pub fn start(cfg: ServerConfig) -> Result<Running, StartError> {
         line_len_max_bytes: cfg.args.line_len_max_bytes,
         idle_timeout_secs: cfg.args.idle_timeout_secs,
         login_failures_max: cfg.args.login_failures_max,
-        deferred_commands_max: 16,
+        deferred_commands_max: cfg.args.deferred_commands_max,
         pasv_address: cfg.args.pasv_address,
         login_timeout_secs: cfg.args.login_timeout_secs,
         commands_per_sec_max: cfg.args.commands_per_sec_max,

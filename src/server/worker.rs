@@ -78,7 +78,7 @@ impl Worker {
             fixed_bufs_count: a.upload_buffers_count,
             fixed_buf_size_bytes: a.upload_buffer_size_bytes,
             provided_bufs_count: a.control_buffers_count,
-            provided_buf_size_bytes: 2048,
+            provided_buf_size_bytes: a.control_buffer_size_bytes,
             // One direct-descriptor slot per session (the kernel allows 2^20).
             fixed_files_count: if a.no_direct_descriptors {
                 0
