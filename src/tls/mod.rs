@@ -22,11 +22,13 @@
 //!
 //! Only TLS 1.2 and 1.3 exist in rustls, so older clients fail the handshake.
 
+mod any_cert;
 mod readonly;
 mod stream;
 #[cfg(test)]
 mod tests;
 
+pub use any_cert::AnyCert;
 pub use stream::{Fed, TlsStream};
 
 use std::sync::Arc;
