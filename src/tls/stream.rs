@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rustls::{HandshakeKind, ServerConfig, ServerConnection};
 
+use super::record::RecordSealer;
 use super::SessionTag;
 
 /// What [`TlsStream::feed`] found in the bytes.
@@ -22,6 +23,8 @@ pub struct TlsStream {
     conn: ServerConnection,
     /// The peer sent close_notify.
     peer_closed: bool,
+    /// The config lets the traffic secrets out ([`TlsStream::into_sealer`]).
+    secrets_extractable: bool,
 }
 
 impl std::fmt::Debug for TlsStream {
@@ -53,6 +56,7 @@ impl TlsStream {
         Some(TlsStream {
             conn,
             peer_closed: false,
+            secrets_extractable: config.enable_secret_extraction,
         })
     }
 
@@ -133,6 +137,55 @@ impl TlsStream {
                 .conn
                 .received_resumption_data()
                 .is_none_or(|got| got == tag.as_bytes())
+    }
+
+    /// True when [`TlsStream::into_sealer`] will succeed: the handshake is
+    /// done, nothing is left to send, the config allows taking the secrets
+    /// out, and the version and suite are ones [`RecordSealer`] frames.
+    pub fn sealable(&self) -> bool {
+        use rustls::CipherSuite as S;
+        let suite_ok = self.conn.negotiated_cipher_suite().is_some_and(|s| {
+            matches!(
+                s.suite(),
+                S::TLS13_AES_128_GCM_SHA256
+                    | S::TLS13_AES_256_GCM_SHA384
+                    | S::TLS13_CHACHA20_POLY1305_SHA256
+                    | S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                    | S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+                    | S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+                    | S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+                    | S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+                    | S::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+            )
+        });
+        let version_ok = matches!(
+            self.conn.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_2 | rustls::ProtocolVersion::TLSv1_3)
+        );
+        self.secrets_extractable
+            && !self.conn.is_handshaking()
+            && !self.conn.wants_write()
+            && suite_ok
+            && version_ok
+    }
+
+    /// Hands the transmit direction to a [`RecordSealer`]: rustls gives up
+    /// the traffic secret and the next sequence number (the step a kTLS
+    /// set-up takes) and the connection is gone. Only for a connection
+    /// that will send and never read again. Check [`TlsStream::sealable`]
+    /// first: after a `None` nothing can be sent on this connection.
+    pub fn into_sealer(self) -> Option<RecordSealer> {
+        if !self.sealable() {
+            return None;
+        }
+        let version = self.conn.protocol_version()?;
+        // The buffered connection's extraction is not deprecated (the
+        // unbuffered one's is, for lacking ticket and key-update support;
+        // a data connection gets no tickets, and the sealer never updates
+        // keys: its sequence numbers last 2^64 - 2^16 records).
+        let secrets = self.conn.dangerous_extract_secrets().ok()?;
+        let (seq, tx) = secrets.tx;
+        RecordSealer::new(version, seq, &tx)
     }
 
     /// The negotiated protocol version, for logs ("TLSv1.3").

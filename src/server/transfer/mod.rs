@@ -414,7 +414,13 @@ impl Xfer {
                 let file: SharedFd = std::rc::Rc::new(fd);
                 let body = if self.ascii || self.protected.is_some() {
                     // TLS needs the bytes in memory: read, (convert,) send.
-                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size, self.ascii))
+                    let chunk = match self.protected {
+                        Some(_) => ascii::TLS_CHUNK_BYTES,
+                        None => ascii::CHUNK_BYTES,
+                    };
+                    Body::Ascii(ascii::AsciiSend::new(
+                        file, *offset, size, self.ascii, chunk,
+                    ))
                 } else {
                     match io.ctx.shared.args.retr_path {
                         RetrPath::Sendfile => {
@@ -504,7 +510,8 @@ impl Xfer {
         self.link.last_progress = io.now();
         if let Some(sess) = self.protected.clone() {
             let allow = io.ctx.shared.args.tls_allow_data_without_resumption;
-            return match secure::DataTls::new(sess, allow) {
+            let send_only = !matches!(self.kind, TransferKind::Store { .. });
+            return match secure::DataTls::new(sess, allow, send_only) {
                 Some(tls) => self.link.tls_begin(io, tls),
                 None => Step::Done(Err(TransferError::TlsHandshake)),
             };
