@@ -16,7 +16,7 @@ pub(super) const CHUNK_BYTES: usize = 64 * 1024;
 /// round trips over more sealing (docs/performance-notes.md), while one
 /// step still seals for well under a millisecond, so other sessions on the
 /// worker are not held up.
-pub(super) const TLS_CHUNK_BYTES: usize = 64 * 1024;
+pub(super) const TLS_CHUNK_BYTES: usize = 256 * 1024;
 
 pub(super) struct AsciiSend {
     file: SharedFd,
