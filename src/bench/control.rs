@@ -118,6 +118,9 @@ impl Worker {
                         }
                         // Handshake records to answer.
                         t.take_ciphertext(&mut s.outq);
+                        if self.stats.tls.is_none() && !t.is_handshaking() {
+                            self.stats.tls = t.negotiated();
+                        }
                     }
                     None => s.client.received(buf.data(), &mut self.acts),
                 }

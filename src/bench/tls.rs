@@ -129,6 +129,14 @@ impl ClientTls {
         self.conn.is_handshaking()
     }
 
+    /// After the handshake: "TLSv1_2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    /// (rustls' names for the version and the suite).
+    pub fn negotiated(&self) -> Option<String> {
+        let version = self.conn.protocol_version()?;
+        let suite = self.conn.negotiated_cipher_suite()?;
+        Some(format!("{version:?} {:?}", suite.suite()))
+    }
+
     pub fn peer_closed(&self) -> bool {
         self.peer_closed
     }

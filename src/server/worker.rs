@@ -137,10 +137,15 @@ impl Worker {
                 break;
             }
             // One timer per worker: the earliest deadline is the wait's timeout.
-            let next = [self.timers.next_deadline(), self.accept_retry_at]
-                .into_iter()
-                .flatten()
-                .min();
+            let kept_limit = Duration::from_secs(self.ctx.shared.args.data_connect_timeout_secs);
+            let next = [
+                self.timers.next_deadline(),
+                self.accept_retry_at,
+                self.ctx.kept_listeners.next_expiry(kept_limit),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let wait = next.map_or(WAIT_MAX, |t| {
                 t.saturating_duration_since(Instant::now()).min(WAIT_MAX)
             });
@@ -155,6 +160,7 @@ impl Worker {
             }
             self.fire_timers();
         }
+        self.ctx.kept_listeners.clear();
         self.ctx.ring.shutdown();
     }
 
@@ -381,6 +387,10 @@ impl Worker {
     /// each due connection does what is due and schedules its next deadline.
     fn fire_timers(&mut self) {
         let now = self.ctx.now.mono;
+        // Pooled passive listeners idle for the data-connect timeout (the
+        // loop's wait ends at the oldest one's expiry).
+        let limit = Duration::from_secs(self.ctx.shared.args.data_connect_timeout_secs);
+        self.ctx.kept_listeners.expire(now, limit);
         if self.accept_retry_at.is_some_and(|t| t <= now) {
             self.accept_retry_at = None;
             for i in std::mem::take(&mut self.accept_paused) {

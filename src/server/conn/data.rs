@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::passive::{Kept, Passive};
+use super::passive::Passive;
 use super::report::{direction_of, Finished, Report};
 use crate::engine::{CompletionKind, FixedBuf, OpId};
 use crate::fs::{FsError, Root};
@@ -23,8 +23,6 @@ pub(super) struct DataChannel {
     peer: SocketAddr,
     local: SocketAddr,
     pasv: Option<Passive>,
-    /// The last transfer's passive listener, for the next PASV/EPSV.
-    kept: Option<Kept>,
     xfer: Option<Xfer>,
     /// Bytes of the running transfer already added to the byte counter.
     bytes_counted: u64,
@@ -44,19 +42,17 @@ impl DataChannel {
             peer,
             local,
             pasv: None,
-            kept: None,
             xfer: None,
             bytes_counted: 0,
         }
     }
 
-    /// PASV/EPSV: a new listener (or the kept one) replaces the old one.
+    /// PASV/EPSV: a new listener (or a pooled one) replaces the old one.
     pub(super) fn open_passive(&mut self, p: Parts) {
         if let Some(mut pasv) = self.pasv.take() {
             pasv.close(p.ctx);
         }
-        let kept = self.kept.take();
-        let port = match Passive::open(p.ctx, p.tags, self.local.ip(), kept) {
+        let port = match Passive::open(p.ctx, p.tags, self.local.ip()) {
             Ok((pasv, port)) => {
                 self.pasv = Some(pasv);
                 Some(port)
@@ -73,24 +69,19 @@ impl DataChannel {
             .handle_event(Event::PassiveOpened(port), p.ctx.now);
     }
 
-    /// Closes the passive listener, an accepted, unused data connection and
-    /// the kept listener.
+    /// Closes the passive listener and an accepted, unused data connection.
     pub(super) fn close_passive(&mut self, ctx: &mut Ctx) {
         if let Some(mut pasv) = self.pasv.take() {
             pasv.close(ctx);
         }
-        if let Some(k) = self.kept.take() {
-            k.close(ctx);
-        }
     }
 
-    /// The transfer is over: its passive listener is kept for the next
-    /// PASV/EPSV (an accepted, unused data connection is closed).
+    /// The transfer is over: its passive listener goes back to the worker's
+    /// pool for the next PASV/EPSV (an accepted, unused data connection is
+    /// closed).
     fn retire_passive(&mut self, ctx: &mut Ctx) {
         if let Some(pasv) = self.pasv.take() {
-            if let Some(old) = std::mem::replace(&mut self.kept, pasv.retire(ctx)) {
-                old.close(ctx);
-            }
+            pasv.retire(ctx, self.local.ip());
         }
     }
 
@@ -124,18 +115,9 @@ impl DataChannel {
     }
 
     /// Closes a passive listener nobody used within the data-connect
-    /// timeout, and a kept one idle as long.
+    /// timeout.
     pub(super) fn expire_unused_passive(&mut self, ctx: &mut Ctx) {
         let limit = Duration::from_secs(ctx.shared.args.data_connect_timeout_secs);
-        if self
-            .kept
-            .as_ref()
-            .is_some_and(|k| k.expired(ctx.now.mono, limit))
-        {
-            if let Some(k) = self.kept.take() {
-                k.close(ctx);
-            }
-        }
         let expired = self
             .pasv
             .as_ref()
