@@ -21,6 +21,7 @@ use super::timers::Timers;
 use super::token::{self, Purpose};
 use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd, Sock};
 use crate::obs::labels::RefusalReason;
+use crate::proto::reply;
 
 /// How long a listener whose accept failed for lack of fds/memory rests.
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -285,7 +286,8 @@ impl Worker {
             return;
         };
         if self.conns.len() >= self.ctx.shared.args.sessions_max {
-            refuse(&fd, b"421 Too many connections; try again later.\r\n");
+            let why = "Too many connections; try again later.";
+            refuse(&fd, &reply::encode(reply::SERVICE_NOT_AVAILABLE, why));
             self.ctx.obs.refused(peer, RefusalReason::SessionsMax);
             return;
         }
@@ -303,7 +305,7 @@ impl Worker {
         if !await_proxy {
             if let Err(why) = self.ctx.shared.admit(peer.ip(), self.ctx.now.mono) {
                 self.ctx.log(format_args!("{peer} refused: {why:?}"));
-                refuse(&fd, why.reply());
+                refuse(&fd, &why.reply());
                 self.ctx.obs.refused(peer, why.reason());
                 return;
             }

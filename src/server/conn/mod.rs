@@ -558,7 +558,7 @@ impl Conn {
                 "{client} (via {}) refused: {why:?}",
                 self.peer
             ));
-            self.ctrl.send_now(ctx, &mut self.tags, why.reply());
+            self.ctrl.send_now(ctx, &mut self.tags, &why.reply());
             ctx.obs.refused(client, why.reason());
             return self.close(ctx);
         }
