@@ -174,7 +174,7 @@ impl Worker {
     }
 
     fn on_completion(&mut self, c: Completion) {
-        let Some((purpose, index, gen)) = token::unpack(c.token) else {
+        let Some((purpose, index, gen)) = token::unpack::<Purpose>(c.token) else {
             return;
         };
         match purpose {
@@ -320,7 +320,7 @@ impl Worker {
             Ok(sock) => sock,
             Err(fd) => Sock::Fd(Rc::new(fd)),
         };
-        self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
+        self.next_gen = token::next_gen(self.next_gen);
         // Listeners past the --listen ones are the implicit FTPS ones.
         let implicit = index >= self.ctx.shared.args.listen.len();
         let entry = self.conns.vacant_entry();
