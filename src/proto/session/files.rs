@@ -236,15 +236,12 @@ impl Session {
         let mut facts = Vec::new();
         listing::format_mlsx(&info, self.can_write_at(p), &mut facts);
         let line = String::from_utf8_lossy(&facts).into_owned();
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
+        self.reply_block(
             reply::FILE_ACTION_OK,
             &format!("Listing {}", p.as_str()),
             &[line],
             "End",
-            &mut out,
         );
-        self.out = out;
     }
 
     fn stat_listing(&mut self, p: &VPath, entries: &[FileInfo], truncated: bool, now: Now) {
@@ -262,14 +259,11 @@ impl Session {
         if truncated {
             lines.push("(listing truncated at the server's limit)".to_string());
         }
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
+        self.reply_block(
             reply::FILE_STATUS,
             &format!("Status of {}:", p.as_str()),
             &lines,
             "End of status",
-            &mut out,
         );
-        self.out = out;
     }
 }

@@ -32,15 +32,7 @@ impl Session {
             body.insert(at + 1, "PBSZ".to_string());
             body.insert(at + 2, "PROT".to_string());
         }
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
-            reply::SYSTEM_STATUS,
-            "Features:",
-            &body,
-            "End",
-            &mut out,
-        );
-        self.out = out;
+        self.reply_block(reply::SYSTEM_STATUS, "Features:", &body, "End");
     }
 
     pub(super) fn cmd_help(&mut self, arg: Option<String>) {
@@ -94,14 +86,11 @@ impl Session {
             format!("Busy: {}", !matches!(self.busy, Busy::Idle)),
         ];
         body.extend(self.limit_lines());
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
+        self.reply_block(
             reply::SYSTEM_STATUS,
             "ringftpd status:",
             &body,
             "End of status",
-            &mut out,
         );
-        self.out = out;
     }
 }

@@ -408,6 +408,11 @@ impl Session {
         reply::encode_into(code, text, &mut self.out);
     }
 
+    /// A multi-line reply with indented `body` lines (FEAT, STAT, MLST).
+    fn reply_block(&mut self, code: u16, first: &str, body: &[String], last: &str) {
+        reply::encode_block_into(code, first, body, last, &mut self.out);
+    }
+
     fn close(&mut self) {
         if !self.closing {
             self.actions.push_back(Action::ClosePassive);

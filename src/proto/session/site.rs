@@ -60,15 +60,7 @@ impl Session {
     /// SITE QUOTA: usage and limits of the login.
     pub(super) fn site_quota(&mut self) {
         let body = self.limit_lines();
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
-            reply::SYSTEM_STATUS,
-            "Quota and rates:",
-            &body,
-            "End",
-            &mut out,
-        );
-        self.out = out;
+        self.reply_block(reply::SYSTEM_STATUS, "Quota and rates:", &body, "End");
     }
 
     /// The quota and rate lines of SITE QUOTA and STAT (none before login).
