@@ -1,7 +1,8 @@
 //! One command line → the handler for its verb (RFC 959 §5.4 sequencing).
 
 use super::{Auth, Busy, Now, Session};
-use crate::proto::command::{parse, Command, LineTooLong, ParseError};
+use crate::proto::command::{parse, Command, ParseError};
+use crate::proto::line::LineTooLong;
 use crate::proto::reply;
 
 impl Session {

@@ -46,7 +46,7 @@ pub use types::*;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use crate::proto::command::{LineBuffer, LineTooLong};
+use crate::proto::line::{LineBuffer, LineTooLong};
 use crate::proto::path::VPath;
 use crate::proto::reply;
 

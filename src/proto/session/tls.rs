@@ -3,7 +3,8 @@
 //! sees [`Action::StartTls`], after the 234 reply has left in the clear.
 
 use super::{Action, Auth, Session};
-use crate::proto::command::{Command, LineBuffer};
+use crate::proto::command::Command;
+use crate::proto::line::LineBuffer;
 use crate::proto::reply;
 
 /// Who must use TLS (`--tls-required`).
