@@ -584,7 +584,7 @@ fn bench_tls_explicit_and_implicit() {
         // The report names the version and suite the server chose.
         let suite = s.tls.as_deref().unwrap_or("");
         assert!(
-            suite.starts_with("TLSv1_2 TLS_ECDHE_") && suite.contains("GCM"),
+            suite.starts_with("TLSv1.2 TLS_ECDHE_") && suite.contains("GCM"),
             "{tls} {mode}: {suite:?}"
         );
         let o = bench(

@@ -21,6 +21,7 @@ use super::timers::Timers;
 use super::token::{self, Purpose};
 use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd, Sock};
 use crate::obs::labels::RefusalReason;
+use crate::proto::reply;
 
 /// How long a listener whose accept failed for lack of fds/memory rests.
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -179,7 +180,7 @@ impl Worker {
     }
 
     fn on_completion(&mut self, c: Completion) {
-        let Some((purpose, index, gen)) = token::unpack(c.token) else {
+        let Some((purpose, index, gen)) = token::unpack::<Purpose>(c.token) else {
             return;
         };
         match purpose {
@@ -291,7 +292,8 @@ impl Worker {
             return;
         };
         if self.conns.len() >= self.ctx.shared.args.sessions_max {
-            refuse(&fd, b"421 Too many connections; try again later.\r\n");
+            let why = "Too many connections; try again later.";
+            refuse(&fd, &reply::encode(reply::SERVICE_NOT_AVAILABLE, why));
             self.ctx.obs.refused(peer, RefusalReason::SessionsMax);
             return;
         }
@@ -309,7 +311,7 @@ impl Worker {
         if !await_proxy {
             if let Err(why) = self.ctx.shared.admit(peer.ip(), self.ctx.now.mono) {
                 self.ctx.log(format_args!("{peer} refused: {why:?}"));
-                refuse(&fd, why.reply());
+                refuse(&fd, &why.reply());
                 self.ctx.obs.refused(peer, why.reason());
                 return;
             }
@@ -324,7 +326,7 @@ impl Worker {
             Ok(sock) => sock,
             Err(fd) => Sock::Fd(Rc::new(fd)),
         };
-        self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
+        self.next_gen = token::next_gen(self.next_gen);
         // Listeners past the --listen ones are the implicit FTPS ones.
         let implicit = index >= self.ctx.shared.args.listen.len();
         let entry = self.conns.vacant_entry();

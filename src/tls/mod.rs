@@ -2,7 +2,7 @@
 //!
 //! This module never touches an fd and makes no syscall: the server's ring
 //! receives ciphertext into buffers it owns and hands it to [`TlsStream::feed`];
-//! plaintext is taken out with [`TlsStream::read_plain`]; what is to be sent
+//! plaintext comes out of it into the caller's buffer; what is to be sent
 //! is written with [`TlsStream::write_plain`] and the records come out of
 //! [`TlsStream::take_ciphertext`] into a buffer the ring then sends.
 //!
@@ -24,12 +24,14 @@
 
 mod any_cert;
 mod readonly;
+mod records;
 mod stream;
 #[cfg(test)]
 mod tests;
 
 pub use any_cert::AnyCert;
-pub use stream::{Fed, TlsStream};
+pub use records::{Fed, Records};
+pub use stream::TlsStream;
 
 use std::sync::Arc;
 

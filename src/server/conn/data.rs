@@ -36,6 +36,16 @@ pub(super) struct Parts<'a> {
     pub report: &'a Report,
 }
 
+impl Parts<'_> {
+    /// What a transfer's step works with, borrowed from these parts.
+    fn io(&mut self) -> Io<'_> {
+        Io {
+            ctx: self.ctx,
+            tags: self.tags,
+        }
+    }
+}
+
 impl DataChannel {
     pub(super) fn new(peer: SocketAddr, local: SocketAddr) -> DataChannel {
         DataChannel {
@@ -86,7 +96,7 @@ impl DataChannel {
     }
 
     /// A connection on the passive listener.
-    pub(super) fn on_pasv_accept(&mut self, p: Parts, kind: CompletionKind) {
+    pub(super) fn on_pasv_accept(&mut self, mut p: Parts, kind: CompletionKind) {
         let peer = self.peer.ip();
         let Some(fd) = self
             .pasv
@@ -97,13 +107,7 @@ impl DataChannel {
         };
         match self.xfer.as_mut().filter(|x| x.waiting_for_passive()) {
             Some(x) => {
-                let step = x.data_connected(
-                    &mut Io {
-                        ctx: p.ctx,
-                        tags: p.tags,
-                    },
-                    fd,
-                );
+                let step = x.data_connected(&mut p.io(), fd);
                 self.on_step(p, step);
             }
             None => {
@@ -134,23 +138,14 @@ impl DataChannel {
     /// Starts a transfer: its source or target is opened on the helper pool.
     pub(super) fn start(
         &mut self,
-        p: Parts,
+        mut p: Parts,
         t: Transfer,
         root: Option<Arc<Root>>,
         limits: &Limits,
         tls: Option<crate::tls::SessionTls>,
     ) {
         let started = match root {
-            Some(root) => Xfer::start(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                t,
-                root,
-                limits,
-                tls,
-            ),
+            Some(root) => Xfer::start(&mut p.io(), t, root, limits, tls),
             None => Err(TransferError::Fs(FsError::PermissionDenied)),
         };
         match started {
@@ -165,16 +160,9 @@ impl DataChannel {
     }
 
     /// The helper opened the source/target: 150, then the data connection.
-    pub(super) fn on_opened(&mut self, p: Parts, seq: u64, out: JobOutput) {
+    pub(super) fn on_opened(&mut self, mut p: Parts, seq: u64, out: JobOutput) {
         let Some(x) = self.xfer.as_mut() else { return };
-        match x.on_opened(
-            &mut Io {
-                ctx: p.ctx,
-                tags: p.tags,
-            },
-            seq,
-            out,
-        ) {
+        match x.on_opened(&mut p.io(), seq, out) {
             Opened::NotOurs => {}
             Opened::Failed(e) => self.end(p, Err(e)),
             Opened::Ready { size, name } => {
@@ -185,12 +173,9 @@ impl DataChannel {
         }
     }
 
-    fn connect(&mut self, p: Parts) {
+    fn connect(&mut self, mut p: Parts) {
         let Some(x) = self.xfer.as_mut() else { return };
-        let mut io = Io {
-            ctx: p.ctx,
-            tags: p.tags,
-        };
+        let mut io = p.io();
         let step = match x.endpoint() {
             DataEndpoint::Passive => {
                 let accepted = self.pasv.as_mut().and_then(Passive::take_accepted);
@@ -210,37 +195,22 @@ impl DataChannel {
     /// dropped: its buffers go back as they drop).
     pub(super) fn on_completion(
         &mut self,
-        p: Parts,
+        mut p: Parts,
         purpose: Purpose,
         op: OpId,
         kind: CompletionKind,
     ) {
         let step = match self.xfer.as_mut().filter(|x| x.owns(op)) {
-            Some(x) => x.on_completion(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                op,
-                purpose,
-                kind,
-            ),
+            Some(x) => x.on_completion(&mut p.io(), op, purpose, kind),
             None => Step::Continue,
         };
         self.on_step(p, step);
     }
 
     /// The helper's next listing chunk.
-    pub(super) fn on_list_more(&mut self, p: Parts, seq: u64, r: Result<ListChunk, FsError>) {
+    pub(super) fn on_list_more(&mut self, mut p: Parts, seq: u64, r: Result<ListChunk, FsError>) {
         let step = match self.xfer.as_mut() {
-            Some(x) => x.on_list_more(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                seq,
-                r,
-            ),
+            Some(x) => x.on_list_more(&mut p.io(), seq, r),
             None => Step::Continue,
         };
         self.on_step(p, step);
@@ -256,27 +226,18 @@ impl DataChannel {
     }
 
     /// A registered buffer for an upload that waited for one.
-    pub(super) fn resume_with_buf(&mut self, p: Parts, buf: FixedBuf) {
+    pub(super) fn resume_with_buf(&mut self, mut p: Parts, buf: FixedBuf) {
         let step = match self.xfer.as_mut() {
-            Some(x) => x.resume_with_buf(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                buf,
-            ),
+            Some(x) => x.resume_with_buf(&mut p.io(), buf),
             None => Step::Continue,
         };
         self.on_step(p, step);
     }
 
     /// ABOR (or the client left during a transfer).
-    pub(super) fn abort(&mut self, p: Parts) {
+    pub(super) fn abort(&mut self, mut p: Parts) {
         let step = match self.xfer.as_mut() {
-            Some(x) => x.abort(&mut Io {
-                ctx: p.ctx,
-                tags: p.tags,
-            }),
+            Some(x) => x.abort(&mut p.io()),
             None => Step::Done(Err(TransferError::Aborted)),
         };
         self.on_step(p, step);
@@ -341,7 +302,7 @@ impl DataChannel {
 
     /// Ends the transfer: closes its data connection, keeps the passive
     /// listener for the next PASV/EPSV, tells the session.
-    fn end(&mut self, p: Parts, r: Result<u64, TransferError>) {
+    fn end(&mut self, mut p: Parts, r: Result<u64, TransferError>) {
         self.count_bytes(p.ctx);
         if let Some(x) = self.xfer.take() {
             p.ctx.log(format_args!(
@@ -357,13 +318,7 @@ impl DataChannel {
             };
             p.report
                 .transfer_ended(&p.ctx.obs, done, &r, p.ctx.now.mono);
-            x.end(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                r.is_ok(),
-            );
+            x.end(&mut p.io(), r.is_ok());
         }
         self.retire_passive(p.ctx);
         p.session.handle_event(Event::TransferDone(r), p.ctx.now);
