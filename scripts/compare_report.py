@@ -10,6 +10,7 @@ with min-max; nothing here is edited by hand.
 import glob
 import json
 import os
+import re
 import platform
 import statistics
 import sys
@@ -235,7 +236,13 @@ def main():
     notes = os.path.join(DOCS, "performance-notes.md")
     if os.path.exists(notes):
         L += ["", open(notes).read().rstrip()]
-    open(os.path.join(DOCS, "performance.md"), "w").write("\n".join(L) + "\n")
+    # The FTPS block belongs to scripts/compare-tls.sh: carry it over as it is.
+    md = os.path.join(DOCS, "performance.md")
+    old = open(md).read() if os.path.exists(md) else ""
+    ftps = re.search(r"<!-- ftps:begin.*?<!-- ftps:end -->", old, re.S)
+    if ftps:
+        L += ["", ftps.group(0)]
+    open(md, "w").write("\n".join(L) + "\n")
     try:
         plot(chart)
     except ImportError:

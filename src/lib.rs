@@ -19,6 +19,8 @@
 //! - [`bench`]: `ringftp-bench`, an FTP load generator on the same engine.
 //! - [`config`]: the command line and the TOML config file merged into the
 //!   typed settings the server runs with (above `server`: it alone knows both).
+//! - [`socket`]: socket set-up (safe nix calls) shared by `server` and
+//!   `bench`; uses nothing else of the crate.
 //! - [`tls`]: FTPS over rustls on byte buffers (no fd, no syscall): the
 //!   server configs, one TLS connection, the per-session resumption tag.
 
@@ -35,4 +37,5 @@ pub mod fs;
 pub mod obs;
 pub mod proto;
 pub mod server;
+pub mod socket;
 pub mod tls;

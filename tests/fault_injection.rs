@@ -28,8 +28,10 @@ fn user_server(home: &Path, extra: &[&str]) -> Server {
     Server::start(home, opts)
 }
 
+/// Descriptors held, pooled passive listeners not counted (bounded, and
+/// closed when idle: not a leak).
 fn fd_count(pid: u32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+    support::fds_without_pooled(pid, PASV)
 }
 
 /// Waits (bounded) for the server's fd count to come back to `baseline`.

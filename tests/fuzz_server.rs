@@ -189,8 +189,10 @@ fn fixture() -> Fixture {
     }
 }
 
+/// Descriptors held, pooled passive listeners not counted (bounded, and
+/// closed when idle: not a leak).
 fn fd_count(pid: u32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+    support::fds_without_pooled(pid, PASV)
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use ringftpd::proto::command::{parse, LineBuffer};
+use ringftpd::proto::command::parse;
 use ringftpd::proto::error::FsError;
+use ringftpd::proto::line::LineBuffer;
 use ringftpd::proto::listing::{FileInfo, FileKind};
 use ringftpd::proto::path::VPath;
 use ringftpd::proto::perms::Perms;

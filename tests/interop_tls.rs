@@ -581,6 +581,12 @@ fn bench_tls_explicit_and_implicit() {
             "{tls} {mode}"
         );
         assert_eq!(s.bytes_down, 6 * size, "{tls} {mode}");
+        // The report names the version and suite the server chose.
+        let suite = s.tls.as_deref().unwrap_or("");
+        assert!(
+            suite.starts_with("TLSv1.2 TLS_ECDHE_") && suite.contains("GCM"),
+            "{tls} {mode}: {suite:?}"
+        );
         let o = bench(
             port,
             &[

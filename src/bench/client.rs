@@ -5,6 +5,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::proto::reply;
+
 use super::reply::{eprt_command, parse_227, parse_229, port_command, Reply, ReplyParser};
 
 /// How the data connection is opened.
@@ -359,8 +361,8 @@ impl Client {
 
     fn on_reply(&mut self, r: &Reply, out: &mut Vec<Action>) {
         match (self.state, r.code) {
-            (State::Greeting, 120) => {}
-            (State::Greeting, 220) => {
+            (State::Greeting, reply::SERVICE_READY_SOON) => {}
+            (State::Greeting, reply::SERVICE_READY) => {
                 out.push(Action::Mark(Mark::Greeted));
                 if self.cfg.tls == Some(super::tls::TlsMode::Explicit) {
                     self.state = State::Auth;
@@ -369,44 +371,48 @@ impl Client {
                     self.user(out);
                 }
             }
-            (State::Auth, 234) => {
+            (State::Auth, reply::SECURITY_EXCHANGE_COMPLETE) => {
                 out.push(Action::StartTls);
                 self.user(out);
             }
-            (State::Pbsz, 200) => {
+            (State::Pbsz, reply::OK) => {
                 self.state = State::Prot;
                 out.push(send("PROT P\r\n".into()));
             }
-            (State::Prot, 200) => self.type_i(out),
-            (State::User, 331 | 332) => {
+            (State::Prot, reply::OK) => self.type_i(out),
+            (State::User, reply::NEED_PASSWORD | reply::NEED_ACCOUNT) => {
                 self.state = State::Pass;
                 out.push(send(format!("PASS {}\r\n", self.cfg.pass)));
             }
-            (State::User | State::Pass, 230 | 202) => self.logged_in(out),
-            (State::Type, 200) => {
+            (State::User | State::Pass, reply::LOGGED_IN | reply::SUPERFLUOUS) => {
+                self.logged_in(out)
+            }
+            (State::Type, reply::OK) => {
                 self.state = State::Ready;
                 out.push(Action::Ready);
             }
             // A NOOP answer while idle: the session is still served.
-            (State::Ready, 200..=299) => out.push(Action::Ready),
-            (State::DataAddr, 227 | 229) => self.data_address(r, out),
-            (State::DataPort, 200) => {
+            (State::Ready, _) if r.is_ok() => out.push(Action::Ready),
+            (State::DataAddr, reply::ENTERING_PASSIVE | reply::ENTERING_EXTENDED_PASSIVE) => {
+                self.data_address(r, out)
+            }
+            (State::DataPort, reply::OK) => {
                 out.push(Action::Mark(Mark::DataAddress));
                 self.state = State::Command;
                 self.send_command(out);
             }
-            (State::Command | State::Transfer, 100..=199) => {
+            (State::Command | State::Transfer, _) if r.is_preliminary() => {
                 self.state = State::Transfer;
                 self.preliminary = true;
                 self.maybe_upload(out);
             }
-            (State::Command | State::Transfer, 200..=299) => {
+            (State::Command | State::Transfer, _) if r.is_ok() => {
                 // Some servers answer an empty transfer with 226 and no 1yz.
                 self.state = State::Transfer;
                 self.final_ok = true;
                 self.maybe_done(out);
             }
-            (State::Size, 213) => {
+            (State::Size, reply::FILE_STATUS) => {
                 let want = self.job.as_ref().map_or(0, |j| j.size_bytes);
                 if r.text.trim().parse::<u64>().ok() == Some(want) {
                     self.finish(out);
@@ -421,8 +427,10 @@ impl Client {
 
     fn data_address(&mut self, r: &Reply, out: &mut Vec<Action>) {
         let addr = match (self.cfg.mode, r.code) {
-            (Mode::Pasv, 227) => parse_227(&r.text),
-            (Mode::Epsv, 229) => parse_229(&r.text, self.cfg.server_ip),
+            (Mode::Pasv, reply::ENTERING_PASSIVE) => parse_227(&r.text),
+            (Mode::Epsv, reply::ENTERING_EXTENDED_PASSIVE) => {
+                parse_229(&r.text, self.cfg.server_ip)
+            }
             _ => None,
         };
         match addr {

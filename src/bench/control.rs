@@ -15,6 +15,7 @@ use super::tls::{self, TlsMode};
 use super::token::{self, Purpose};
 use super::worker::Worker;
 use crate::engine::ProvidedBuf;
+use crate::tls::Fed;
 
 impl Worker {
     /// Starts a new control session in `slot` now (the login window has room).
@@ -109,7 +110,7 @@ impl Worker {
                 match s.tls.as_mut() {
                     Some(t) => {
                         let mut plain = Vec::new();
-                        if !t.feed(buf.data(), &mut plain) {
+                        if t.feed(buf.data(), &mut plain) == Fed::Failed {
                             drop(buf);
                             return self.fail(slot, "ctrl-tls");
                         }
@@ -118,6 +119,9 @@ impl Worker {
                         }
                         // Handshake records to answer.
                         t.take_ciphertext(&mut s.outq);
+                        if self.stats.tls.is_none() && !t.is_handshaking() {
+                            self.stats.tls = t.negotiated();
+                        }
                     }
                     None => s.client.received(buf.data(), &mut self.acts),
                 }
@@ -184,7 +188,7 @@ impl Worker {
         let Some(s) = self.slots[slot].sess.as_mut() else {
             return;
         };
-        match s.tls_cfg.as_ref().and_then(tls::ClientTls::new) {
+        match s.tls_cfg.as_ref().and_then(tls::client) {
             Some(mut t) => {
                 t.take_ciphertext(&mut s.outq);
                 s.tls = Some(t);

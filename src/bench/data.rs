@@ -302,15 +302,21 @@ impl DataChannel {
             let t = self.arm(Purpose::DataPoll);
             io.ring.poll_once(&fd, libc::POLLIN as u32, t);
         } else {
-            let size = io.cfg.buf_bytes;
-            let buf = io
-                .spare
-                .read_buf
-                .take()
-                .unwrap_or_else(|| Vec::with_capacity(size));
-            let t = self.arm(Purpose::DataRead);
-            io.ring.read_into(&fd, buf, u64::MAX, t);
+            self.read_into_spare(io, &fd);
         }
+    }
+
+    /// Reads from `fd` into the spare read buffer (a new one of
+    /// `--buf-bytes` when it is out).
+    pub(super) fn read_into_spare(&mut self, io: &mut Io, fd: &SharedFd) {
+        let size = io.cfg.buf_bytes;
+        let buf = io
+            .spare
+            .read_buf
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(size));
+        let t = self.arm(Purpose::DataRead);
+        io.ring.read_into(fd, buf, u64::MAX, t);
     }
 
     /// Counts `n` downloaded bytes (first-byte latency on the first).

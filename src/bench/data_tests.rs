@@ -60,7 +60,7 @@ impl Rig {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             while let Some(c) = self.queued.pop_front() {
-                let (p, slot, gen) = token::unpack(c.token).unwrap();
+                let (p, slot, gen) = token::unpack::<Purpose>(c.token).unwrap();
                 assert_eq!((slot, gen), (SLOT, ch.gen));
                 let step = ch.on_completion(&mut self.io(), p, c.more, c.kind);
                 if step != Step::Continue {

@@ -14,6 +14,7 @@ use crate::bench::net;
 use crate::bench::tls::ClientTls;
 use crate::bench::token::Purpose;
 use crate::engine::SharedFd;
+use crate::tls::Fed;
 
 /// A data connection's TLS state.
 pub(super) struct DataTls {
@@ -45,7 +46,7 @@ impl DataChannel {
     /// `--tls`: the data connection speaks TLS with `cfg`, the control
     /// session's own client config (so it resumes that session).
     pub fn set_tls(&mut self, cfg: &std::sync::Arc<rustls::ClientConfig>) -> Result<(), String> {
-        let conn = ClientTls::new(cfg).ok_or("data-tls:config")?;
+        let conn = crate::bench::tls::client(cfg).ok_or("data-tls:config")?;
         self.tls = Some(Box::new(DataTls {
             conn,
             plain: Vec::new(),
@@ -88,14 +89,7 @@ impl DataChannel {
         let Some(fd) = self.fd() else {
             return Step::Done(Err("data-tls:state".into()));
         };
-        let size = io.cfg.buf_bytes;
-        let buf = io
-            .spare
-            .read_buf
-            .take()
-            .unwrap_or_else(|| Vec::with_capacity(size));
-        let t = self.arm(Purpose::DataRead);
-        io.ring.read_into(&fd, buf, u64::MAX, t);
+        self.read_into_spare(io, &fd);
         Step::Continue
     }
 
@@ -155,7 +149,7 @@ impl DataChannel {
         let Some(t) = self.tls.as_mut() else {
             return Step::Continue;
         };
-        let fed = n == 0 || t.conn.feed(&buf[..n.min(buf.len())], &mut t.plain);
+        let fed = n == 0 || t.conn.feed(&buf[..n.min(buf.len())], &mut t.plain) == Fed::Ok;
         io.spare.read_buf = Some(buf);
         if !fed {
             return Step::Done(Err("data-tls:records".into()));

@@ -80,6 +80,9 @@ pub fn table(cli: &Cli, o: &Outcome) -> String {
             s.verified
         );
     }
+    if let Some(tls) = &s.tls {
+        let _ = writeln!(t, "  tls            {tls}");
+    }
     let errs: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(t, "  errors         {} {}", s.error_count(), errs.join(" "));
     if let Some(c) = o.server_cpu_secs {
@@ -235,6 +238,7 @@ pub fn json(cli: &Cli, o: &Outcome) -> String {
     kv("sessions_opened", s.sessions_opened.to_string());
     kv("verified", s.verified.to_string());
     kv("idle_kept", s.idle_kept.to_string());
+    kv("tls", s.tls.as_deref().map_or("null".into(), js));
     kv("errors_total", s.error_count().to_string());
     let errs: Vec<String> = s
         .errors

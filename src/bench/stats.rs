@@ -92,6 +92,9 @@ pub struct Stats {
     pub verified: u64,
     /// Idle: sessions that answered the final NOOP.
     pub idle_kept: u64,
+    /// `--tls`: the protocol version and cipher suite the server chose
+    /// (from the first control connection that finished its handshake).
+    pub tls: Option<String>,
     pub errors: BTreeMap<String, u64>,
     /// Connected sessions by local address (as the kernel bound them).
     pub local_addrs: BTreeMap<IpAddr, u64>,
@@ -118,6 +121,7 @@ impl Stats {
             sessions_opened: 0,
             verified: 0,
             idle_kept: 0,
+            tls: None,
             errors: BTreeMap::new(),
             local_addrs: BTreeMap::new(),
         }
@@ -148,6 +152,9 @@ impl Stats {
         self.sessions_opened += o.sessions_opened;
         self.verified += o.verified;
         self.idle_kept += o.idle_kept;
+        if self.tls.is_none() {
+            self.tls.clone_from(&o.tls);
+        }
         for (k, v) in &o.errors {
             *self.errors.entry(k.clone()).or_insert(0) += v;
         }

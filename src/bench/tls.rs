@@ -11,13 +11,14 @@
 //! The server's certificate is not verified: the bench measures servers, it
 //! does not protect data (a self-signed test certificate must work).
 
-use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 use rustls::client::{ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, NamedGroup};
+
+use crate::tls::Records;
 
 /// How FTPS is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,68 +91,14 @@ pub fn session_config(base: &Arc<ClientConfig>) -> Arc<ClientConfig> {
     Arc::new(cfg)
 }
 
-/// One client TLS connection over byte buffers.
-pub struct ClientTls {
-    conn: ClientConnection,
-    peer_closed: bool,
-}
+/// One client TLS connection over byte buffers (the server's record layer,
+/// `tls::Records`, over a rustls `ClientConnection`).
+pub type ClientTls = Records<ClientConnection>;
 
-impl ClientTls {
-    pub fn new(cfg: &Arc<ClientConfig>) -> Option<ClientTls> {
-        let name = ServerName::try_from("localhost").ok()?;
-        let mut conn = ClientConnection::new(cfg.clone(), name).ok()?;
-        conn.set_buffer_limit(None);
-        Some(ClientTls {
-            conn,
-            peer_closed: false,
-        })
-    }
-
-    /// Feeds received records; appends their plaintext to `plain`. False
-    /// when the bytes are not TLS or the peer's alert ended the connection.
-    pub fn feed(&mut self, mut bytes: &[u8], plain: &mut Vec<u8>) -> bool {
-        while !bytes.is_empty() {
-            match self.conn.read_tls(&mut bytes) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-            match self.conn.process_new_packets() {
-                Ok(st) => self.peer_closed |= st.peer_has_closed(),
-                Err(_) => return false,
-            }
-            let _ = self.conn.reader().read_to_end(plain);
-        }
-        true
-    }
-
-    pub fn is_handshaking(&self) -> bool {
-        self.conn.is_handshaking()
-    }
-
-    pub fn peer_closed(&self) -> bool {
-        self.peer_closed
-    }
-
-    pub fn write_plain(&mut self, data: &[u8]) {
-        let _ = self.conn.writer().write_all(data);
-    }
-
-    pub fn close(&mut self) {
-        self.conn.send_close_notify();
-    }
-
-    pub fn wants_write(&self) -> bool {
-        self.conn.wants_write()
-    }
-
-    /// Appends the records waiting to be sent to `out`.
-    pub fn take_ciphertext(&mut self, out: &mut Vec<u8>) {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(out) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    }
+/// A client connection for `cfg`, to the name the bench always gives.
+pub fn client(cfg: &Arc<ClientConfig>) -> Option<ClientTls> {
+    let name = ServerName::try_from("localhost").ok()?;
+    Some(Records::over(
+        ClientConnection::new(cfg.clone(), name).ok()?,
+    ))
 }

@@ -3,20 +3,28 @@
 //! session's generation, data ops the data channel's, so a late completion
 //! never reaches a newer session or channel in the same slot.
 
-use crate::engine::token as bits;
+pub use crate::engine::token::{next_gen, pack, unpack};
 
-/// What an op was submitted for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Purpose {
-    CtrlConnect = 1,
-    CtrlRecv = 2,
-    CtrlSend = 3,
-    DataConnect = 4,
-    DataAccept = 5,
-    DataRead = 6,
-    DataSend = 7,
-    DataPoll = 8,
+crate::engine::token::purposes! {
+    /// What an op was submitted for.
+    pub enum Purpose {
+        /// Connecting the control connection.
+        CtrlConnect,
+        /// A control receive.
+        CtrlRecv,
+        /// A control send.
+        CtrlSend,
+        /// Active or passive data connect.
+        DataConnect,
+        /// Accepting the server's active-mode data connection.
+        DataAccept,
+        /// A data read (download, or TLS records).
+        DataRead,
+        /// A data send (upload, or TLS records).
+        DataSend,
+        /// Waiting for data to splice into the sink.
+        DataPoll,
+    }
 }
 
 impl Purpose {
@@ -29,48 +37,20 @@ impl Purpose {
     }
 }
 
-/// Every purpose, to read one back from its byte.
-const ALL: [Purpose; 8] = [
-    Purpose::CtrlConnect,
-    Purpose::CtrlRecv,
-    Purpose::CtrlSend,
-    Purpose::DataConnect,
-    Purpose::DataAccept,
-    Purpose::DataRead,
-    Purpose::DataSend,
-    Purpose::DataPoll,
-];
-
-/// The token of an op for `slot`, owner generation `gen`.
-pub fn pack(p: Purpose, slot: usize, gen: u32) -> u64 {
-    bits::pack(p as u8, slot, gen)
-}
-
-/// Purpose, slot and generation; `None` for a purpose byte the bench never made.
-pub fn unpack(t: u64) -> Option<(Purpose, usize, u32)> {
-    let (byte, slot, gen) = bits::unpack(t);
-    let p = ALL.into_iter().find(|p| *p as u8 == byte)?;
-    Some((p, slot, gen))
-}
-
-/// The next owner generation (24 bits, never 0).
-pub fn next_gen(gen: u32) -> u32 {
-    bits::next_gen(gen)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::token::Purposes;
 
     #[test]
     fn round_trip() {
-        for p in ALL {
+        for &p in Purpose::ALL {
             assert_eq!(
                 unpack(pack(p, 29_999, 0xab_cdef)),
                 Some((p, 29_999, 0xab_cdef))
             );
         }
-        assert_eq!(unpack(0), None);
+        assert_eq!(unpack::<Purpose>(0), None);
         assert!(Purpose::DataAccept.is_data() && !Purpose::CtrlSend.is_data());
     }
 }

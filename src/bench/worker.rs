@@ -146,7 +146,7 @@ impl Worker {
     }
 
     fn on_completion(&mut self, c: Completion) {
-        let Some((p, slot, gen)) = token::unpack(c.token) else {
+        let Some((p, slot, gen)) = token::unpack::<Purpose>(c.token) else {
             return;
         };
         let live = self

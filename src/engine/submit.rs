@@ -45,31 +45,23 @@ impl Ring {
 
     /// One receive into a provided buffer.
     pub fn recv_provided(&mut self, fd: &SharedFd, token: Token) -> OpId {
-        let len = self.provided.as_ref().map_or(0, |p| p.borrow().buf_size());
-        let ud = self.ops.insert(token, hold(&[fd]), OpState::RecvProvided);
-        // No pointer: the kernel picks a buffer of group 0 (U5).
-        let sqe = opcode::Recv::new(fd_of(fd), std::ptr::null_mut(), len)
-            .buf_group(PROVIDED_GROUP)
-            .build()
-            .flags(squeue::Flags::BUFFER_SELECT)
-            .user_data(ud);
-        self.push(&[sqe]);
-        OpId(ud)
+        self.recv_provided_on(&Sock::Fd(SharedFd::clone(fd)), token)
     }
 
-    /// [`Ring::recv_provided`] on a regular fd or a direct descriptor.
+    /// [`Ring::recv_provided`] on a regular fd or a direct descriptor (the
+    /// op holds `sock` either way, so its fd or slot outlives the op).
     pub fn recv_provided_on(&mut self, sock: &Sock, token: Token) -> OpId {
-        let fixed = match sock {
-            Sock::Fd(fd) => return self.recv_provided(fd, token),
-            Sock::Fixed(f) => Fixed(f.index()),
-        };
         let len = self.provided.as_ref().map_or(0, |p| p.borrow().buf_size());
+        // No pointer: the kernel picks a buffer of group 0 (U5).
+        let recv = match sock {
+            Sock::Fd(fd) => opcode::Recv::new(fd_of(fd), std::ptr::null_mut(), len),
+            Sock::Fixed(f) => opcode::Recv::new(Fixed(f.index()), std::ptr::null_mut(), len),
+        };
         let held = Some(sock.clone());
         let ud = self
             .ops
             .insert_sock(token, hold(&[]), held, OpState::RecvProvided);
-        // No pointer: the kernel picks a buffer of group 0 (U5).
-        let sqe = opcode::Recv::new(fixed, std::ptr::null_mut(), len)
+        let sqe = recv
             .buf_group(PROVIDED_GROUP)
             .build()
             .flags(squeue::Flags::BUFFER_SELECT)

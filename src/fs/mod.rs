@@ -19,6 +19,8 @@ mod dir_stream;
 mod errno;
 mod mounts;
 mod root;
+#[cfg(test)]
+mod test_tree;
 
 pub use dir_stream::DirStream;
 pub use errno::fs_error_from_errno;

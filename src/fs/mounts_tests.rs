@@ -6,31 +6,22 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::fs::test_tree::TempTree;
 use crate::fs::{FileKind, WriteMode};
 
-/// `home/` with `home/own.txt`, and `shared/` with `shared/s.txt`, removed on drop.
-struct Trees {
-    base: PathBuf,
-}
+/// `home/` with `home/own.txt`, and `shared/` with `shared/s.txt`.
+struct Trees(TempTree);
 
 impl Trees {
     fn new(tag: &str) -> Trees {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let base =
-            std::env::temp_dir().join(format!("ringftpd-mounts-{}-{n}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
-        fs::create_dir_all(base.join("home/sub")).unwrap();
-        fs::create_dir_all(base.join("shared/d")).unwrap();
-        fs::write(base.join("home/own.txt"), b"home").unwrap();
-        fs::write(base.join("shared/s.txt"), b"shared").unwrap();
-        Trees { base }
+        let dirs = ["home/sub", "shared/d"];
+        let files: [(&str, &[u8]); 2] = [("home/own.txt", b"home"), ("shared/s.txt", b"shared")];
+        Trees(TempTree::new("mounts", tag, &dirs, &files))
     }
 
     fn path(&self, rel: &str) -> PathBuf {
-        self.base.join(rel)
+        self.0.path(rel)
     }
 
     /// The home with `shared/` at `/shared` and `shared/d` at `/sub/deep`.
@@ -41,12 +32,6 @@ impl Trees {
             .unwrap()
             .with_folder(vp("/sub/deep"), &self.path("shared/d"))
             .unwrap()
-    }
-}
-
-impl Drop for Trees {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.base);
     }
 }
 

@@ -3,50 +3,39 @@
 //! `VPath` below `/` cannot be built outside `proto::path`.
 
 use super::*;
+use crate::fs::test_tree::TempTree;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A unique directory under the system temp dir, removed on drop. It holds
 /// `root/` (the confined tree) and `outside/` (what must stay unreachable).
-struct Sandbox {
-    base: PathBuf,
-}
+struct Sandbox(TempTree);
 
 impl Sandbox {
     fn new(tag: &str) -> Sandbox {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let base =
-            std::env::temp_dir().join(format!("ringftpd-fs-{}-{n}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
-        fs::create_dir_all(base.join("root")).unwrap();
-        fs::create_dir_all(base.join("outside")).unwrap();
-        fs::write(base.join("outside/secret"), b"secret").unwrap();
-        Sandbox { base }
+        let dirs = ["root", "outside"];
+        Sandbox(TempTree::new(
+            "fs",
+            tag,
+            &dirs,
+            &[("outside/secret", b"secret")],
+        ))
     }
 
     fn root_path(&self) -> PathBuf {
-        self.base.join("root")
+        self.0.path("root")
     }
 
     fn in_root(&self, rel: &str) -> PathBuf {
-        self.base.join("root").join(rel)
+        self.0.path("root").join(rel)
     }
 
     fn outside(&self) -> PathBuf {
-        self.base.join("outside")
+        self.0.path("outside")
     }
 
     fn root(&self) -> Root {
         Root::open(&self.root_path()).unwrap()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.base);
     }
 }
 
@@ -114,18 +103,9 @@ fn dotdot_chains_stay_inside() {
     fs::create_dir(sb.in_root("d")).unwrap();
     symlink("../../outside", sb.in_root("d/inner")).unwrap();
     let root = sb.root();
-    assert_eq!(
-        root.stat_rel("up/etc/passwd").unwrap_err(),
-        FsError::NotFound
-    );
-    assert_eq!(
-        root.stat_rel("../outside/secret").unwrap_err(),
-        FsError::NotFound
-    );
-    assert_eq!(
-        root.stat_rel("d/inner/secret").unwrap_err(),
-        FsError::NotFound
-    );
+    for p in ["up/etc/passwd", "../outside/secret", "d/inner/secret"] {
+        assert_eq!(root.stat_rel(p).unwrap_err(), FsError::NotFound, "{p}");
+    }
     assert_eq!(
         root.open_read_rel("d/inner/secret").unwrap_err(),
         FsError::NotFound
@@ -178,27 +158,33 @@ fn name_ops_through_links_stay_inside() {
     symlink(sb.outside(), sb.in_root("out")).unwrap();
     symlink(sb.outside().join("secret"), sb.in_root("sec")).unwrap();
     let root = sb.root();
-    assert_eq!(
-        root.unlink_rel("out/secret").unwrap_err(),
-        FsError::NotFound
-    );
-    assert_eq!(
-        root.rename_rel("out/secret", "stolen").unwrap_err(),
-        FsError::NotFound
-    );
-    assert_eq!(root.mkdir_rel("out/newdir").unwrap_err(), FsError::NotFound);
-    assert_eq!(
-        root.chmod_rel("out/secret", 0o777).unwrap_err(),
-        FsError::NotFound
-    );
-    assert_eq!(
-        root.chmod_rel("sec", 0o777).unwrap_err(),
-        FsError::PermissionDenied
-    );
-    assert_eq!(
-        root.set_mtime_rel("sec", 0).unwrap_err(),
-        FsError::PermissionDenied
-    );
+    let refused = [
+        ("unlink", root.unlink_rel("out/secret"), FsError::NotFound),
+        (
+            "rename",
+            root.rename_rel("out/secret", "stolen"),
+            FsError::NotFound,
+        ),
+        ("mkdir", root.mkdir_rel("out/newdir"), FsError::NotFound),
+        (
+            "chmod",
+            root.chmod_rel("out/secret", 0o777),
+            FsError::NotFound,
+        ),
+        (
+            "chmod link",
+            root.chmod_rel("sec", 0o777),
+            FsError::PermissionDenied,
+        ),
+        (
+            "mtime link",
+            root.set_mtime_rel("sec", 0),
+            FsError::PermissionDenied,
+        ),
+    ];
+    for (what, got, want) in refused {
+        assert_eq!(got.unwrap_err(), want, "{what}");
+    }
     // Renaming and deleting a link acts on the link only.
     root.rename_rel("sec", "sec2").unwrap();
     root.unlink_rel("sec2").unwrap();

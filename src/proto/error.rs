@@ -2,6 +2,7 @@
 //! that maps each to an FTP reply. The fs layer maps errno to [`FsError`];
 //! the session never sees an errno.
 
+use crate::proto::reply;
 use std::fmt;
 
 /// Why a filesystem request failed.
@@ -50,15 +51,15 @@ impl FsError {
     /// RFC 959 §4.2 reply code for this failure.
     pub fn reply_code(self) -> u16 {
         match self {
-            FsError::NoSpace => 452,
+            FsError::NoSpace => reply::INSUFFICIENT_STORAGE,
             // A local resource, not the file: 451 ("local error in
             // processing"), as for other I/O errors; the client may retry.
-            FsError::TooManyOpenFiles => 451,
-            FsError::ServerBusy | FsError::Busy => 450,
-            FsError::QuotaExceeded => 552,
-            FsError::InvalidName | FsError::NameTooLong => 553,
-            FsError::Io(_) => 451,
-            _ => 550,
+            FsError::TooManyOpenFiles => reply::LOCAL_ERROR,
+            FsError::ServerBusy | FsError::Busy => reply::FILE_BUSY,
+            FsError::QuotaExceeded => reply::EXCEEDED_STORAGE,
+            FsError::InvalidName | FsError::NameTooLong => reply::FILE_NAME_NOT_ALLOWED,
+            FsError::Io(_) => reply::LOCAL_ERROR,
+            _ => reply::FILE_UNAVAILABLE,
         }
     }
 

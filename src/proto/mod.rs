@@ -3,8 +3,10 @@
 //! Nothing in here opens a file descriptor, makes a syscall or reads a clock, so
 //! every behaviour can be tested as a script without sockets.
 //!
-//! - [`command`]: splitting the control stream into lines and parsing them (RFC 959 §5.3).
-//! - [`reply`]: encoding single- and multi-line replies (RFC 959 §4.2).
+//! - [`line`]: splitting the control stream into lines (RFC 959 §4.1, Telnet IAC);
+//!   [`command`]: parsing them (RFC 959 §5.3).
+//! - [`reply`]: encoding single- and multi-line replies (RFC 959 §4.2), and
+//!   the reply codes' names.
 //! - [`path`]: virtual paths, normalised and clamped to the user's root.
 //! - [`addr`]: PORT/PASV (RFC 959) and EPRT/EPSV (RFC 2428) arguments.
 //! - [`listing`]: LIST, NLST, MLSD/MLST (RFC 3659) and MDTM formats.
@@ -25,6 +27,7 @@ pub mod cidr;
 pub mod command;
 pub mod error;
 pub mod hash;
+pub mod line;
 pub mod listing;
 pub mod pace;
 pub mod path;

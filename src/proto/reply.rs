@@ -9,6 +9,100 @@
 //! Empty text gives `CODE SP CRLF` (the space is always written, so the line
 //! is always a valid last line). A trailing `\n` in `text` gives an empty last
 //! line (`CODE SP CRLF`).
+//!
+//! Every code the server sends is a named constant here (`OK`,
+//! `FILE_UNAVAILABLE`, …), documented with the RFC that defines it.
+
+// Reply codes: one name per code the server sends, and the few more the
+// bench client reads. RFC 959 §4.2.1 lists the base set with its texts;
+// the others name the RFC that adds them. Code passes these names, never
+// a bare number; tests keep the numbers, since they check the wire.
+
+/// 120: service ready in a while (RFC 959 §4.2.1); the bench waits for the 220.
+pub const SERVICE_READY_SOON: u16 = 120;
+/// 150: file status okay; about to open the data connection (RFC 959 §4.2.1).
+pub const OPENING_DATA: u16 = 150;
+/// 200: command okay (RFC 959 §4.2.1).
+pub const OK: u16 = 200;
+/// 202: command not implemented, superfluous at this site (RFC 959 §4.2.1: ACCT, ALLO).
+pub const SUPERFLUOUS: u16 = 202;
+/// 211: system status, or FEAT's list of features (RFC 959 §4.2.1, RFC 2389 §3.2).
+pub const SYSTEM_STATUS: u16 = 211;
+/// 213: file status (RFC 959 §4.2.1; SIZE, MDTM: RFC 3659 §4.2, §5.2; HASH).
+pub const FILE_STATUS: u16 = 213;
+/// 214: help message (RFC 959 §4.2.1).
+pub const HELP: u16 = 214;
+/// 215: NAME system type (RFC 959 §4.2.1).
+pub const SYSTEM_TYPE: u16 = 215;
+/// 220: service ready for new user (RFC 959 §4.2.1).
+pub const SERVICE_READY: u16 = 220;
+/// 221: service closing control connection (RFC 959 §4.2.1).
+pub const CLOSING_CONTROL: u16 = 221;
+/// 225: data connection open; no transfer in progress (RFC 959 §4.2.1: ABOR with nothing to abort).
+pub const NO_TRANSFER: u16 = 225;
+/// 226: closing data connection; file action successful (RFC 959 §4.2.1).
+pub const CLOSING_DATA: u16 = 226;
+/// 227: entering passive mode (h1,h2,h3,h4,p1,p2) (RFC 959 §4.2.1).
+pub const ENTERING_PASSIVE: u16 = 227;
+/// 229: entering extended passive mode (|||port|) (RFC 2428 §3).
+pub const ENTERING_EXTENDED_PASSIVE: u16 = 229;
+/// 230: user logged in, proceed (RFC 959 §4.2.1).
+pub const LOGGED_IN: u16 = 230;
+/// 234: security data exchange complete: AUTH TLS accepted (RFC 2228 §4, RFC 4217 §4).
+pub const SECURITY_EXCHANGE_COMPLETE: u16 = 234;
+/// 250: requested file action okay, completed (RFC 959 §4.2.1; MLST: RFC 3659 §7).
+pub const FILE_ACTION_OK: u16 = 250;
+/// 257: "PATHNAME" created, or the current directory (RFC 959 §4.2.1, Appendix II).
+pub const PATH_CREATED: u16 = 257;
+/// 331: user name okay, need password (RFC 959 §4.2.1).
+pub const NEED_PASSWORD: u16 = 331;
+/// 332: need account for login (RFC 959 §4.2.1); the bench accepts it after USER.
+pub const NEED_ACCOUNT: u16 = 332;
+/// 350: requested file action pending further information (RFC 959 §4.2.1: REST, RNFR, SITE CPFR).
+pub const PENDING_FURTHER_INFO: u16 = 350;
+/// 421: service not available, closing control connection (RFC 959 §4.2.1).
+pub const SERVICE_NOT_AVAILABLE: u16 = 421;
+/// 425: can't open data connection (RFC 959 §4.2.1).
+pub const CANT_OPEN_DATA: u16 = 425;
+/// 426: connection closed; transfer aborted (RFC 959 §4.2.1).
+pub const TRANSFER_ABORTED: u16 = 426;
+/// 450: requested file action not taken, file unavailable (busy) (RFC 959 §4.2.1).
+pub const FILE_BUSY: u16 = 450;
+/// 451: requested action aborted: local error in processing (RFC 959 §4.2.1).
+pub const LOCAL_ERROR: u16 = 451;
+/// 452: requested action not taken: insufficient storage space (RFC 959 §4.2.1).
+pub const INSUFFICIENT_STORAGE: u16 = 452;
+/// 500: syntax error, command unrecognized, or line too long (RFC 959 §4.2.1).
+pub const SYNTAX_ERROR: u16 = 500;
+/// 501: syntax error in parameters or arguments (RFC 959 §4.2.1).
+pub const SYNTAX_ERROR_ARGS: u16 = 501;
+/// 502: command not implemented (RFC 959 §4.2.1).
+pub const NOT_IMPLEMENTED: u16 = 502;
+/// 503: bad sequence of commands (RFC 959 §4.2.1).
+pub const BAD_SEQUENCE: u16 = 503;
+/// 504: command not implemented for that parameter (RFC 959 §4.2.1).
+pub const NOT_IMPLEMENTED_PARAM: u16 = 504;
+/// 521: data connection cannot be opened with this PROT setting (RFC 4217 §9).
+pub const PROT_SETTING_REFUSED: u16 = 521;
+/// 522: network protocol not supported (RFC 2428 §2-3: EPRT, EPSV).
+pub const NETWORK_PROTOCOL_NOT_SUPPORTED: u16 = 522;
+/// 522: the data connection's TLS negotiation failed or was refused
+/// (RFC 4217 §10; the same number as [`NETWORK_PROTOCOL_NOT_SUPPORTED`]).
+pub const DATA_TLS_FAILED: u16 = 522;
+/// 530: not logged in (RFC 959 §4.2.1).
+pub const NOT_LOGGED_IN: u16 = 530;
+/// 534: request denied for policy reasons (RFC 2228 §4: PROT C where TLS is required).
+pub const DENIED_BY_POLICY: u16 = 534;
+/// 536: requested PROT level not supported by mechanism (RFC 2228 §4).
+pub const PROT_LEVEL_NOT_SUPPORTED: u16 = 536;
+/// 550: requested action not taken: file unavailable (not found, no access) (RFC 959 §4.2.1).
+pub const FILE_UNAVAILABLE: u16 = 550;
+/// 552: requested file action aborted: exceeded storage allocation (RFC 959 §4.2.1).
+pub const EXCEEDED_STORAGE: u16 = 552;
+/// 553: requested action not taken: file name not allowed (RFC 959 §4.2.1).
+pub const FILE_NAME_NOT_ALLOWED: u16 = 553;
+/// 554: requested action not taken: invalid REST parameter (RFC 1123 §4.1.3.4, RFC 3659 §5).
+pub const INVALID_REST: u16 = 554;
 
 /// Appends `s` without CR, NUL and LF (the caller splits on LF first).
 fn push_clean(out: &mut Vec<u8>, s: &str) {
@@ -44,6 +138,14 @@ pub fn encode_into(code: u16, text: &str, out: &mut Vec<u8>) {
     push_code(out, code, b' ');
     push_clean(out, last);
     out.extend_from_slice(b"\r\n");
+}
+
+/// `code text` as a fresh buffer (see [`encode_into`]), for a line sent on
+/// its own, such as a refusal before the session starts.
+pub fn encode(code: u16, text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(code, text, &mut out);
+    out
 }
 
 /// One middle line of a multi-line reply. RFC 959 §4.2 only requires indenting

@@ -10,6 +10,13 @@ use clap::{Parser, ValueEnum};
 use crate::proto::cidr::Cidr;
 
 /// How RETR moves file bytes to the socket.
+/// A feature switched on or off (`on` / `off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RetrPath {
     /// sendfile(2) on a non-blocking socket, driven by ring polls.
@@ -127,13 +134,13 @@ pub struct Args {
     /// Bytes moved per RETR step before other sessions get a turn.
     #[arg(long = "retr-chunk-bytes", default_value_t = 1 << 20)]
     pub retr_chunk_bytes: u32,
-    /// Keep a session's passive listener after a transfer for its next
+    /// Keep a transfer's passive listener in the worker's pool for the next
     /// PASV/EPSV (saves a bind per small file: the kernel's bind walks every
-    /// TIME_WAIT connection of the port). Off by default: a kept listener
-    /// holds its port, so a small --pasv-ports range can run out for other
-    /// sessions (425).
-    #[arg(long = "pasv-reuse-listener")]
-    pub pasv_reuse_listener: bool,
+    /// TIME_WAIT connection of the port). At most half a worker's ports are
+    /// pooled; when the range runs out the oldest pooled one is closed, and
+    /// one idle for --data-connect-timeout-secs is closed.
+    #[arg(long = "pasv-reuse-listener", value_enum, default_value_t = OnOff::On)]
+    pub pasv_reuse_listener: OnOff,
     /// Download rate of each session in bytes per second, 0 = unlimited
     /// (a [[user]] or [anonymous] `download_rate_bytes_per_sec` overrides it).
     #[arg(long = "download-rate-bytes-per-sec", default_value_t = 0)]

@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 
+use super::kept_listeners::KeptListeners;
 use super::ops::WorkerObs;
 use super::pool::{Job, JobOutput, JobTag, Route};
 use super::shared::Shared;
@@ -31,10 +32,9 @@ pub struct Ctx {
     pub route: Route,
     pub pasv_slice: (u16, u16),
     pub pasv_cursor: u16,
-    /// Passive listeners kept between transfers on this worker (at most
-    /// half the worker's ports, so sessions that come back keep no port
-    /// from new ones).
-    pub pasv_kept: std::rc::Rc<std::cell::Cell<u32>>,
+    /// Passive listeners kept between transfers, for any session's next
+    /// PASV/EPSV (`server/kept_listeners.rs`).
+    pub kept_listeners: KeptListeners,
     /// Pipes of clean, drained splice transfers, for the next one.
     pub pipes: Vec<Pipe>,
     /// Connections waiting for a registered buffer (index, generation).
@@ -96,7 +96,7 @@ impl Ctx {
             route,
             pasv_slice,
             pasv_cursor: pasv_slice.1,
-            pasv_kept: Default::default(),
+            kept_listeners: KeptListeners::default(),
             pipes: Vec::new(),
             buf_waiters: VecDeque::new(),
             scratch: Vec::new(),

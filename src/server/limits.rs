@@ -28,6 +28,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use crate::proto::bucket::{Rate, TokenBucket};
+use crate::proto::reply;
 
 /// Addresses tracked at most.
 pub const IP_TABLE_ENTRIES_MAX: usize = 100_000;
@@ -58,14 +59,13 @@ pub enum Refusal {
 
 impl Refusal {
     /// The one line sent before closing (RFC 959 §4.2: 421 service not available).
-    pub fn reply(self) -> &'static [u8] {
-        match self {
-            Refusal::Banned => {
-                b"421 Too many failed logins from your address; try again later.\r\n"
-            }
-            Refusal::SessionsPerIp => b"421 Too many connections from your address.\r\n",
-            Refusal::ConnectionRate => b"421 Connecting too fast from your address; slow down.\r\n",
-        }
+    pub fn reply(self) -> Vec<u8> {
+        let text = match self {
+            Refusal::Banned => "Too many failed logins from your address; try again later.",
+            Refusal::SessionsPerIp => "Too many connections from your address.",
+            Refusal::ConnectionRate => "Connecting too fast from your address; slow down.",
+        };
+        reply::encode(reply::SERVICE_NOT_AVAILABLE, text)
     }
 
     /// Its label in `ringftpd_refused_total` and the event log.

@@ -27,6 +27,7 @@ mod ctx;
 pub mod fatal;
 mod hardening;
 mod jobs;
+mod kept_listeners;
 pub mod limits;
 mod listing_stream;
 mod ops;

@@ -6,25 +6,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
-use nix::sys::socket::{
-    bind, getpeername, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
-    SockFlag, SockType, SockaddrStorage,
-};
+use nix::sys::socket::{listen, setsockopt, sockopt, Backlog};
 
-fn family(ip: IpAddr) -> AddressFamily {
-    match ip {
-        IpAddr::V4(_) => AddressFamily::Inet,
-        IpAddr::V6(_) => AddressFamily::Inet6,
-    }
-}
+use crate::socket::{bind_to, stream_socket};
+pub use crate::socket::{local_addr, peer_addr};
 
+/// A non-blocking TCP socket; an IPv6 one takes IPv6 only (a listener on
+/// `[::]` must not also take the IPv4 port).
 fn new_socket(ip: IpAddr) -> Result<OwnedFd, Errno> {
-    let fd = socket(
-        family(ip),
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        None,
-    )?;
+    let fd = stream_socket(ip)?;
     if ip.is_ipv6() {
         setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
     }
@@ -39,11 +29,6 @@ pub fn control_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, Errno
     bind_to(&fd, addr)?;
     listen(&fd, Backlog::new(backlog).unwrap_or(Backlog::MAXCONN))?;
     Ok(fd)
-}
-
-fn bind_to(fd: &OwnedFd, addr: SocketAddr) -> Result<(), Errno> {
-    let sa = SockaddrStorage::from(addr);
-    bind(std::os::fd::AsRawFd::as_raw_fd(fd), &sa)
 }
 
 /// A passive listener on `ip` at the first free port of `slice`, starting
@@ -83,25 +68,4 @@ pub fn active_socket(local_ip: IpAddr) -> Result<OwnedFd, Errno> {
     setsockopt(&fd, sockopt::ReuseAddr, &true)?;
     bind_to(&fd, SocketAddr::new(local_ip, 0))?;
     Ok(fd)
-}
-
-fn to_socket_addr(sa: SockaddrStorage) -> Option<SocketAddr> {
-    if let Some(v4) = sa.as_sockaddr_in() {
-        return Some(SocketAddr::V4((*v4).into()));
-    }
-    sa.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
-}
-
-/// The local address of a socket.
-pub fn local_addr(fd: &OwnedFd) -> Option<SocketAddr> {
-    getsockname::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(fd))
-        .ok()
-        .and_then(to_socket_addr)
-}
-
-/// The peer address of a connected socket.
-pub fn peer_addr(fd: &OwnedFd) -> Option<SocketAddr> {
-    getpeername::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(fd))
-        .ok()
-        .and_then(to_socket_addr)
 }

@@ -21,6 +21,7 @@ use super::timers::Timers;
 use super::token::{self, Purpose};
 use crate::engine::{Completion, CompletionKind, Ring, RingConfig, SharedFd, Sock};
 use crate::obs::labels::RefusalReason;
+use crate::proto::reply;
 
 /// How long a listener whose accept failed for lack of fds/memory rests.
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -137,10 +138,15 @@ impl Worker {
                 break;
             }
             // One timer per worker: the earliest deadline is the wait's timeout.
-            let next = [self.timers.next_deadline(), self.accept_retry_at]
-                .into_iter()
-                .flatten()
-                .min();
+            let kept_limit = Duration::from_secs(self.ctx.shared.args.data_connect_timeout_secs);
+            let next = [
+                self.timers.next_deadline(),
+                self.accept_retry_at,
+                self.ctx.kept_listeners.next_expiry(kept_limit),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let wait = next.map_or(WAIT_MAX, |t| {
                 t.saturating_duration_since(Instant::now()).min(WAIT_MAX)
             });
@@ -155,6 +161,7 @@ impl Worker {
             }
             self.fire_timers();
         }
+        self.ctx.kept_listeners.clear();
         self.ctx.ring.shutdown();
     }
 
@@ -173,7 +180,7 @@ impl Worker {
     }
 
     fn on_completion(&mut self, c: Completion) {
-        let Some((purpose, index, gen)) = token::unpack(c.token) else {
+        let Some((purpose, index, gen)) = token::unpack::<Purpose>(c.token) else {
             return;
         };
         match purpose {
@@ -285,7 +292,8 @@ impl Worker {
             return;
         };
         if self.conns.len() >= self.ctx.shared.args.sessions_max {
-            refuse(&fd, b"421 Too many connections; try again later.\r\n");
+            let why = "Too many connections; try again later.";
+            refuse(&fd, &reply::encode(reply::SERVICE_NOT_AVAILABLE, why));
             self.ctx.obs.refused(peer, RefusalReason::SessionsMax);
             return;
         }
@@ -303,7 +311,7 @@ impl Worker {
         if !await_proxy {
             if let Err(why) = self.ctx.shared.admit(peer.ip(), self.ctx.now.mono) {
                 self.ctx.log(format_args!("{peer} refused: {why:?}"));
-                refuse(&fd, why.reply());
+                refuse(&fd, &why.reply());
                 self.ctx.obs.refused(peer, why.reason());
                 return;
             }
@@ -318,7 +326,7 @@ impl Worker {
             Ok(sock) => sock,
             Err(fd) => Sock::Fd(Rc::new(fd)),
         };
-        self.next_gen = token::gen_bits(self.next_gen.wrapping_add(1)).max(1);
+        self.next_gen = token::next_gen(self.next_gen);
         // Listeners past the --listen ones are the implicit FTPS ones.
         let implicit = index >= self.ctx.shared.args.listen.len();
         let entry = self.conns.vacant_entry();
@@ -381,6 +389,10 @@ impl Worker {
     /// each due connection does what is due and schedules its next deadline.
     fn fire_timers(&mut self) {
         let now = self.ctx.now.mono;
+        // Pooled passive listeners idle for the data-connect timeout (the
+        // loop's wait ends at the oldest one's expiry).
+        let limit = Duration::from_secs(self.ctx.shared.args.data_connect_timeout_secs);
+        self.ctx.kept_listeners.expire(now, limit);
         if self.accept_retry_at.is_some_and(|t| t <= now) {
             self.accept_retry_at = None;
             for i in std::mem::take(&mut self.accept_paused) {

@@ -2,7 +2,7 @@
 //!
 //! This module never touches an fd and makes no syscall: the server's ring
 //! receives ciphertext into buffers it owns and hands it to [`TlsStream::feed`];
-//! plaintext is taken out with [`TlsStream::read_plain`]; what is to be sent
+//! plaintext comes out of it into the caller's buffer; what is to be sent
 //! is written with [`TlsStream::write_plain`] and the records come out of
 //! [`TlsStream::take_ciphertext`] into a buffer the ring then sends.
 //!
@@ -20,7 +20,7 @@
 //!   A data connection is accepted only when it resumed one of those
 //!   sessions ([`TlsStream::resumed_from`]).
 //!
-//! - [`RecordSealer`] (`record.rs`): after a data connection's handshake,
+//! - [`RecordSealer`] (`sealer.rs`): after a data connection's handshake,
 //!   a transfer that only sends (RETR, LIST, NLST, MLSD) takes the transmit
 //!   secret out of rustls ([`TlsStream::into_sealer`]) and seals full-size
 //!   records straight into its reused send buffer.
@@ -29,16 +29,18 @@
 
 mod any_cert;
 mod readonly;
-mod record;
+mod records;
+mod sealer;
 mod stream;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_record;
+mod tests_sealer;
 
 pub use any_cert::AnyCert;
-pub use record::{RecordSealer, SealError, RECORD_PLAIN_MAX_BYTES};
-pub use stream::{Fed, TlsStream};
+pub use records::{Fed, Records};
+pub use sealer::{RecordSealer, SealError, RECORD_PLAIN_MAX_BYTES};
+pub use stream::TlsStream;
 
 use std::sync::Arc;
 

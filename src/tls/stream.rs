@@ -1,128 +1,28 @@
-//! One TLS connection (control or data) driven over byte buffers.
+//! The server's side of one TLS connection (control or data): [`Records`]
+//! over a rustls `ServerConnection`, with the control session's tag.
 
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 use rustls::{HandshakeKind, ServerConfig, ServerConnection};
 
-use super::record::RecordSealer;
+use super::records::Records;
+use super::sealer::RecordSealer;
 use super::SessionTag;
 
-/// What [`TlsStream::feed`] found in the bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fed {
-    /// Records processed; there may be plaintext, or output to send.
-    Ok,
-    /// The bytes are not TLS, or the handshake failed (an alert may be
-    /// waiting in [`TlsStream::take_ciphertext`]): close the connection.
-    Failed,
-}
-
 /// A server-side TLS connection over in-memory buffers.
-pub struct TlsStream {
-    conn: ServerConnection,
-    /// The peer sent close_notify.
-    peer_closed: bool,
-    /// The config lets the traffic secrets out ([`TlsStream::into_sealer`]).
-    secrets_extractable: bool,
-}
+pub type TlsStream = Records<ServerConnection>;
 
-impl std::fmt::Debug for TlsStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsStream")
-            .field("handshaking", &self.conn.is_handshaking())
-            .field("peer_closed", &self.peer_closed)
-            .finish()
-    }
-}
-
-impl TlsStream {
+impl Records<ServerConnection> {
     /// A control connection: every session it makes resumable carries `tag`.
     pub fn control(config: &Arc<ServerConfig>, tag: SessionTag) -> Option<TlsStream> {
-        let mut s = TlsStream::new(config)?;
-        s.conn.set_resumption_data(tag.as_bytes());
-        Some(s)
-    }
-
-    /// A data connection (checked with [`TlsStream::resumed_tag`]).
-    pub fn data(config: &Arc<ServerConfig>) -> Option<TlsStream> {
-        TlsStream::new(config)
-    }
-
-    fn new(config: &Arc<ServerConfig>) -> Option<TlsStream> {
         let mut conn = ServerConnection::new(config.clone()).ok()?;
-        // Our callers bound what they write per step; rustls must take it all.
-        conn.set_buffer_limit(None);
-        Some(TlsStream {
-            conn,
-            peer_closed: false,
-            secrets_extractable: config.enable_secret_extraction,
-        })
+        conn.set_resumption_data(tag.as_bytes());
+        Some(Records::over(conn))
     }
 
-    /// Feeds received ciphertext (all of it), processes the records and
-    /// appends the plaintext they carried to `plain` (rustls holds at most
-    /// 16 KiB of plaintext itself, so it is drained as records are read).
-    pub fn feed(&mut self, mut bytes: &[u8], plain: &mut Vec<u8>) -> Fed {
-        while !bytes.is_empty() {
-            match self.conn.read_tls(&mut bytes) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(_) => return Fed::Failed,
-            }
-            match self.conn.process_new_packets() {
-                Ok(st) => {
-                    if st.peer_has_closed() {
-                        self.peer_closed = true;
-                    }
-                }
-                Err(_) => return Fed::Failed,
-            }
-            self.read_all_plain(plain);
-        }
-        Fed::Ok
-    }
-
-    /// True until the handshake is complete.
-    pub fn is_handshaking(&self) -> bool {
-        self.conn.is_handshaking()
-    }
-
-    /// The peer sent close_notify (no more plaintext will come).
-    pub fn peer_closed(&self) -> bool {
-        self.peer_closed
-    }
-
-    /// Appends every decrypted byte buffered to `out`.
-    fn read_all_plain(&mut self, out: &mut Vec<u8>) {
-        // Ok(0) at close_notify, WouldBlock when nothing is buffered.
-        let _ = self.conn.reader().read_to_end(out);
-    }
-
-    /// Queues plaintext to send (encrypted once the handshake is done).
-    pub fn write_plain(&mut self, data: &[u8]) {
-        // The buffer limit is off, so the writer takes everything.
-        let _ = self.conn.writer().write_all(data);
-    }
-
-    /// Queues close_notify.
-    pub fn close(&mut self) {
-        self.conn.send_close_notify();
-    }
-
-    /// True when records wait to be sent.
-    pub fn wants_write(&self) -> bool {
-        self.conn.wants_write()
-    }
-
-    /// Appends every record waiting to be sent to `out`.
-    pub fn take_ciphertext(&mut self, out: &mut Vec<u8>) {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(out) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
+    /// A data connection (checked with [`TlsStream::resumed_from`]).
+    pub fn data(config: &Arc<ServerConfig>) -> Option<TlsStream> {
+        Some(Records::over(ServerConnection::new(config.clone()).ok()?))
     }
 
     /// After the handshake: true when this connection resumed a session
@@ -139,9 +39,10 @@ impl TlsStream {
                 .is_none_or(|got| got == tag.as_bytes())
     }
 
-    /// True when [`TlsStream::into_sealer`] will succeed: the handshake is
-    /// done, nothing is left to send, the config allows taking the secrets
-    /// out, and the version and suite are ones [`RecordSealer`] frames.
+    /// True when [`TlsStream::into_sealer`] can take over: the handshake is
+    /// done, nothing is left to send, and the version and suite are ones
+    /// [`RecordSealer`] frames. (Whether the config lets the secrets out is
+    /// not visible here: only the data config does, `TlsConfigs::session`.)
     pub fn sealable(&self) -> bool {
         use rustls::CipherSuite as S;
         let suite_ok = self.conn.negotiated_cipher_suite().is_some_and(|s| {
@@ -162,18 +63,15 @@ impl TlsStream {
             self.conn.protocol_version(),
             Some(rustls::ProtocolVersion::TLSv1_2 | rustls::ProtocolVersion::TLSv1_3)
         );
-        self.secrets_extractable
-            && !self.conn.is_handshaking()
-            && !self.conn.wants_write()
-            && suite_ok
-            && version_ok
+        !self.conn.is_handshaking() && !self.conn.wants_write() && suite_ok && version_ok
     }
 
     /// Hands the transmit direction to a [`RecordSealer`]: rustls gives up
     /// the traffic secret and the next sequence number (the step a kTLS
     /// set-up takes) and the connection is gone. Only for a connection
     /// that will send and never read again. Check [`TlsStream::sealable`]
-    /// first: after a `None` nothing can be sent on this connection.
+    /// first; `None` (then nothing more can be sent on this connection)
+    /// also when the config keeps its secrets (every control connection).
     pub fn into_sealer(self) -> Option<RecordSealer> {
         if !self.sealable() {
             return None;
@@ -186,14 +84,5 @@ impl TlsStream {
         let secrets = self.conn.dangerous_extract_secrets().ok()?;
         let (seq, tx) = secrets.tx;
         RecordSealer::new(version, seq, &tx)
-    }
-
-    /// The negotiated protocol version, for logs ("TLSv1.3").
-    pub fn version(&self) -> Option<&'static str> {
-        self.conn.protocol_version().map(|v| match v {
-            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
-            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
-            _ => "TLS",
-        })
     }
 }

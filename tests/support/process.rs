@@ -1,5 +1,6 @@
 //! Child processes with a time limit: run to completion, or start and wait
-//! (bounded) for the first line they print, and whether a tool is on PATH.
+//! (bounded) for the first line they print, whether a tool is on PATH, and
+//! the descriptors a process holds.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -149,4 +150,43 @@ pub fn have(tool: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The descriptors `pid` holds, not counting its listening TCP sockets on a
+/// port of `pasv` (the passive listeners a worker pools between transfers,
+/// `--pasv-reuse-listener`; bounded, and closed when idle): what a leak
+/// check compares.
+pub fn fds_without_pooled(pid: u32, pasv: (u16, u16)) -> usize {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    let mut total = 0;
+    let mut sockets = std::collections::HashSet::new();
+    for e in dir.flatten() {
+        total += 1;
+        let target = std::fs::read_link(e.path()).unwrap_or_default();
+        let t = target.to_string_lossy();
+        if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+            sockets.insert(inode.to_string());
+        }
+    }
+    let mut pooled = 0;
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st ... inode (column 9)
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 10 || cols[3] != "0A" || !sockets.contains(cols[9]) {
+                continue;
+            }
+            let port = cols[1]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if port.is_some_and(|p| (pasv.0..=pasv.1).contains(&p)) {
+                pooled += 1;
+            }
+        }
+    }
+    total - pooled
 }

@@ -5,6 +5,7 @@
 use super::Session;
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
+use crate::proto::reply;
 use crate::proto::rules::{Access, Denied, PathRules};
 
 impl Session {
@@ -18,7 +19,7 @@ impl Session {
         match self.rules().map(q).unwrap_or(Err(Denied::NotLoggedIn)) {
             Ok(v) => Some(v),
             Err(d) => {
-                self.reply(550, &format!("Permission denied: {d}."));
+                self.reply(reply::FILE_UNAVAILABLE, &format!("Permission denied: {d}."));
                 None
             }
         }

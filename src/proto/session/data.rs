@@ -11,6 +11,7 @@ use super::{
 use crate::proto::addr;
 use crate::proto::command::{EpsvArg, TypeCode};
 use crate::proto::perms::Perms;
+use crate::proto::reply;
 use crate::proto::rules::Access;
 
 /// Lowest port an active-mode data connection may target (RFC 2577 §3).
@@ -20,22 +21,22 @@ impl Session {
     pub(super) fn cmd_type(&mut self, t: TypeCode) {
         self.ascii = t == TypeCode::Ascii;
         match t {
-            TypeCode::Ascii => self.reply(200, "Switching to ASCII mode."),
-            TypeCode::Image => self.reply(200, "Switching to Binary mode."),
+            TypeCode::Ascii => self.reply(reply::OK, "Switching to ASCII mode."),
+            TypeCode::Image => self.reply(reply::OK, "Switching to Binary mode."),
         }
     }
 
     pub(super) fn cmd_mode(&mut self, m: char) {
         match m {
-            'S' => self.reply(200, "Mode set to S."),
-            _ => self.reply(504, "Only MODE S is supported."),
+            'S' => self.reply(reply::OK, "Mode set to S."),
+            _ => self.reply(reply::NOT_IMPLEMENTED_PARAM, "Only MODE S is supported."),
         }
     }
 
     pub(super) fn cmd_stru(&mut self, s: char) {
         match s {
-            'F' => self.reply(200, "Structure set to F."),
-            _ => self.reply(504, "Only STRU F is supported."),
+            'F' => self.reply(reply::OK, "Structure set to F."),
+            _ => self.reply(reply::NOT_IMPLEMENTED_PARAM, "Only STRU F is supported."),
         }
     }
 
@@ -45,11 +46,14 @@ impl Session {
 
     pub(super) fn cmd_pasv(&mut self) {
         if self.epsv_all {
-            return self.reply(503, "EPSV ALL in effect; use EPSV.");
+            return self.reply(reply::BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
         }
         if self.control_is_v6() {
             // RFC 2428 §1: PASV can only express IPv4 addresses.
-            return self.reply(425, "PASV is IPv4 only; use EPSV on an IPv6 connection.");
+            return self.reply(
+                reply::CANT_OPEN_DATA,
+                "PASV is IPv4 only; use EPSV on an IPv6 connection.",
+            );
         }
         self.open_passive(false);
     }
@@ -59,10 +63,10 @@ impl Session {
         match arg {
             EpsvArg::All => {
                 self.epsv_all = true;
-                self.reply(200, "EPSV ALL ok.");
+                self.reply(reply::OK, "EPSV ALL ok.");
             }
             EpsvArg::Proto(n) if n != ours => self.reply(
-                522,
+                reply::NETWORK_PROTOCOL_NOT_SUPPORTED,
                 &format!("Network protocol not supported, use ({ours})"),
             ),
             _ => self.open_passive(true),
@@ -82,18 +86,18 @@ impl Session {
         };
         let Some(port) = port else {
             self.data = DataSetup::None;
-            return self.reply(425, "Can't open passive connection.");
+            return self.reply(reply::CANT_OPEN_DATA, "Can't open passive connection.");
         };
         self.data = DataSetup::Passive;
         if extended {
-            self.reply(229, &addr::format_epsv(port));
+            self.reply(reply::ENTERING_EXTENDED_PASSIVE, &addr::format_epsv(port));
         } else {
             let ip = match (self.cfg.pasv_address, self.local.ip()) {
                 (Some(ip), _) => ip,
                 (None, IpAddr::V4(ip)) => ip,
                 (None, IpAddr::V6(_)) => std::net::Ipv4Addr::UNSPECIFIED,
             };
-            self.reply(227, &addr::format_pasv(ip, port));
+            self.reply(reply::ENTERING_PASSIVE, &addr::format_pasv(ip, port));
         }
     }
 
@@ -101,17 +105,20 @@ impl Session {
     /// port, so the server cannot be used to bounce (RFC 2577 §3).
     pub(super) fn cmd_port(&mut self, target: SocketAddr, extended: bool) {
         if self.epsv_all {
-            return self.reply(503, "EPSV ALL in effect; use EPSV.");
+            return self.reply(reply::BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
         }
         let target = SocketAddr::new(target.ip().to_canonical(), target.port());
         if target.ip() != self.peer.ip() {
             return self.reply(
-                500,
+                reply::SYNTAX_ERROR,
                 "Illegal PORT command: address differs from the control connection.",
             );
         }
         if target.port() < ACTIVE_PORT_MIN {
-            return self.reply(504, "Illegal PORT command: privileged port refused.");
+            return self.reply(
+                reply::NOT_IMPLEMENTED_PARAM,
+                "Illegal PORT command: privileged port refused.",
+            );
         }
         if self.data == DataSetup::Passive {
             self.actions.push_back(Action::ClosePassive);
@@ -119,7 +126,7 @@ impl Session {
         self.data = DataSetup::Active(target);
         let verb = if extended { "EPRT" } else { "PORT" };
         self.reply(
-            200,
+            reply::OK,
             &format!("{verb} command successful. Consider using EPSV."),
         );
     }
@@ -128,7 +135,7 @@ impl Session {
     fn take_endpoint(&mut self) -> Option<DataEndpoint> {
         match std::mem::replace(&mut self.data, DataSetup::None) {
             DataSetup::None => {
-                self.reply(425, "Use PORT, PASV, EPRT or EPSV first.");
+                self.reply(reply::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
                 None
             }
             DataSetup::Passive => Some(DataEndpoint::Passive),
@@ -138,7 +145,7 @@ impl Session {
 
     fn start_transfer(&mut self, kind: TransferKind, label: String, is_upload: bool) {
         if let Some(why) = self.refused_unprotected_data() {
-            return self.reply(521, why);
+            return self.reply(reply::PROT_SETTING_REFUSED, why);
         }
         let Some(endpoint) = self.take_endpoint() else {
             return;
@@ -246,10 +253,13 @@ impl Session {
     pub(super) fn cmd_rest(&mut self, n: u64) {
         if i64::try_from(n).is_err() {
             self.rest = 0;
-            return self.reply(501, "Restart position out of range.");
+            return self.reply(reply::SYNTAX_ERROR_ARGS, "Restart position out of range.");
         }
         self.rest = n;
-        self.reply(350, &format!("Restart position accepted ({n})."));
+        self.reply(
+            reply::PENDING_FURTHER_INFO,
+            &format!("Restart position accepted ({n})."),
+        );
     }
 
     pub(super) fn cmd_abor(&mut self) {
@@ -264,7 +274,7 @@ impl Session {
                     self.actions.push_back(Action::ClosePassive);
                 }
                 self.data = DataSetup::None;
-                self.reply(225, "No transfer to abort.");
+                self.reply(reply::NO_TRANSFER, "No transfer to abort.");
             }
         }
     }
@@ -282,7 +292,7 @@ impl Session {
         if let Busy::Transferring(r) = &mut self.busy {
             if std::mem::take(&mut r.progress_query) {
                 let text = format!("Status: {} bytes transferred for {}", bytes, r.label);
-                self.reply(213, &text);
+                self.reply(reply::FILE_STATUS, &text);
             }
         }
     }
@@ -300,7 +310,7 @@ impl Session {
             ),
             (None, None) => format!("Opening {mode} mode data connection for {}.", r.label),
         };
-        self.reply(150, &text);
+        self.reply(reply::OPENING_DATA, &text);
     }
 
     pub(super) fn on_transfer_done(&mut self, result: Result<u64, TransferError>) {
@@ -308,11 +318,11 @@ impl Session {
             return;
         };
         match result {
-            Ok(_) => self.reply(226, "Transfer complete."),
+            Ok(_) => self.reply(reply::CLOSING_DATA, "Transfer complete."),
             Err(e) => self.transfer_failed(e, r.is_upload),
         }
         if r.abort_requested {
-            self.reply(226, "ABOR successful.");
+            self.reply(reply::CLOSING_DATA, "ABOR successful.");
         }
         if r.quit_requested {
             self.cmd_quit();

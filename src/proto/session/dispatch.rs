@@ -1,29 +1,31 @@
 //! One command line → the handler for its verb (RFC 959 §5.4 sequencing).
 
 use super::{Auth, Busy, Now, Session};
-use crate::proto::command::{parse, Command, LineTooLong, ParseError};
+use crate::proto::command::{parse, Command, ParseError};
+use crate::proto::line::LineTooLong;
+use crate::proto::reply;
 
 impl Session {
     /// Parses and runs one line (the session is idle).
     pub(super) fn handle_line(&mut self, line: &[u8], now: Now) {
         let cmd = match parse(line) {
             Ok(c) => c,
-            Err(ParseError::Empty) => return self.reply(500, "Empty command."),
+            Err(ParseError::Empty) => return self.reply(reply::SYNTAX_ERROR, "Empty command."),
             Err(ParseError::BadEncoding) => {
-                return self.reply(501, "Invalid character in command.")
+                return self.reply(reply::SYNTAX_ERROR_ARGS, "Invalid character in command.")
             }
             Err(ParseError::BadArgument(verb)) => return self.bad_argument(&verb, line),
         };
         // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
         let rename_from = self.rename_from.take();
         if let Some(why) = self.refused_in_clear(&cmd) {
-            return self.reply(530, why);
+            return self.reply(reply::NOT_LOGGED_IN, why);
         }
         if !self.allowed_before_login(&cmd) {
             if matches!(cmd, Command::Unknown(_)) {
-                return self.reply(502, "Command not implemented.");
+                return self.reply(reply::NOT_IMPLEMENTED, "Command not implemented.");
             }
-            return self.reply(530, "Please login with USER and PASS.");
+            return self.reply(reply::NOT_LOGGED_IN, "Please login with USER and PASS.");
         }
         self.dispatch(cmd, rename_from, now);
     }
@@ -39,10 +41,16 @@ impl Session {
                 .and_then(crate::proto::addr::eprt_protocol)
                 .is_some_and(|p| p != 1 && p != 2)
             {
-                return self.reply(522, "Network protocol not supported, use (1,2)");
+                return self.reply(
+                    reply::NETWORK_PROTOCOL_NOT_SUPPORTED,
+                    "Network protocol not supported, use (1,2)",
+                );
             }
         }
-        self.reply(501, "Syntax error in parameters or arguments.");
+        self.reply(
+            reply::SYNTAX_ERROR_ARGS,
+            "Syntax error in parameters or arguments.",
+        );
     }
 
     fn allowed_before_login(&self, cmd: &Command) -> bool {
@@ -68,30 +76,33 @@ impl Session {
         match cmd {
             Command::User(u) => self.cmd_user(u),
             Command::Pass(p) => self.cmd_pass(p),
-            Command::Acct(_) => self.reply(202, "ACCT not needed."),
+            Command::Acct(_) => self.reply(reply::SUPERFLUOUS, "ACCT not needed."),
             Command::Rein => self.cmd_rein(),
             Command::Host(h) => self.cmd_host(h),
             Command::Quit => self.cmd_quit(),
-            Command::Noop => self.reply(200, "NOOP ok."),
-            Command::Syst => self.reply(215, "UNIX Type: L8"),
+            Command::Noop => self.reply(reply::OK, "NOOP ok."),
+            Command::Syst => self.reply(reply::SYSTEM_TYPE, "UNIX Type: L8"),
             Command::Feat => self.cmd_feat(),
             Command::Help(a) => self.cmd_help(a),
             Command::Opts(o) => self.cmd_opts(&o),
             Command::Stat(a) => self.cmd_stat(a),
-            Command::Smnt(_) => self.reply(502, "SMNT not implemented."),
-            Command::Allo(_) => self.reply(202, "ALLO command ignored."),
+            Command::Smnt(_) => self.reply(reply::NOT_IMPLEMENTED, "SMNT not implemented."),
+            Command::Allo(_) => self.reply(reply::SUPERFLUOUS, "ALLO command ignored."),
             Command::Type(t) => self.cmd_type(t),
             Command::Mode(m) => self.cmd_mode(m),
             Command::Stru(s) => self.cmd_stru(s),
             Command::Rest(n) => self.cmd_rest(n),
             Command::Pwd => {
                 let q = crate::proto::path::quote_257(self.cwd.as_str());
-                self.reply(257, &format!("{q} is the current directory"));
+                self.reply(
+                    reply::PATH_CREATED,
+                    &format!("{q} is the current directory"),
+                );
             }
             Command::Cwd(p) => self.cmd_cwd(&p),
             Command::Cdup => {
                 self.cwd = self.cwd.parent();
-                self.reply(250, "Directory successfully changed.");
+                self.reply(reply::FILE_ACTION_OK, "Directory successfully changed.");
             }
             Command::Size(p) => self.cmd_size(&p),
             Command::Mdtm(p) => self.cmd_mdtm(&p),
@@ -120,7 +131,7 @@ impl Session {
             Command::Auth(m) => self.cmd_auth(&m),
             Command::Pbsz(n) => self.cmd_pbsz(&n),
             Command::Prot(l) => self.cmd_prot(&l),
-            Command::Unknown(_) => self.reply(502, "Command not implemented."),
+            Command::Unknown(_) => self.reply(reply::NOT_IMPLEMENTED, "Command not implemented."),
         }
         let _ = now;
     }
@@ -129,7 +140,7 @@ impl Session {
     fn next_busy_line(&mut self) -> Option<Option<Vec<u8>>> {
         match self.lines.next_line()? {
             Err(LineTooLong) => {
-                self.reply(500, "Command line too long.");
+                self.reply(reply::SYNTAX_ERROR, "Command line too long.");
                 Some(None)
             }
             Ok(l) => Some(Some(l)),
@@ -141,7 +152,10 @@ impl Session {
         if self.deferred.len() < self.cfg.deferred_commands_max {
             self.deferred.push_back(line);
         } else {
-            self.reply(503, &format!("{what} in progress; command ignored."));
+            self.reply(
+                reply::BAD_SEQUENCE,
+                &format!("{what} in progress; command ignored."),
+            );
         }
     }
 
@@ -168,8 +182,8 @@ impl Session {
                     self.cmd_quit();
                     return true;
                 }
-                self.reply(426, &format!("{what} aborted."));
-                self.reply(226, "ABOR successful.");
+                self.reply(reply::TRANSFER_ABORTED, &format!("{what} aborted."));
+                self.reply(reply::CLOSING_DATA, "ABOR successful.");
             }
             _ => self.defer(line, "Command"),
         }
@@ -195,7 +209,7 @@ impl Session {
         match parse(&line) {
             Ok(Command::Abor) => self.cmd_abor(),
             Ok(Command::Stat(None)) => self.query_progress(),
-            Ok(Command::Noop) => self.reply(200, "NOOP ok."),
+            Ok(Command::Noop) => self.reply(reply::OK, "NOOP ok."),
             Ok(Command::Quit) => {
                 if let Busy::Transferring(r) = &mut self.busy {
                     r.quit_requested = true;

@@ -4,6 +4,7 @@
 //! to any command if the service knows it must shut down."
 
 use super::{Action, Busy, Session};
+use crate::proto::reply;
 
 impl Session {
     /// The server is shutting down. An idle session (or one waiting for a
@@ -23,7 +24,10 @@ impl Session {
             }
         }
         self.busy = Busy::Idle;
-        self.reply(421, "Server shutting down; closing control connection.");
+        self.reply(
+            reply::SERVICE_NOT_AVAILABLE,
+            "Server shutting down; closing control connection.",
+        );
         self.close();
         true
     }

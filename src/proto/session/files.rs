@@ -7,6 +7,7 @@ use crate::proto::error::FsError;
 use crate::proto::listing::{self, FileInfo, FileKind};
 use crate::proto::path::{quote_257, VPath};
 use crate::proto::perms::Perms;
+use crate::proto::reply;
 
 impl Session {
     /// Resolves a client path against the working directory, or replies 553.
@@ -14,7 +15,7 @@ impl Session {
         match self.cwd.resolve(arg) {
             Ok(p) => Some(p),
             Err(_) => {
-                self.reply(553, "File name not allowed.");
+                self.reply(reply::FILE_NAME_NOT_ALLOWED, "File name not allowed.");
                 None
             }
         }
@@ -83,7 +84,7 @@ impl Session {
 
     pub(super) fn cmd_rnto(&mut self, from: Option<VPath>, arg: &str) {
         let Some(from) = from else {
-            return self.reply(503, "RNFR required first.");
+            return self.reply(reply::BAD_SEQUENCE, "RNFR required first.");
         };
         if let Some(to) = self.resolve(arg) {
             if self.permit_rename(&from, &to) {
@@ -116,8 +117,8 @@ impl Session {
             "CPFR" => self.site_cpfr(arg),
             "CPTO" => self.site_cpto(arg),
             "QUOTA" => self.site_quota(),
-            "HELP" => self.reply(214, "SITE commands: CHMOD CPFR CPTO QUOTA HELP"),
-            _ => self.reply(504, "Unknown SITE command."),
+            "HELP" => self.reply(reply::HELP, "SITE commands: CHMOD CPFR CPTO QUOTA HELP"),
+            _ => self.reply(reply::NOT_IMPLEMENTED_PARAM, "Unknown SITE command."),
         }
     }
 
@@ -126,7 +127,10 @@ impl Session {
         let mode = parts.next().and_then(|m| u32::from_str_radix(m, 8).ok());
         let path = parts.next().filter(|p| !p.is_empty());
         let (Some(mode), Some(path)) = (mode.filter(|m| *m <= 0o777), path) else {
-            return self.reply(501, "Usage: SITE CHMOD <octal mode up to 777> <path>");
+            return self.reply(
+                reply::SYNTAX_ERROR_ARGS,
+                "Usage: SITE CHMOD <octal mode up to 777> <path>",
+            );
         };
         if let Some(p) = self.resolve(path) {
             if self.permit_at(&p, Perms::CHMOD) {
@@ -158,8 +162,8 @@ impl Session {
 
     fn fs_failed(&mut self, purpose: &FsPurpose, e: FsError) {
         match purpose {
-            FsPurpose::Cwd(_) => self.reply(550, "Failed to change directory."),
-            FsPurpose::Size => self.reply(550, "Could not get file size."),
+            FsPurpose::Cwd(_) => self.reply(reply::FILE_UNAVAILABLE, "Failed to change directory."),
+            FsPurpose::Size => self.reply(reply::FILE_UNAVAILABLE, "Could not get file size."),
             _ => self.reply(e.reply_code(), &format!("{}.", e.reply_text())),
         }
     }
@@ -169,18 +173,21 @@ impl Session {
         match purpose {
             FsPurpose::Cwd(p) if is_dir => {
                 self.cwd = p;
-                self.reply(250, "Directory successfully changed.");
+                self.reply(reply::FILE_ACTION_OK, "Directory successfully changed.");
             }
-            FsPurpose::Cwd(_) => self.reply(550, "Failed to change directory."),
+            FsPurpose::Cwd(_) => self.reply(reply::FILE_UNAVAILABLE, "Failed to change directory."),
             FsPurpose::Size if info.kind == FileKind::File => {
-                self.reply(213, &info.size.to_string())
+                self.reply(reply::FILE_STATUS, &info.size.to_string())
             }
-            FsPurpose::Size => self.reply(550, "Could not get file size."),
-            FsPurpose::Mdtm => self.reply(213, &listing::format_timeval(info.mtime_secs)),
+            FsPurpose::Size => self.reply(reply::FILE_UNAVAILABLE, "Could not get file size."),
+            FsPurpose::Mdtm => self.reply(
+                reply::FILE_STATUS,
+                &listing::format_timeval(info.mtime_secs),
+            ),
             FsPurpose::Mlst(p) => self.mlst_reply(&p, info),
             FsPurpose::Rnfr(p) => {
                 self.rename_from = Some(p);
-                self.reply(350, "Ready for RNTO.");
+                self.reply(reply::PENDING_FURTHER_INFO, "Ready for RNTO.");
             }
             FsPurpose::StatPath(p) if is_dir => {
                 self.actions.push_back(Action::Fs(FsOp::ReadDir(p.clone())));
@@ -203,16 +210,22 @@ impl Session {
 
     fn on_done(&mut self, purpose: FsPurpose) {
         match purpose {
-            FsPurpose::Mkd(p) => self.reply(257, &format!("{} created.", quote_257(p.as_str()))),
-            FsPurpose::Rmd => self.reply(250, "Remove directory operation successful."),
-            FsPurpose::Dele => self.reply(250, "Delete operation successful."),
-            FsPurpose::Rnto => self.reply(250, "Rename successful."),
+            FsPurpose::Mkd(p) => self.reply(
+                reply::PATH_CREATED,
+                &format!("{} created.", quote_257(p.as_str())),
+            ),
+            FsPurpose::Rmd => self.reply(
+                reply::FILE_ACTION_OK,
+                "Remove directory operation successful.",
+            ),
+            FsPurpose::Dele => self.reply(reply::FILE_ACTION_OK, "Delete operation successful."),
+            FsPurpose::Rnto => self.reply(reply::FILE_ACTION_OK, "Rename successful."),
             FsPurpose::Mfmt(p, t) => {
                 let text = format!("Modify={}; {}", listing::format_timeval(t), p.as_str());
-                self.reply(213, &text);
+                self.reply(reply::FILE_STATUS, &text);
             }
-            FsPurpose::Chmod => self.reply(200, "SITE CHMOD command ok."),
-            FsPurpose::Cpto => self.reply(250, "Copy successful."),
+            FsPurpose::Chmod => self.reply(reply::OK, "SITE CHMOD command ok."),
+            FsPurpose::Cpto => self.reply(reply::FILE_ACTION_OK, "Copy successful."),
             other => self.fs_failed(&other, FsError::Io(0)),
         }
     }
@@ -223,15 +236,12 @@ impl Session {
         let mut facts = Vec::new();
         listing::format_mlsx(&info, self.can_write_at(p), &mut facts);
         let line = String::from_utf8_lossy(&facts).into_owned();
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
-            250,
+        self.reply_block(
+            reply::FILE_ACTION_OK,
             &format!("Listing {}", p.as_str()),
             &[line],
             "End",
-            &mut out,
         );
-        self.out = out;
     }
 
     fn stat_listing(&mut self, p: &VPath, entries: &[FileInfo], truncated: bool, now: Now) {
@@ -249,14 +259,11 @@ impl Session {
         if truncated {
             lines.push("(listing truncated at the server's limit)".to_string());
         }
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
-            213,
+        self.reply_block(
+            reply::FILE_STATUS,
             &format!("Status of {}:", p.as_str()),
             &lines,
             "End of status",
-            &mut out,
         );
-        self.out = out;
     }
 }

@@ -11,6 +11,7 @@
 use super::{FsOp, FsPurpose, HashDone, Session};
 use crate::proto::hash::HashAlgo;
 use crate::proto::perms::Perms;
+use crate::proto::reply;
 
 impl Session {
     /// HASH path: the selected algorithm, from REST to the end.
@@ -24,10 +25,13 @@ impl Session {
     pub(super) fn cmd_xhash(&mut self, algo: HashAlgo, arg: &str) {
         self.rest = 0;
         let Some((path, start, end)) = split_x_args(arg) else {
-            return self.reply(501, "Usage: X<hash> <path> [<start> <end>]");
+            return self.reply(
+                reply::SYNTAX_ERROR_ARGS,
+                "Usage: X<hash> <path> [<start> <end>]",
+            );
         };
         if end.is_some_and(|e| e < start) {
-            return self.reply(501, "Range end before its start.");
+            return self.reply(reply::SYNTAX_ERROR_ARGS, "Range end before its start.");
         }
         self.hash_request(&path, algo, start, end, true);
     }
@@ -57,28 +61,31 @@ impl Session {
     /// the selected algorithm; an argument selects one (504 if unknown).
     pub(super) fn opts_hash(&mut self, value: &str) {
         if value.is_empty() {
-            return self.reply(200, self.hash_algo.name());
+            return self.reply(reply::OK, self.hash_algo.name());
         }
         match HashAlgo::parse(value) {
             Some(a) => {
                 self.hash_algo = a;
-                self.reply(200, a.name());
+                self.reply(reply::OK, a.name());
             }
-            None => self.reply(504, "Unknown algorithm; use SHA-256, SHA-1, MD5 or CRC32."),
+            None => self.reply(
+                reply::NOT_IMPLEMENTED_PARAM,
+                "Unknown algorithm; use SHA-256, SHA-1, MD5 or CRC32.",
+            ),
         }
     }
 
     /// The hash came back.
     pub(super) fn on_hash(&mut self, purpose: FsPurpose, h: HashDone) {
         let FsPurpose::Hash { shown, x } = purpose else {
-            return self.reply(451, "Local error in processing.");
+            return self.reply(reply::LOCAL_ERROR, "Local error in processing.");
         };
         if x {
-            return self.reply(213, &h.hex);
+            return self.reply(reply::FILE_STATUS, &h.hex);
         }
         let last = h.end.saturating_sub(1).max(h.start);
         let text = format!("{} {}-{} {} {}", h.algo.name(), h.start, last, h.hex, shown);
-        self.reply(213, &text);
+        self.reply(reply::FILE_STATUS, &text);
     }
 }
 

@@ -1,6 +1,7 @@
 //! FEAT (RFC 2389), HELP, OPTS, STAT without argument (RFC 959 §4.1.3).
 
 use super::{Busy, DataSetup, Session};
+use crate::proto::reply;
 
 /// Features listed by FEAT, one per line (RFC 2389 §3.2).
 const FEATURES: &[&str] = &[
@@ -31,20 +32,19 @@ impl Session {
             body.insert(at + 1, "PBSZ".to_string());
             body.insert(at + 2, "PROT".to_string());
         }
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(211, "Features:", &body, "End", &mut out);
-        self.out = out;
+        self.reply_block(reply::SYSTEM_STATUS, "Features:", &body, "End");
     }
 
     pub(super) fn cmd_help(&mut self, arg: Option<String>) {
         match arg {
-            Some(a) if COMMANDS.split(' ').any(|c| c.eq_ignore_ascii_case(&a)) => {
-                self.reply(214, &format!("{} is supported.", a.to_ascii_uppercase()))
-            }
-            Some(_) => self.reply(502, "Unknown command."),
+            Some(a) if COMMANDS.split(' ').any(|c| c.eq_ignore_ascii_case(&a)) => self.reply(
+                reply::HELP,
+                &format!("{} is supported.", a.to_ascii_uppercase()),
+            ),
+            Some(_) => self.reply(reply::NOT_IMPLEMENTED, "Unknown command."),
             None => {
                 let text = format!("The following commands are recognized.\n{COMMANDS}\nHelp OK.");
-                self.reply(214, &text);
+                self.reply(reply::HELP, &text);
             }
         }
     }
@@ -54,12 +54,14 @@ impl Session {
         let name = words.next().unwrap_or("").to_ascii_uppercase();
         let value = words.next().unwrap_or("").to_ascii_uppercase();
         match name.as_str() {
-            "UTF8" if value.is_empty() || value == "ON" => self.reply(200, "Always in UTF8 mode."),
-            "UTF8" => self.reply(501, "UTF8 cannot be turned off."),
+            "UTF8" if value.is_empty() || value == "ON" => {
+                self.reply(reply::OK, "Always in UTF8 mode.")
+            }
+            "UTF8" => self.reply(reply::SYNTAX_ERROR_ARGS, "UTF8 cannot be turned off."),
             // RFC 3659 §7.9: the server answers with the facts it will show.
-            "MLST" => self.reply(200, "MLST OPTS type;size;modify;perm;"),
+            "MLST" => self.reply(reply::OK, "MLST OPTS type;size;modify;perm;"),
             "HASH" => self.opts_hash(&value),
-            _ => self.reply(501, "Option not understood."),
+            _ => self.reply(reply::SYNTAX_ERROR_ARGS, "Option not understood."),
         }
     }
 
@@ -84,14 +86,11 @@ impl Session {
             format!("Busy: {}", !matches!(self.busy, Busy::Idle)),
         ];
         body.extend(self.limit_lines());
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(
-            211,
+        self.reply_block(
+            reply::SYSTEM_STATUS,
             "ringftpd status:",
             &body,
             "End of status",
-            &mut out,
         );
-        self.out = out;
     }
 }

@@ -2,22 +2,23 @@
 
 use super::{Action, Auth, Busy, DataSetup, LoginOk, Session, Wait};
 use crate::proto::path::VPath;
+use crate::proto::reply;
 
 impl Session {
     pub(super) fn cmd_user(&mut self, user: String) {
         match self.auth {
-            Auth::LoggedIn(_) => self.reply(530, "Can't change to another user."),
+            Auth::LoggedIn(_) => self.reply(reply::NOT_LOGGED_IN, "Can't change to another user."),
             _ => {
                 let anon =
                     user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp");
                 self.auth = Auth::NeedPass { user };
                 if anon {
                     self.reply(
-                        331,
+                        reply::NEED_PASSWORD,
                         "Anonymous login ok, send your e-mail address as password.",
                     );
                 } else {
-                    self.reply(331, "Please specify the password.");
+                    self.reply(reply::NEED_PASSWORD, "Please specify the password.");
                 }
             }
         }
@@ -32,11 +33,11 @@ impl Session {
             }
             Auth::LoggedIn(l) => {
                 self.auth = Auth::LoggedIn(l);
-                self.reply(230, "Already logged in.");
+                self.reply(reply::LOGGED_IN, "Already logged in.");
             }
             other => {
                 self.auth = other;
-                self.reply(503, "Login with USER first.");
+                self.reply(reply::BAD_SEQUENCE, "Login with USER first.");
             }
         }
     }
@@ -52,16 +53,19 @@ impl Session {
                 };
                 self.auth = Auth::LoggedIn(ok);
                 self.login_failures = 0;
-                self.reply(230, &text);
+                self.reply(reply::LOGGED_IN, &text);
             }
             None => {
                 self.auth = Auth::NeedUser;
                 self.login_failures += 1;
                 if self.login_failures >= self.cfg.login_failures_max {
-                    self.reply(421, "Too many failed logins; closing connection.");
+                    self.reply(
+                        reply::SERVICE_NOT_AVAILABLE,
+                        "Too many failed logins; closing connection.",
+                    );
                     self.close();
                 } else {
-                    self.reply(530, "Login incorrect.");
+                    self.reply(reply::NOT_LOGGED_IN, "Login incorrect.");
                 }
             }
         }
@@ -73,7 +77,10 @@ impl Session {
         if matches!(self.busy, Busy::Waiting(Wait::Login)) {
             self.busy = Busy::Idle;
             self.auth = Auth::NeedUser;
-            self.reply(421, "Server too busy to check logins; try again later.");
+            self.reply(
+                reply::SERVICE_NOT_AVAILABLE,
+                "Server too busy to check logins; try again later.",
+            );
             self.close();
         }
     }
@@ -92,7 +99,7 @@ impl Session {
             self.actions.push_back(Action::ClosePassive);
             self.data = DataSetup::None;
         }
-        self.reply(220, "Service ready for new user.");
+        self.reply(reply::SERVICE_READY, "Service ready for new user.");
     }
 
     /// HOST (RFC 7151 §3): only before USER; selects the virtual host.
@@ -102,8 +109,8 @@ impl Session {
                 self.actions.push_back(Action::SelectHost(host));
                 self.wait(Wait::Host);
             }
-            Auth::NeedUser => self.reply(503, "HOST already given."),
-            _ => self.reply(503, "HOST must come before USER."),
+            Auth::NeedUser => self.reply(reply::BAD_SEQUENCE, "HOST already given."),
+            _ => self.reply(reply::BAD_SEQUENCE, "HOST must come before USER."),
         }
     }
 
@@ -112,14 +119,14 @@ impl Session {
         match greeting {
             Some(g) => {
                 self.host_selected = true;
-                self.reply(220, &g);
+                self.reply(reply::SERVICE_READY, &g);
             }
-            None => self.reply(504, "Unknown host."),
+            None => self.reply(reply::NOT_IMPLEMENTED_PARAM, "Unknown host."),
         }
     }
 
     pub(super) fn cmd_quit(&mut self) {
-        self.reply(221, "Goodbye.");
+        self.reply(reply::CLOSING_CONTROL, "Goodbye.");
         self.close();
     }
 }

@@ -46,7 +46,7 @@ pub use types::*;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use crate::proto::command::{LineBuffer, LineTooLong};
+use crate::proto::line::{LineBuffer, LineTooLong};
 use crate::proto::path::VPath;
 use crate::proto::reply;
 
@@ -239,7 +239,7 @@ impl Session {
             cfg,
         };
         let greeting = s.cfg.greeting.clone();
-        s.reply(220, &greeting);
+        s.reply(reply::SERVICE_READY, &greeting);
         s
     }
 
@@ -283,7 +283,10 @@ impl Session {
         }
         let idle = now.mono.saturating_duration_since(self.last_activity);
         if idle.as_secs() >= self.cfg.idle_timeout_secs {
-            self.reply(421, "Timeout: closing control connection.");
+            self.reply(
+                reply::SERVICE_NOT_AVAILABLE,
+                "Timeout: closing control connection.",
+            );
             self.close();
         }
         // Lines held back by the commands-per-second limit run now.
@@ -391,7 +394,7 @@ impl Session {
                 None => match self.lines.next_line() {
                     None => return,
                     Some(Err(LineTooLong)) => {
-                        self.reply(500, "Command line too long.");
+                        self.reply(reply::SYNTAX_ERROR, "Command line too long.");
                         continue;
                     }
                     Some(Ok(l)) => l,
@@ -403,6 +406,11 @@ impl Session {
 
     fn reply(&mut self, code: u16, text: &str) {
         reply::encode_into(code, text, &mut self.out);
+    }
+
+    /// A multi-line reply with indented `body` lines (FEAT, STAT, MLST).
+    fn reply_block(&mut self, code: u16, first: &str, body: &[String], last: &str) {
+        reply::encode_block_into(code, first, body, last, &mut self.out);
     }
 
     fn close(&mut self) {

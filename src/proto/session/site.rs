@@ -13,11 +13,12 @@ use super::{Auth, FsOp, FsPurpose, Session};
 use crate::proto::listing::{FileInfo, FileKind};
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
+use crate::proto::reply;
 
 impl Session {
     pub(super) fn site_cpfr(&mut self, arg: &str) {
         if arg.is_empty() {
-            return self.reply(501, "Usage: SITE CPFR <path>");
+            return self.reply(reply::SYNTAX_ERROR_ARGS, "Usage: SITE CPFR <path>");
         }
         let Some(p) = self.resolve(arg) else { return };
         if self.permit_at(&p, Perms::READ.with(Perms::COPY)) {
@@ -27,22 +28,28 @@ impl Session {
 
     pub(super) fn on_cpfr(&mut self, p: VPath, info: &FileInfo) {
         if info.kind != FileKind::File {
-            return self.reply(550, "Not a regular file.");
+            return self.reply(reply::FILE_UNAVAILABLE, "Not a regular file.");
         }
         self.copy_from = Some(p);
-        self.reply(350, "File exists, ready for destination name.");
+        self.reply(
+            reply::PENDING_FURTHER_INFO,
+            "File exists, ready for destination name.",
+        );
     }
 
     pub(super) fn site_cpto(&mut self, arg: &str) {
         if arg.is_empty() {
-            return self.reply(501, "Usage: SITE CPTO <path>");
+            return self.reply(reply::SYNTAX_ERROR_ARGS, "Usage: SITE CPTO <path>");
         }
         let Some(from) = self.copy_from.clone() else {
-            return self.reply(503, "Use SITE CPFR first.");
+            return self.reply(reply::BAD_SEQUENCE, "Use SITE CPFR first.");
         };
         let Some(to) = self.resolve(arg) else { return };
         if to == from {
-            return self.reply(553, "Source and destination are the same file.");
+            return self.reply(
+                reply::FILE_NAME_NOT_ALLOWED,
+                "Source and destination are the same file.",
+            );
         }
         if self.permit_at(&to, Perms::WRITE.with(Perms::COPY)) {
             self.copy_from = None;
@@ -53,9 +60,7 @@ impl Session {
     /// SITE QUOTA: usage and limits of the login.
     pub(super) fn site_quota(&mut self) {
         let body = self.limit_lines();
-        let mut out = std::mem::take(&mut self.out);
-        crate::proto::reply::encode_block_into(211, "Quota and rates:", &body, "End", &mut out);
-        self.out = out;
+        self.reply_block(reply::SYSTEM_STATUS, "Quota and rates:", &body, "End");
     }
 
     /// The quota and rate lines of SITE QUOTA and STAT (none before login).

@@ -126,6 +126,31 @@ impl Script {
         self.event(Event::Fs(r))
     }
 
+    /// Sends `line`, then answers the Fs action it asks for, `op`, with `r`;
+    /// returns the reply to the answer.
+    pub(super) fn send_fs(&mut self, line: &str, op: FsOp, r: Result<FsOk, FsError>) -> String {
+        self.send(line);
+        self.fs(op, r)
+    }
+
+    /// [`Script::send_fs`], and the reply must start with `code`.
+    pub(super) fn expect_fs(&mut self, line: &str, op: FsOp, r: Result<FsOk, FsError>, code: &str) {
+        let got = self.send_fs(line, op, r);
+        assert!(
+            got.starts_with(code),
+            "{line:?}: expected {code}, got {got:?}"
+        );
+    }
+
+    /// Sends `line`; returns the transfer it asks for.
+    pub(super) fn transfer_asked(&mut self, line: &str) -> Transfer {
+        self.send(line);
+        let Some(Action::Transfer(t)) = self.action() else {
+            panic!("{line}: no transfer")
+        };
+        t
+    }
+
     pub(super) fn pasv(&mut self, port: u16) {
         assert_eq!(self.send("PASV"), "");
         assert_eq!(self.action(), Some(Action::OpenPassive));
@@ -242,50 +267,33 @@ fn feat_help_syst_opts() {
 fn pwd_cwd_cdup() {
     let mut s = Script::anon();
     s.expect_code("PWD", "257 \"/\"");
-    s.send("CWD pub");
-    assert!(s
-        .fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub"))))
-        .starts_with("250"));
+    let pub_dir = Ok(FsOk::Info(dir("pub")));
+    s.expect_fs("CWD pub", FsOp::Stat(vp("/pub")), pub_dir, "250");
     s.expect_code("PWD", "257 \"/pub\"");
-    s.send("XCWD file");
-    assert!(s
-        .fs(FsOp::Stat(vp("/pub/file")), Ok(FsOk::Info(file("file", 1))))
-        .starts_with("550"));
-    s.send("CWD nope");
-    assert!(s
-        .fs(FsOp::Stat(vp("/pub/nope")), Err(FsError::NotFound))
-        .starts_with("550"));
+    let a_file = Ok(FsOk::Info(file("file", 1)));
+    s.expect_fs("XCWD file", FsOp::Stat(vp("/pub/file")), a_file, "550");
+    let missing = Err(FsError::NotFound);
+    s.expect_fs("CWD nope", FsOp::Stat(vp("/pub/nope")), missing, "550");
     s.expect_code("CDUP", "250");
     s.expect_code("XPWD", "257 \"/\"");
     // `..` above the root stays at the root.
-    s.send("CWD ../../..");
-    assert!(s
-        .fs(FsOp::Stat(vp("/")), Ok(FsOk::Info(dir("/"))))
-        .starts_with("250"));
+    let root = Ok(FsOk::Info(dir("/")));
+    s.expect_fs("CWD ../../..", FsOp::Stat(vp("/")), root, "250");
 }
 
 #[test]
 fn size_mdtm_mlst() {
     let mut s = Script::anon();
-    s.send("SIZE a.bin");
+    let stat = |p: &str| FsOp::Stat(vp(p));
+    let a_bin = |size| Ok(FsOk::Info(file("a.bin", size)));
     assert_eq!(
-        s.fs(
-            FsOp::Stat(vp("/a.bin")),
-            Ok(FsOk::Info(file("a.bin", 4095)))
-        ),
+        s.send_fs("SIZE a.bin", stat("/a.bin"), a_bin(4095)),
         "213 4095\r\n"
     );
-    s.send("SIZE pub");
-    assert!(s
-        .fs(FsOp::Stat(vp("/pub")), Ok(FsOk::Info(dir("pub"))))
-        .starts_with("550"));
-    s.send("MDTM a.bin");
-    assert_eq!(
-        s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1)))),
-        "213 20231114221320\r\n"
-    );
-    s.send("MLST a.bin");
-    let r = s.fs(FsOp::Stat(vp("/a.bin")), Ok(FsOk::Info(file("a.bin", 1))));
+    s.expect_fs("SIZE pub", stat("/pub"), Ok(FsOk::Info(dir("pub"))), "550");
+    let r = s.send_fs("MDTM a.bin", stat("/a.bin"), a_bin(1));
+    assert_eq!(r, "213 20231114221320\r\n");
+    let r = s.send_fs("MLST a.bin", stat("/a.bin"), a_bin(1));
     // RFC 3659 §7.2: 250- header, one line starting with a space, 250 end.
     assert!(
         r.starts_with("250-") && r.contains("\r\n type=file;size=1;") && r.ends_with("250 End\r\n"),
@@ -314,64 +322,47 @@ fn anonymous_cannot_write() {
 #[test]
 fn mkd_rmd_dele_rename_mfmt_chmod() {
     let mut s = Script::writer();
-    s.send("MKD new \"dir\"");
-    assert_eq!(
-        s.fs(FsOp::Mkdir(vp("/new \"dir\"")), Ok(FsOk::Done)),
-        "257 \"/new \"\"dir\"\"\" created.\r\n"
+    let done = || Ok(FsOk::Done);
+    let r = s.send_fs("MKD new \"dir\"", FsOp::Mkdir(vp("/new \"dir\"")), done());
+    assert_eq!(r, "257 \"/new \"\"dir\"\"\" created.\r\n");
+    s.expect_fs(
+        "RMD d",
+        FsOp::Rmdir(vp("/d")),
+        Err(FsError::NotEmpty),
+        "550",
     );
-    s.send("RMD d");
-    assert!(s
-        .fs(FsOp::Rmdir(vp("/d")), Err(FsError::NotEmpty))
-        .starts_with("550"));
-    s.send("DELE f");
-    assert!(s
-        .fs(FsOp::Delete(vp("/f")), Ok(FsOk::Done))
-        .starts_with("250"));
-    s.send("RNFR a");
-    assert!(s
-        .fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 1))))
-        .starts_with("350"));
-    s.send("RNTO b");
-    assert!(s
-        .fs(
-            FsOp::Rename {
-                from: vp("/a"),
-                to: vp("/b")
-            },
-            Ok(FsOk::Done)
-        )
-        .starts_with("250"));
+    s.expect_fs("DELE f", FsOp::Delete(vp("/f")), done(), "250");
+    let a = || Ok(FsOk::Info(file("a", 1)));
+    s.expect_fs("RNFR a", FsOp::Stat(vp("/a")), a(), "350");
+    let rename = FsOp::Rename {
+        from: vp("/a"),
+        to: vp("/b"),
+    };
+    s.expect_fs("RNTO b", rename, done(), "250");
     s.expect_code("RNTO c", "503");
     // RFC 959 §4.1.3: another command between RNFR and RNTO cancels the rename.
-    s.send("RNFR a");
-    s.fs(FsOp::Stat(vp("/a")), Ok(FsOk::Info(file("a", 1))));
+    s.send_fs("RNFR a", FsOp::Stat(vp("/a")), a());
     s.expect_code("NOOP", "200");
     s.expect_code("RNTO b", "503");
-    s.send("MFMT 20240102030405 b");
-    let r = s.fs(
-        FsOp::SetMtime {
-            path: vp("/b"),
-            unix_secs: 1_704_164_645,
-        },
-        Ok(FsOk::Done),
-    );
+    let mfmt = FsOp::SetMtime {
+        path: vp("/b"),
+        unix_secs: 1_704_164_645,
+    };
+    let r = s.send_fs("MFMT 20240102030405 b", mfmt, done());
     assert_eq!(r, "213 Modify=20240102030405; /b\r\n");
-    s.send("SITE CHMOD 600 b");
-    assert!(s
-        .fs(
-            FsOp::Chmod {
-                path: vp("/b"),
-                mode: 0o600
-            },
-            Ok(FsOk::Done)
-        )
-        .starts_with("200"));
+    let chmod = FsOp::Chmod {
+        path: vp("/b"),
+        mode: 0o600,
+    };
+    s.expect_fs("SITE CHMOD 600 b", chmod, done(), "200");
     s.expect_code("SITE CHMOD 7777 b", "501");
     s.expect_code("SITE FOO", "504");
-    s.send("DELE nope");
-    assert!(s
-        .fs(FsOp::Delete(vp("/nope")), Err(FsError::NotFound))
-        .starts_with("550"));
+    s.expect_fs(
+        "DELE nope",
+        FsOp::Delete(vp("/nope")),
+        Err(FsError::NotFound),
+        "550",
+    );
 }
 
 // RFC 959 §4.1.2 / §4.2: 227 reply format; transfer replies 150 then 226.
@@ -456,12 +447,8 @@ fn port_defences() {
     s.expect_code("EPRT |1|10.0.0.1|6000|", "500");
     s.expect_code("EPRT |1|127.0.0.1|1023|", "504");
     s.expect_code("PORT 127,0,0,1,200,10", "200");
-    s.send("LIST");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!("no transfer")
-    };
     assert_eq!(
-        t.endpoint,
+        s.transfer_asked("LIST").endpoint,
         DataEndpoint::Active("127.0.0.1:51210".parse().unwrap())
     );
 }
@@ -478,46 +465,44 @@ fn port_after_pasv_closes_the_listener() {
 #[test]
 fn rest_applies_to_next_transfer_only() {
     let mut s = Script::writer();
-    s.expect_code("REST 100", "350");
-    s.pasv(50_004);
-    s.send("RETR a");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
-    assert_eq!(
-        t.kind,
-        TransferKind::Retr {
-            path: vp("/a"),
-            offset: 100
+    let a = || vp("/a");
+    let cases = [
+        (
+            Some("REST 100"),
+            50_004,
+            "RETR a",
+            TransferKind::Retr {
+                path: a(),
+                offset: 100,
+            },
+        ),
+        (
+            Some("REST 7"),
+            50_005,
+            "STOR a",
+            TransferKind::Store {
+                path: a(),
+                mode: StoreMode::At(7),
+            },
+        ),
+        (
+            None,
+            50_006,
+            "APPE a",
+            TransferKind::Store {
+                path: a(),
+                mode: StoreMode::Append,
+            },
+        ),
+    ];
+    for (rest, port, line, want) in cases {
+        if let Some(rest) = rest {
+            s.expect_code(rest, "350");
         }
-    );
-    s.event(Event::TransferDone(Ok(0)));
-    s.expect_code("REST 7", "350");
-    s.pasv(50_005);
-    s.send("STOR a");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
-    assert_eq!(
-        t.kind,
-        TransferKind::Store {
-            path: vp("/a"),
-            mode: StoreMode::At(7)
-        }
-    );
-    s.event(Event::TransferDone(Ok(0)));
-    s.pasv(50_006);
-    s.send("APPE a");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
-    assert_eq!(
-        t.kind,
-        TransferKind::Store {
-            path: vp("/a"),
-            mode: StoreMode::Append
-        }
-    );
+        s.pasv(port);
+        assert_eq!(s.transfer_asked(line).kind, want, "{line}");
+        s.event(Event::TransferDone(Ok(0)));
+    }
 }
 
 #[test]
@@ -525,11 +510,7 @@ fn type_a_is_passed_to_the_transfer() {
     let mut s = Script::anon();
     s.expect_code("TYPE A", "200");
     s.pasv(50_007);
-    s.send("RETR t.txt");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
-    assert!(t.ascii);
+    assert!(s.transfer_asked("RETR t.txt").ascii);
     assert!(s
         .event(Event::TransferReady {
             size: Some(3),
@@ -604,41 +585,33 @@ fn quit_during_transfer_waits_for_the_end() {
 #[test]
 fn list_options_glob_and_formats() {
     let mut s = Script::anon();
-    s.pasv(50_011);
-    s.send("LIST -la pub");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
-    let want = TransferKind::List {
-        path: vp("/pub"),
-        format: ListFormat::Long,
-        glob: None,
-        show_hidden: true,
+    let list = |path: &str, format, glob: Option<&str>, show_hidden| TransferKind::List {
+        path: vp(path),
+        format,
+        glob: glob.map(Into::into),
+        show_hidden,
         can_write: false,
     };
-    assert_eq!(t.kind, want);
-    s.event(Event::TransferDone(Ok(0)));
-    s.pasv(50_012);
-    s.send("NLST *.iso");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
-    let want = TransferKind::List {
-        path: vp("/"),
-        format: ListFormat::Names,
-        glob: Some("*.iso".into()),
-        show_hidden: false,
-        can_write: false,
-    };
-    assert_eq!(t.kind, want);
-    s.event(Event::TransferDone(Ok(0)));
+    let cases = [
+        (
+            50_011,
+            "LIST -la pub",
+            list("/pub", ListFormat::Long, None, true),
+        ),
+        (
+            50_012,
+            "NLST *.iso",
+            list("/", ListFormat::Names, Some("*.iso"), false),
+        ),
+    ];
+    for (port, line, want) in cases {
+        s.pasv(port);
+        assert_eq!(s.transfer_asked(line).kind, want);
+        s.event(Event::TransferDone(Ok(0)));
+    }
     s.pasv(50_013);
-    s.send("MLSD");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
     assert!(matches!(
-        t.kind,
+        s.transfer_asked("MLSD").kind,
         TransferKind::List {
             format: ListFormat::Machine,
             ..
@@ -674,12 +647,8 @@ fn stat_path_lists_on_control() {
 fn stou_reports_the_name() {
     let mut s = Script::writer();
     s.pasv(50_014);
-    s.send("STOU");
-    let Some(Action::Transfer(t)) = s.action() else {
-        panic!()
-    };
     assert_eq!(
-        t.kind,
+        s.transfer_asked("STOU").kind,
         TransferKind::Store {
             path: vp("/"),
             mode: StoreMode::Unique

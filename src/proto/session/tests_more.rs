@@ -37,6 +37,22 @@ impl Script {
         assert_eq!(self.send(line), "", "{line}: no reply before the fs answer");
         self.fs(op, r)
     }
+
+    /// [`Script::fs_cmd`] for a line that stats `path`, answered with an
+    /// entry of `kind`.
+    fn stat_cmd(&mut self, line: &str, path: &str, kind: FileKind) -> String {
+        self.fs_cmd(line, FsOp::Stat(vp(path)), Ok(FsOk::Info(info(kind))))
+    }
+}
+
+/// The HASH of `path` from `start` to `end` (None: the end of the file).
+fn hash(path: &str, algo: HashAlgo, start: u64, end: Option<u64>) -> FsOp {
+    FsOp::Hash {
+        path: vp(path),
+        algo,
+        start,
+        end,
+    }
 }
 
 fn done(algo: HashAlgo, start: u64, end: u64, hex: &str) -> Result<FsOk, FsError> {
@@ -52,12 +68,7 @@ fn done(algo: HashAlgo, start: u64, end: u64, hex: &str) -> Result<FsOk, FsError
 fn hash_default_sha256_whole_file() {
     // draft-bryan-ftpext-hash-02 §3: 213 <algo> <start>-<end> <hex> <path>.
     let mut s = Script::logged_in(Perms::READ_ONLY);
-    let op = FsOp::Hash {
-        path: vp("/a b.iso"),
-        algo: HashAlgo::Sha256,
-        start: 0,
-        end: None,
-    };
+    let op = hash("/a b.iso", HashAlgo::Sha256, 0, None);
     let r = s.fs_cmd("HASH a b.iso", op, done(HashAlgo::Sha256, 0, 50, "ab12"));
     assert_eq!(r, "213 SHA-256 0-49 ab12 a b.iso\r\n");
 }
@@ -74,12 +85,7 @@ fn opts_hash_selects_lists_and_marks_feat() {
         feat.contains("\r\n HASH SHA-256;SHA-1;MD5*;CRC32\r\n"),
         "{feat}"
     );
-    let op = FsOp::Hash {
-        path: vp("/f"),
-        algo: HashAlgo::Md5,
-        start: 0,
-        end: None,
-    };
+    let op = hash("/f", HashAlgo::Md5, 0, None);
     assert!(s
         .fs_cmd("HASH f", op, done(HashAlgo::Md5, 0, 3, "00"))
         .starts_with("213 MD5 0-2 00 f"));
@@ -89,43 +95,20 @@ fn opts_hash_selects_lists_and_marks_feat() {
 fn hash_honours_rest_once_and_maps_errors() {
     let mut s = Script::logged_in(Perms::READ_ONLY);
     s.expect("REST 100", "350");
-    let op = FsOp::Hash {
-        path: vp("/f"),
-        algo: HashAlgo::Sha256,
-        start: 100,
-        end: None,
-    };
+    let op = hash("/f", HashAlgo::Sha256, 100, None);
     assert!(s
         .fs_cmd("HASH f", op, done(HashAlgo::Sha256, 100, 200, "aa"))
         .starts_with("213 SHA-256 100-199 aa f"));
     // REST was used up: the next HASH starts at 0, and a missing file is 550.
-    let op = FsOp::Hash {
-        path: vp("/g"),
-        algo: HashAlgo::Sha256,
-        start: 0,
-        end: None,
-    };
-    assert!(s
-        .fs_cmd("HASH g", op, Err(FsError::NotFound))
-        .starts_with("550"));
-    let op = FsOp::Hash {
-        path: vp("/d"),
-        algo: HashAlgo::Sha256,
-        start: 0,
-        end: None,
-    };
-    assert!(s
-        .fs_cmd("HASH d", op, Err(FsError::IsADirectory))
-        .starts_with("550"));
-    let op = FsOp::Hash {
-        path: vp("/b"),
-        algo: HashAlgo::Sha256,
-        start: 0,
-        end: None,
-    };
-    assert!(s
-        .fs_cmd("HASH b", op, Err(FsError::Busy))
-        .starts_with("450"));
+    for (name, e, code) in [
+        ("g", FsError::NotFound, "550"),
+        ("d", FsError::IsADirectory, "550"),
+        ("b", FsError::Busy, "450"),
+    ] {
+        let op = hash(&format!("/{name}"), HashAlgo::Sha256, 0, None);
+        let r = s.fs_cmd(&format!("HASH {name}"), op, Err(e));
+        assert!(r.starts_with(code), "{e:?}: {r}");
+    }
     s.expect("HASH", "501");
 }
 
@@ -150,34 +133,19 @@ fn x_hash_aliases_reply_hex_only() {
         ("XMD5", HashAlgo::Md5),
         ("XCRC", HashAlgo::Crc32),
     ] {
-        let op = FsOp::Hash {
-            path: vp("/f"),
-            algo,
-            start: 0,
-            end: None,
-        };
+        let op = hash("/f", algo, 0, None);
         assert_eq!(
             s.fs_cmd(&format!("{verb} f"), op, done(algo, 0, 9, "beef")),
             "213 beef\r\n"
         );
     }
     // A range: start and end (exclusive) offsets after the path.
-    let op = FsOp::Hash {
-        path: vp("/my file"),
-        algo: HashAlgo::Crc32,
-        start: 5,
-        end: Some(9),
-    };
+    let op = hash("/my file", HashAlgo::Crc32, 5, Some(9));
     assert_eq!(
         s.fs_cmd("XCRC my file 5 9", op, done(HashAlgo::Crc32, 5, 9, "01")),
         "213 01\r\n"
     );
-    let op = FsOp::Hash {
-        path: vp("/q 1"),
-        algo: HashAlgo::Md5,
-        start: 0,
-        end: Some(4),
-    };
+    let op = hash("/q 1", HashAlgo::Md5, 0, Some(4));
     assert_eq!(
         s.fs_cmd("XMD5 \"q 1\" 0 4", op, done(HashAlgo::Md5, 0, 4, "02")),
         "213 02\r\n"
@@ -190,11 +158,7 @@ fn x_hash_aliases_reply_hex_only() {
 fn site_cpfr_cpto_copy_within_the_root() {
     let mut s = Script::logged_in(Perms::ALL);
     s.expect("SITE CPTO b", "503");
-    let r = s.fs_cmd(
-        "SITE CPFR a",
-        FsOp::Stat(vp("/a")),
-        Ok(FsOk::Info(info(FileKind::File))),
-    );
+    let r = s.stat_cmd("SITE CPFR a", "/a", FileKind::File);
     assert!(r.starts_with("350"), "{r}");
     s.expect("NOOP", "200"); // the source is kept until CPTO (ProFTPD mod_copy)
     let op = FsOp::Copy {
@@ -207,26 +171,15 @@ fn site_cpfr_cpto_copy_within_the_root() {
     );
     s.expect("SITE CPTO again", "503");
     // Errors: missing source, a directory, the same name, a failed copy.
+    let nope = FsOp::Stat(vp("/nope"));
     assert!(s
-        .fs_cmd(
-            "SITE CPFR nope",
-            FsOp::Stat(vp("/nope")),
-            Err(FsError::NotFound)
-        )
+        .fs_cmd("SITE CPFR nope", nope, Err(FsError::NotFound))
         .starts_with("550"));
     assert!(s
-        .fs_cmd(
-            "SITE CPFR d",
-            FsOp::Stat(vp("/d")),
-            Ok(FsOk::Info(info(FileKind::Dir)))
-        )
+        .stat_cmd("SITE CPFR d", "/d", FileKind::Dir)
         .starts_with("550"));
     assert!(s
-        .fs_cmd(
-            "SITE CPFR a",
-            FsOp::Stat(vp("/a")),
-            Ok(FsOk::Info(info(FileKind::File)))
-        )
+        .stat_cmd("SITE CPFR a", "/a", FileKind::File)
         .starts_with("350"));
     s.expect("SITE CPTO /a", "553");
     let op = FsOp::Copy {
@@ -247,21 +200,13 @@ fn site_copy_needs_read_write_and_copy_rights() {
     s.expect("SITE CPFR a", "550");
     let mut s = Script::logged_in(Perms::READ.with(Perms::COPY));
     assert!(s
-        .fs_cmd(
-            "SITE CPFR a",
-            FsOp::Stat(vp("/a")),
-            Ok(FsOk::Info(info(FileKind::File)))
-        )
+        .stat_cmd("SITE CPFR a", "/a", FileKind::File)
         .starts_with("350"));
     s.expect("SITE CPTO b", "550"); // no WRITE
     assert_eq!(s.action(), None);
     let mut s = Script::logged_in(Perms::ALL);
     assert!(s
-        .fs_cmd(
-            "SITE CPFR a",
-            FsOp::Stat(vp("/a")),
-            Ok(FsOk::Info(info(FileKind::File)))
-        )
+        .stat_cmd("SITE CPFR a", "/a", FileKind::File)
         .starts_with("350"));
     s.expect("REIN", "220"); // REIN forgets the source
     s.send("USER u");
@@ -279,11 +224,7 @@ fn rfc775_aliases_acct_allo_smnt() {
     s.expect("ALLO", "202");
     s.expect("SMNT /mnt", "502");
     assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
-    let r = s.fs_cmd(
-        "XCWD pub",
-        FsOp::Stat(vp("/pub")),
-        Ok(FsOk::Info(info(FileKind::Dir))),
-    );
+    let r = s.stat_cmd("XCWD pub", "/pub", FileKind::Dir);
     assert!(r.starts_with("250"), "{r}");
     s.expect("XCUP", "250");
     assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
@@ -340,12 +281,7 @@ fn rest_beyond_any_file_offset_is_501_and_keeps_no_marker() {
     s.expect("REST 5", "350");
     s.expect("REST 18446744073709551615", "501");
     // The refused REST cleared the earlier marker: HASH starts at 0.
-    let op = FsOp::Hash {
-        path: vp("/f"),
-        algo: HashAlgo::Sha256,
-        start: 0,
-        end: None,
-    };
+    let op = hash("/f", HashAlgo::Sha256, 0, None);
     assert!(s
         .fs_cmd("HASH f", op, done(HashAlgo::Sha256, 0, 1, "aa"))
         .starts_with("213"));
@@ -355,11 +291,7 @@ fn rest_beyond_any_file_offset_is_501_and_keeps_no_marker() {
 fn start_long_job(copy: bool) -> Script {
     let mut s = Script::logged_in(Perms::ALL);
     if copy {
-        let r = s.fs_cmd(
-            "SITE CPFR a",
-            FsOp::Stat(vp("/a")),
-            Ok(FsOk::Info(info(FileKind::File))),
-        );
+        let r = s.stat_cmd("SITE CPFR a", "/a", FileKind::File);
         assert!(r.starts_with("350"), "{r}");
         assert_eq!(s.send("SITE CPTO b"), "");
         let want = FsOp::Copy {

@@ -16,6 +16,7 @@
 
 use super::{Auth, Now, Session, SessionConfig};
 use crate::proto::bucket::Rate;
+use crate::proto::reply;
 
 /// Complete lines held before the server stops reading the control socket.
 pub const PENDING_LINES_MAX: usize = 64;
@@ -45,7 +46,7 @@ impl Session {
         }
         if now.mono.saturating_duration_since(self.created).as_secs() >= secs {
             self.reply(
-                421,
+                reply::SERVICE_NOT_AVAILABLE,
                 "Login timeout: not logged in in time; closing control connection.",
             );
             self.close();

@@ -3,7 +3,9 @@
 //! sees [`Action::StartTls`], after the 234 reply has left in the clear.
 
 use super::{Action, Auth, Session};
-use crate::proto::command::{Command, LineBuffer};
+use crate::proto::command::Command;
+use crate::proto::line::LineBuffer;
+use crate::proto::reply;
 
 /// Who must use TLS (`--tls-required`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,22 +113,33 @@ impl Session {
     /// AUTH TLS | TLS-C | SSL | TLS-P (RFC 4217 §4, §6).
     pub(super) fn cmd_auth(&mut self, mech: &str) {
         if !self.cfg.tls.available {
-            return self.reply(502, "AUTH not available: no certificate configured.");
+            return self.reply(
+                reply::NOT_IMPLEMENTED,
+                "AUTH not available: no certificate configured.",
+            );
         }
         if self.tls.secured {
-            return self.reply(503, "Already using TLS.");
+            return self.reply(reply::BAD_SEQUENCE, "Already using TLS.");
         }
         if !matches!(self.auth, Auth::NeedUser) {
-            return self.reply(503, "AUTH must come before USER.");
+            return self.reply(reply::BAD_SEQUENCE, "AUTH must come before USER.");
         }
         // AUTH SSL (and TLS-P) is the old draft's form, which also protected
         // the data connections.
         let protect_data = match mech.trim().to_ascii_uppercase().as_str() {
             "TLS" | "TLS-C" => false,
             "SSL" | "TLS-P" => true,
-            _ => return self.reply(504, "AUTH type not supported; use AUTH TLS."),
+            _ => {
+                return self.reply(
+                    reply::NOT_IMPLEMENTED_PARAM,
+                    "AUTH type not supported; use AUTH TLS.",
+                )
+            }
         };
-        self.reply(234, "AUTH TLS successful; start the TLS handshake.");
+        self.reply(
+            reply::SECURITY_EXCHANGE_COMPLETE,
+            "AUTH TLS successful; start the TLS handshake.",
+        );
         // RFC 4217 §4: the client waits for the 234 before its ClientHello;
         // anything it sent in the clear after AUTH is dropped, never run.
         self.lines = LineBuffer::new(self.cfg.line_len_max_bytes);
@@ -141,34 +154,43 @@ impl Session {
     /// PBSZ (RFC 4217 §8, RFC 2228 §3): the buffer size is 0 for TLS.
     pub(super) fn cmd_pbsz(&mut self, _size: &str) {
         if !self.tls.secured {
-            return self.reply(503, "PBSZ requires AUTH TLS first.");
+            return self.reply(reply::BAD_SEQUENCE, "PBSZ requires AUTH TLS first.");
         }
-        self.reply(200, "PBSZ=0");
+        self.reply(reply::OK, "PBSZ=0");
     }
 
     /// PROT C | P (RFC 4217 §9); S and E exist only in RFC 2228 (536).
     pub(super) fn cmd_prot(&mut self, level: &str) {
         let level = level.trim().to_ascii_uppercase();
         if !matches!(level.as_str(), "C" | "P" | "S" | "E") {
-            return self.reply(504, "PROT takes C or P.");
+            return self.reply(reply::NOT_IMPLEMENTED_PARAM, "PROT takes C or P.");
         }
         if !self.tls.secured {
-            return self.reply(503, "PROT requires AUTH TLS first.");
+            return self.reply(reply::BAD_SEQUENCE, "PROT requires AUTH TLS first.");
         }
         match level.as_str() {
             "P" => {
                 self.tls.protect_data = true;
-                self.reply(200, "Protection level set to P (TLS on data connections).");
+                self.reply(
+                    reply::OK,
+                    "Protection level set to P (TLS on data connections).",
+                );
             }
             "C" if self.tls_required_here() => self.reply(
-                534,
+                reply::DENIED_BY_POLICY,
                 "PROT C refused: data connections must be protected here.",
             ),
             "C" => {
                 self.tls.protect_data = false;
-                self.reply(200, "Protection level set to C (clear data connections).");
+                self.reply(
+                    reply::OK,
+                    "Protection level set to C (clear data connections).",
+                );
             }
-            _ => self.reply(536, "Protection level not supported; use PROT P."),
+            _ => self.reply(
+                reply::PROT_LEVEL_NOT_SUPPORTED,
+                "Protection level not supported; use PROT P.",
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::proto::listing::FileInfo;
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
 use crate::proto::quota::{Quota, Rates};
+use crate::proto::reply;
 use crate::proto::rules::PathRules;
 
 /// The time, passed in: monotonic for timeouts, wall clock for listings.
@@ -192,16 +193,18 @@ impl TransferError {
     pub fn reply_code(self) -> u16 {
         match self {
             TransferError::Fs(fe) => fe.reply_code(),
-            TransferError::DataConnection => 425,
-            TransferError::ConnectionLost | TransferError::Aborted | TransferError::Stalled => 426,
-            TransferError::RestartBeyondEnd => 554,
-            TransferError::SourceChanged => 451,
+            TransferError::DataConnection => reply::CANT_OPEN_DATA,
+            TransferError::ConnectionLost | TransferError::Aborted | TransferError::Stalled => {
+                reply::TRANSFER_ABORTED
+            }
+            TransferError::RestartBeyondEnd => reply::INVALID_REST,
+            TransferError::SourceChanged => reply::LOCAL_ERROR,
             // RFC 4217 §10: 522 when the data connection's TLS is refused.
-            TransferError::TlsHandshake | TransferError::TlsNotResumed => 522,
+            TransferError::TlsHandshake | TransferError::TlsNotResumed => reply::DATA_TLS_FAILED,
             TransferError::Write(fe) | TransferError::Read(fe) => match fe {
-                FsError::NoSpace => 452,
-                FsError::QuotaExceeded => 552,
-                _ => 451,
+                FsError::NoSpace => reply::INSUFFICIENT_STORAGE,
+                FsError::QuotaExceeded => reply::EXCEEDED_STORAGE,
+                _ => reply::LOCAL_ERROR,
             },
         }
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::passive::{Kept, Passive};
+use super::passive::Passive;
 use super::report::{direction_of, Finished, Report};
 use crate::engine::{CompletionKind, FixedBuf, OpId};
 use crate::fs::{FsError, Root};
@@ -23,8 +23,6 @@ pub(super) struct DataChannel {
     peer: SocketAddr,
     local: SocketAddr,
     pasv: Option<Passive>,
-    /// The last transfer's passive listener, for the next PASV/EPSV.
-    kept: Option<Kept>,
     xfer: Option<Xfer>,
     /// Bytes of the running transfer already added to the byte counter.
     bytes_counted: u64,
@@ -38,25 +36,33 @@ pub(super) struct Parts<'a> {
     pub report: &'a Report,
 }
 
+impl Parts<'_> {
+    /// What a transfer's step works with, borrowed from these parts.
+    fn io(&mut self) -> Io<'_> {
+        Io {
+            ctx: self.ctx,
+            tags: self.tags,
+        }
+    }
+}
+
 impl DataChannel {
     pub(super) fn new(peer: SocketAddr, local: SocketAddr) -> DataChannel {
         DataChannel {
             peer,
             local,
             pasv: None,
-            kept: None,
             xfer: None,
             bytes_counted: 0,
         }
     }
 
-    /// PASV/EPSV: a new listener (or the kept one) replaces the old one.
+    /// PASV/EPSV: a new listener (or a pooled one) replaces the old one.
     pub(super) fn open_passive(&mut self, p: Parts) {
         if let Some(mut pasv) = self.pasv.take() {
             pasv.close(p.ctx);
         }
-        let kept = self.kept.take();
-        let port = match Passive::open(p.ctx, p.tags, self.local.ip(), kept) {
+        let port = match Passive::open(p.ctx, p.tags, self.local.ip()) {
             Ok((pasv, port)) => {
                 self.pasv = Some(pasv);
                 Some(port)
@@ -73,29 +79,24 @@ impl DataChannel {
             .handle_event(Event::PassiveOpened(port), p.ctx.now);
     }
 
-    /// Closes the passive listener, an accepted, unused data connection and
-    /// the kept listener.
+    /// Closes the passive listener and an accepted, unused data connection.
     pub(super) fn close_passive(&mut self, ctx: &mut Ctx) {
         if let Some(mut pasv) = self.pasv.take() {
             pasv.close(ctx);
         }
-        if let Some(k) = self.kept.take() {
-            k.close(ctx);
-        }
     }
 
-    /// The transfer is over: its passive listener is kept for the next
-    /// PASV/EPSV (an accepted, unused data connection is closed).
+    /// The transfer is over: its passive listener goes back to the worker's
+    /// pool for the next PASV/EPSV (an accepted, unused data connection is
+    /// closed).
     fn retire_passive(&mut self, ctx: &mut Ctx) {
         if let Some(pasv) = self.pasv.take() {
-            if let Some(old) = std::mem::replace(&mut self.kept, pasv.retire(ctx)) {
-                old.close(ctx);
-            }
+            pasv.retire(ctx, self.local.ip());
         }
     }
 
     /// A connection on the passive listener.
-    pub(super) fn on_pasv_accept(&mut self, p: Parts, kind: CompletionKind) {
+    pub(super) fn on_pasv_accept(&mut self, mut p: Parts, kind: CompletionKind) {
         let peer = self.peer.ip();
         let Some(fd) = self
             .pasv
@@ -106,13 +107,7 @@ impl DataChannel {
         };
         match self.xfer.as_mut().filter(|x| x.waiting_for_passive()) {
             Some(x) => {
-                let step = x.data_connected(
-                    &mut Io {
-                        ctx: p.ctx,
-                        tags: p.tags,
-                    },
-                    fd,
-                );
+                let step = x.data_connected(&mut p.io(), fd);
                 self.on_step(p, step);
             }
             None => {
@@ -124,18 +119,9 @@ impl DataChannel {
     }
 
     /// Closes a passive listener nobody used within the data-connect
-    /// timeout, and a kept one idle as long.
+    /// timeout.
     pub(super) fn expire_unused_passive(&mut self, ctx: &mut Ctx) {
         let limit = Duration::from_secs(ctx.shared.args.data_connect_timeout_secs);
-        if self
-            .kept
-            .as_ref()
-            .is_some_and(|k| k.expired(ctx.now.mono, limit))
-        {
-            if let Some(k) = self.kept.take() {
-                k.close(ctx);
-            }
-        }
         let expired = self
             .pasv
             .as_ref()
@@ -152,23 +138,14 @@ impl DataChannel {
     /// Starts a transfer: its source or target is opened on the helper pool.
     pub(super) fn start(
         &mut self,
-        p: Parts,
+        mut p: Parts,
         t: Transfer,
         root: Option<Arc<Root>>,
         limits: &Limits,
         tls: Option<crate::tls::SessionTls>,
     ) {
         let started = match root {
-            Some(root) => Xfer::start(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                t,
-                root,
-                limits,
-                tls,
-            ),
+            Some(root) => Xfer::start(&mut p.io(), t, root, limits, tls),
             None => Err(TransferError::Fs(FsError::PermissionDenied)),
         };
         match started {
@@ -183,16 +160,9 @@ impl DataChannel {
     }
 
     /// The helper opened the source/target: 150, then the data connection.
-    pub(super) fn on_opened(&mut self, p: Parts, seq: u64, out: JobOutput) {
+    pub(super) fn on_opened(&mut self, mut p: Parts, seq: u64, out: JobOutput) {
         let Some(x) = self.xfer.as_mut() else { return };
-        match x.on_opened(
-            &mut Io {
-                ctx: p.ctx,
-                tags: p.tags,
-            },
-            seq,
-            out,
-        ) {
+        match x.on_opened(&mut p.io(), seq, out) {
             Opened::NotOurs => {}
             Opened::Failed(e) => self.end(p, Err(e)),
             Opened::Ready { size, name } => {
@@ -203,12 +173,9 @@ impl DataChannel {
         }
     }
 
-    fn connect(&mut self, p: Parts) {
+    fn connect(&mut self, mut p: Parts) {
         let Some(x) = self.xfer.as_mut() else { return };
-        let mut io = Io {
-            ctx: p.ctx,
-            tags: p.tags,
-        };
+        let mut io = p.io();
         let step = match x.endpoint() {
             DataEndpoint::Passive => {
                 let accepted = self.pasv.as_mut().and_then(Passive::take_accepted);
@@ -228,37 +195,22 @@ impl DataChannel {
     /// dropped: its buffers go back as they drop).
     pub(super) fn on_completion(
         &mut self,
-        p: Parts,
+        mut p: Parts,
         purpose: Purpose,
         op: OpId,
         kind: CompletionKind,
     ) {
         let step = match self.xfer.as_mut().filter(|x| x.owns(op)) {
-            Some(x) => x.on_completion(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                op,
-                purpose,
-                kind,
-            ),
+            Some(x) => x.on_completion(&mut p.io(), op, purpose, kind),
             None => Step::Continue,
         };
         self.on_step(p, step);
     }
 
     /// The helper's next listing chunk.
-    pub(super) fn on_list_more(&mut self, p: Parts, seq: u64, r: Result<ListChunk, FsError>) {
+    pub(super) fn on_list_more(&mut self, mut p: Parts, seq: u64, r: Result<ListChunk, FsError>) {
         let step = match self.xfer.as_mut() {
-            Some(x) => x.on_list_more(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                seq,
-                r,
-            ),
+            Some(x) => x.on_list_more(&mut p.io(), seq, r),
             None => Step::Continue,
         };
         self.on_step(p, step);
@@ -274,27 +226,18 @@ impl DataChannel {
     }
 
     /// A registered buffer for an upload that waited for one.
-    pub(super) fn resume_with_buf(&mut self, p: Parts, buf: FixedBuf) {
+    pub(super) fn resume_with_buf(&mut self, mut p: Parts, buf: FixedBuf) {
         let step = match self.xfer.as_mut() {
-            Some(x) => x.resume_with_buf(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                buf,
-            ),
+            Some(x) => x.resume_with_buf(&mut p.io(), buf),
             None => Step::Continue,
         };
         self.on_step(p, step);
     }
 
     /// ABOR (or the client left during a transfer).
-    pub(super) fn abort(&mut self, p: Parts) {
+    pub(super) fn abort(&mut self, mut p: Parts) {
         let step = match self.xfer.as_mut() {
-            Some(x) => x.abort(&mut Io {
-                ctx: p.ctx,
-                tags: p.tags,
-            }),
+            Some(x) => x.abort(&mut p.io()),
             None => Step::Done(Err(TransferError::Aborted)),
         };
         self.on_step(p, step);
@@ -359,7 +302,7 @@ impl DataChannel {
 
     /// Ends the transfer: closes its data connection, keeps the passive
     /// listener for the next PASV/EPSV, tells the session.
-    fn end(&mut self, p: Parts, r: Result<u64, TransferError>) {
+    fn end(&mut self, mut p: Parts, r: Result<u64, TransferError>) {
         self.count_bytes(p.ctx);
         if let Some(x) = self.xfer.take() {
             p.ctx.log(format_args!(
@@ -375,13 +318,7 @@ impl DataChannel {
             };
             p.report
                 .transfer_ended(&p.ctx.obs, done, &r, p.ctx.now.mono);
-            x.end(
-                &mut Io {
-                    ctx: p.ctx,
-                    tags: p.tags,
-                },
-                r.is_ok(),
-            );
+            x.end(&mut p.io(), r.is_ok());
         }
         self.retire_passive(p.ctx);
         p.session.handle_event(Event::TransferDone(r), p.ctx.now);

@@ -1,9 +1,11 @@
 //! One control connection on a worker: its session, its control socket
-//! ([`control`]), its data side ([`data`]: passive listener and transfer)
-//! and the failed-login delay ([`guard`]). Session actions are carried out
+//! ([`control`]), its data side ([`data`]: passive listener and transfer),
+//! the helper request it waits for ([`asked`]) and the failed-login delay
+//! ([`guard`]). Session actions are carried out
 //! here and their answers fed back as events. The parts own their state and
 //! know nothing of `Conn`.
 
+mod asked;
 mod control;
 mod data;
 mod guard;
@@ -16,9 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::bulk::{self, Cancel};
 use super::ctx::Ctx;
-use super::jobs;
 use super::pool::JobOutput;
 use super::tags::Tags;
 use super::timers::Armed;
@@ -29,6 +29,7 @@ use crate::fs::{FsError, Root};
 use crate::proto::session::{Action, Event, FsOp, Session};
 
 use crate::obs::labels::RefusalReason;
+use asked::Asked;
 use control::{Control, Received};
 use data::{DataChannel, Parts};
 use proxied::{Fed, ProxyWait};
@@ -54,12 +55,8 @@ pub struct Conn {
     closed: bool,
     /// The logged-in user's root.
     root: Option<Arc<Root>>,
-    /// The helper request whose answer the session waits for (0: none).
-    wait_seq: u64,
-    /// Stops the running stepped job (HASH, SITE CPTO), if any.
-    job_cancel: Option<Cancel>,
-    /// The path of the DELE waiting for its answer (for the xferlog).
-    deleting: Option<String>,
+    /// The helper request whose answer the session waits for.
+    asked: Asked,
     /// The login's quota and rates.
     limits: Limits,
     /// When a refused login's delayed 530 is due ([`guard`]).
@@ -106,9 +103,7 @@ impl Conn {
             data: DataChannel::new(peer, local),
             closed: false,
             root: None,
-            wait_seq: 0,
-            job_cancel: None,
-            deleting: None,
+            asked: Asked::Nothing,
             limits: Limits::default(),
             login_delay_until: None,
             armed: Armed::default(),
@@ -238,7 +233,7 @@ impl Conn {
                 self.data
                     .abort(parts(ctx, &mut self.tags, &mut self.session, &self.report))
             }
-            Action::CancelFs => self.cancel_job(),
+            Action::CancelFs => self.asked.cancel(),
             Action::SelectHost(_) => {
                 // One host: every name selects the same root (RFC 7151 §3.2 allows it).
                 let g = ctx.shared.session_cfg.greeting.clone();
@@ -324,12 +319,7 @@ impl Conn {
     }
 
     fn exec_login(&mut self, ctx: &mut Ctx, user: String, pass: String) {
-        let tag = self.tags.job();
-        self.wait_seq = tag.seq;
-        let shared = ctx.shared.clone();
-        let work = Box::new(move || jobs::login(&shared, &user, &pass));
-        if ctx.submit_job(tag, work).is_err() {
-            self.wait_seq = 0;
+        if !self.asked.login(ctx, &mut self.tags, user, pass) {
             self.session.handle_event(Event::LoginBusy, ctx.now);
         }
     }
@@ -340,37 +330,12 @@ impl Conn {
             let e = Event::Fs(Err(FsError::PermissionDenied));
             return self.session.handle_event(e, now);
         };
-        self.deleting = match &op {
-            FsOp::Delete(p) => Some(p.as_str().to_string()),
-            _ => None,
-        };
-        let tag = self.tags.job();
-        self.wait_seq = tag.seq;
-        let cancel = Cancel::default();
-        self.job_cancel = Some(cancel.clone());
-        let again = bulk::Resubmit {
-            jobs: ctx.jobs(),
-            route: ctx.route.clone(),
-            tag,
-            cancel,
-        };
-        let q = self.limits.quota.clone();
-        let work = jobs::work_for(root, op, ctx.shared.args.list_entries_max, again, q);
-        if ctx.submit_job(tag, work).is_err() {
-            self.wait_seq = 0;
-            self.job_cancel = None;
+        let quota = self.limits.quota.clone();
+        if !self.asked.fs(ctx, &mut self.tags, root, op, quota) {
             // 450: the helper queue is full, the request is not run here.
             let busy = Event::Fs(Err(FsError::ServerBusy));
             self.session.handle_event(busy, now);
         }
-    }
-
-    /// Stops the running stepped job; its answer, if one still comes, is dropped.
-    fn cancel_job(&mut self) {
-        if let Some(c) = self.job_cancel.take() {
-            c.cancel();
-        }
-        self.wait_seq = 0;
     }
 
     /// Routes the completion of one of this connection's ops.
@@ -428,8 +393,8 @@ impl Conn {
         }
         let now = ctx.now;
         match out {
-            JobOutput::Login(r) if seq == self.wait_seq => {
-                self.wait_seq = 0;
+            JobOutput::Login(r) if self.asked.is(seq) => {
+                self.asked.answered();
                 let ok = r.map(|(ok, root)| {
                     self.root = Some(root);
                     self.limits = Limits {
@@ -451,10 +416,8 @@ impl Conn {
                 }
                 self.session.handle_event(Event::Login(ok), now);
             }
-            JobOutput::Fs(r) if seq == self.wait_seq => {
-                self.wait_seq = 0;
-                self.job_cancel = None;
-                if let (Ok(_), Some(path)) = (&r, self.deleting.take()) {
+            JobOutput::Fs(r) if self.asked.is(seq) => {
+                if let (Ok(_), Some(path)) = (&r, self.asked.answered()) {
                     self.report.deleted(&ctx.obs, &path);
                 }
                 self.session.handle_event(Event::Fs(r), now)
@@ -558,7 +521,7 @@ impl Conn {
                 "{client} (via {}) refused: {why:?}",
                 self.peer
             ));
-            self.ctrl.send_now(ctx, &mut self.tags, why.reply());
+            self.ctrl.send_now(ctx, &mut self.tags, &why.reply());
             ctx.obs.refused(client, why.reason());
             return self.close(ctx);
         }
@@ -626,7 +589,7 @@ impl Conn {
             return;
         }
         self.closed = true;
-        self.cancel_job();
+        self.asked.cancel();
         self.data.close(ctx, &mut self.tags, &self.report);
         self.ctrl.close(ctx, &mut self.tags);
     }

@@ -5,26 +5,23 @@
 //! `--data-connect-timeout-secs`, so a PASV never connected holds its port
 //! for a bounded time.
 //!
-//! With `--pasv-reuse-listener`, after a transfer the listener is kept
-//! ([`Kept`]) for the session's next
-//! PASV/EPSV, which then answers with the same port instead of binding a new
-//! one: a mirror client's thousands of small transfers otherwise pay for a
-//! bind each, and the kernel's bind walks every TIME_WAIT connection left on
-//! the port (a fifth of the server's CPU in the 4 KiB benchmark). A kept
-//! listener accepts nothing: connections made to it meanwhile wait in its
-//! backlog and are closed before it listens again, so the next transfer only
-//! takes a connection made after its own 227/229. It is closed when idle for
-//! the same timeout, and a worker keeps at most half its ports this way.
+//! When a transfer ends its listener goes back to the worker's pool
+//! (`server/kept_listeners.rs`, `--pasv-reuse-listener`, on by default) and
+//! the next PASV/EPSV on that worker and local address answers with its port
+//! instead of binding a new one. A pooled listener accepts nothing:
+//! connections made to it meanwhile wait in its backlog and are closed
+//! before it listens again, so a transfer only takes a connection made after
+//! its own 227/229, and only from its control peer's address.
 
-use std::cell::Cell;
 use std::net::IpAddr;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
 use crate::engine::{CompletionKind, OpId, SharedFd};
+use crate::server::args::OnOff;
 use crate::server::ctx::Ctx;
+use crate::server::kept_listeners::Kept;
 use crate::server::tags::Tags;
 use crate::server::token::Purpose;
 
@@ -34,49 +31,6 @@ pub(super) struct Passive {
     accept_op: Option<OpId>,
     accepted: Option<SharedFd>,
     opened_at: Instant,
-}
-
-/// A listener kept between transfers (see the module doc).
-pub(super) struct Kept {
-    fd: SharedFd,
-    port: u16,
-    since: Instant,
-    _count: KeptCount,
-}
-
-impl Kept {
-    /// Closes it (the port is no longer in use).
-    pub(super) fn close(self, ctx: &mut Ctx) {
-        ctx.obs.metrics.passive_port_closed();
-    }
-
-    /// True when no transfer used it within `limit`.
-    pub(super) fn expired(&self, now: Instant, limit: Duration) -> bool {
-        now.saturating_duration_since(self.since) >= limit
-    }
-}
-
-/// One of the worker's kept listeners; counted down as it drops.
-struct KeptCount(Rc<Cell<u32>>);
-
-impl KeptCount {
-    /// A place for one more kept listener, if the worker has one.
-    fn take(ctx: &Ctx) -> Option<KeptCount> {
-        let (lo, hi) = ctx.pasv_slice;
-        let ports = u32::from(hi.saturating_sub(lo)) + 1;
-        let max = ports / 2;
-        let n = ctx.pasv_kept.get();
-        (n < max).then(|| {
-            ctx.pasv_kept.set(n + 1);
-            KeptCount(Rc::clone(&ctx.pasv_kept))
-        })
-    }
-}
-
-impl Drop for KeptCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
-    }
 }
 
 /// Closes every connection waiting in a kept listener's backlog: none of
@@ -93,34 +47,46 @@ fn drain(fd: &SharedFd) -> Result<(), Errno> {
     }
 }
 
+/// Binds a listener on a free port of the worker's slice. When every port is
+/// taken and some are held by pooled listeners, the oldest of those is closed
+/// and the bind tried again: pooling never turns a PASV/EPSV away.
+fn bind_free_port(ctx: &mut Ctx, ip: IpAddr) -> Result<(std::os::fd::OwnedFd, u16), Errno> {
+    loop {
+        match crate::server::sockets::passive_listener(ip, ctx.pasv_slice, &mut ctx.pasv_cursor) {
+            Err(e @ (Errno::EADDRINUSE | Errno::EACCES)) => {
+                if ctx.kept_listeners.evict_oldest().is_none() {
+                    return Err(e);
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
 impl Passive {
-    /// Listens on the kept listener (if any), else on the next free port of
-    /// the worker's slice; returns the port.
+    /// Listens on a pooled listener of `ip` (if any), else on the next free
+    /// port of the worker's slice; returns the port.
     pub(super) fn open(
         ctx: &mut Ctx,
         tags: &mut Tags,
         ip: IpAddr,
-        kept: Option<Kept>,
     ) -> Result<(Passive, u16), Errno> {
-        let reused = kept.and_then(|k| match drain(&k.fd) {
-            Ok(()) => Some((k.fd.clone(), k.port)),
-            Err(_) => {
-                k.close(ctx);
-                None
+        let mut reused = None;
+        while let Some(k) = ctx.kept_listeners.take(ip) {
+            if drain(&k.fd).is_ok() {
+                reused = Some((k.fd, k.port));
+                break;
             }
-        });
+        }
         let (fd, port) = match reused {
             Some(r) => r,
             None => {
-                let (fd, port) = crate::server::sockets::passive_listener(
-                    ip,
-                    ctx.pasv_slice,
-                    &mut ctx.pasv_cursor,
-                )?;
-                ctx.obs.metrics.passive_port_opened();
+                let (fd, port) = bind_free_port(ctx, ip)?;
                 (std::rc::Rc::new(fd), port)
             }
         };
+        // In use from now on (a pooled listener is not counted).
+        ctx.obs.metrics.passive_port_opened();
         let op = ctx.ring.accept_multishot(&fd, tags.op(Purpose::PasvAccept));
         let p = Passive {
             listener: Some(fd),
@@ -162,27 +128,29 @@ impl Passive {
         }
     }
 
-    /// The transfer is over: the listener, kept for the session's next
-    /// PASV/EPSV when the worker has room for it (else closed).
-    pub(super) fn retire(mut self, ctx: &mut Ctx) -> Option<Kept> {
+    /// The transfer is over: the listener goes back to the worker's pool
+    /// (closed when reuse is off or the pool is full).
+    pub(super) fn retire(mut self, ctx: &mut Ctx, ip: IpAddr) {
         self.stop_accepting(ctx);
-        let count = ctx
-            .shared
-            .args
-            .pasv_reuse_listener
-            .then(|| KeptCount::take(ctx))
-            .flatten();
-        let Some(count) = count else {
+        if ctx.shared.args.pasv_reuse_listener == OnOff::Off {
             self.close(ctx);
-            return None;
+            return;
+        }
+        let Some(fd) = self.listener.take() else {
+            return;
         };
-        let fd = self.listener.take()?;
-        Some(Kept {
+        let (lo, hi) = ctx.pasv_slice;
+        let ports = usize::from(hi.saturating_sub(lo)) + 1;
+        let max = ports / 2;
+        let k = Kept {
             fd,
             port: self.port,
+            ip,
             since: ctx.now.mono,
-            _count: count,
-        })
+        };
+        // Pooled or closed: no longer in use either way.
+        ctx.obs.metrics.passive_port_closed();
+        ctx.kept_listeners.put(k, max);
     }
 
     /// An accept completion: the connection when it comes from `peer` (the

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::obs::event::{CloseReason, EventKind, LoggedCommand};
 use crate::obs::labels::{transfer_error_name, DataMode, Direction, TransferResult};
 use crate::obs::xferlog::{XferDirection, XferRecord};
+use crate::proto::reply;
 use crate::proto::session::{ListFormat, StoreMode, TransferError, TransferKind};
 use crate::server::ops::{Who, WorkerObs};
 
@@ -81,7 +82,7 @@ impl Report {
         }
         let reason = if client_left {
             CloseReason::ClientClosed
-        } else if self.last_code == 221 {
+        } else if self.last_code == reply::CLOSING_CONTROL {
             CloseReason::Quit
         } else if self.timed_out {
             CloseReason::IdleTimeout
@@ -109,12 +110,12 @@ impl Report {
             let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
             obs.metrics.reply(code);
             self.last_code = code;
-            self.timed_out = code == 421 && rest.starts_with(b"Timeout");
+            self.timed_out = code == reply::SERVICE_NOT_AVAILABLE && rest.starts_with(b"Timeout");
             match code {
-                227 => self.mode = DataMode::Pasv,
-                229 => self.mode = DataMode::Epsv,
-                200 if rest.starts_with(b"PORT ") => self.mode = DataMode::Port,
-                200 if rest.starts_with(b"EPRT ") => self.mode = DataMode::Eprt,
+                reply::ENTERING_PASSIVE => self.mode = DataMode::Pasv,
+                reply::ENTERING_EXTENDED_PASSIVE => self.mode = DataMode::Epsv,
+                reply::OK if rest.starts_with(b"PORT ") => self.mode = DataMode::Port,
+                reply::OK if rest.starts_with(b"EPRT ") => self.mode = DataMode::Eprt,
                 _ => {}
             }
         }
@@ -144,7 +145,9 @@ impl Report {
                 direction,
                 mode: self.mode,
                 result,
-                reply: r.as_ref().map_or_else(|e| e.reply_code(), |_| 226),
+                reply: r
+                    .as_ref()
+                    .map_or_else(|e| e.reply_code(), |_| reply::CLOSING_DATA),
                 bytes: t.bytes,
                 duration,
                 error: r.as_ref().err().map(transfer_error_name),

@@ -10,7 +10,7 @@
 //!   body Done(Ok) ──send close_notify──▶ Done(Ok)
 //! ```
 //!
-//! Who makes the records once Open ([`Records`]): a transfer that only
+//! Who makes the records once Open ([`Sealing`]): a transfer that only
 //! sends (RETR, LIST, NLST, MLSD) takes the transmit secret out of rustls
 //! as it opens and seals full-size records straight into the reused
 //! send buffer ([`crate::tls::RecordSealer`]: no allocation per record, one
@@ -65,7 +65,7 @@ enum Sending {
 // The variants differ by ~600 bytes, inside a `DataTls` that is boxed once
 // per transfer anyway: boxing the stream would add an allocation for nothing.
 #[allow(clippy::large_enum_variant)]
-enum Records {
+enum Sealing {
     /// rustls: the handshake, uploads, and any connection whose secret
     /// could not be taken (an unknown suite).
     Rustls(TlsStream),
@@ -78,7 +78,7 @@ enum Records {
 }
 
 pub(super) struct DataTls {
-    records: Records,
+    sealing: Sealing,
     /// The body only sends (no upload): its records may be sealed here.
     send_only: bool,
     sess: SessionTls,
@@ -113,7 +113,7 @@ impl DataTls {
     /// `send_only`: the transfer never receives (RETR, LIST, NLST, MLSD).
     pub(super) fn new(sess: SessionTls, allow_unresumed: bool, send_only: bool) -> Option<DataTls> {
         Some(DataTls {
-            records: Records::Rustls(sess.data_stream()?),
+            sealing: Sealing::Rustls(sess.data_stream()?),
             send_only,
             sess,
             allow_unresumed,
@@ -134,7 +134,7 @@ impl DataTls {
     /// The peer sent close_notify (rustls only: a sealed connection reads
     /// nothing).
     fn peer_closed(&self) -> bool {
-        matches!(&self.records, Records::Rustls(s) if s.peer_closed())
+        matches!(&self.sealing, Sealing::Rustls(s) if s.peer_closed())
     }
 }
 
@@ -173,7 +173,7 @@ impl Link {
             return Step::Done(Err(TransferError::ConnectionLost));
         };
         tls.out.clear();
-        if let Records::Rustls(s) = &mut tls.records {
+        if let Sealing::Rustls(s) = &mut tls.sealing {
             s.take_ciphertext(&mut tls.out);
         }
         self.send_records(io, what)
@@ -194,16 +194,16 @@ impl Link {
                 let plain = &data[from.min(data.len())..];
                 let n = plain.len();
                 tls.out.clear();
-                let sealed = match &mut tls.records {
-                    Records::Rustls(s) => {
+                let sealed = match &mut tls.sealing {
+                    Sealing::Rustls(s) => {
                         s.write_plain(plain);
                         s.take_ciphertext(&mut tls.out);
                         true
                     }
                     // Sealed straight into the reused buffer: full-size
                     // records, no allocation once it is warm.
-                    Records::Sealed(s) => s.seal(plain, &mut tls.out).is_ok(),
-                    Records::Gone => false,
+                    Sealing::Sealed(s) => s.seal(plain, &mut tls.out).is_ok(),
+                    Sealing::Gone => false,
                 };
                 if !sealed {
                     return Step::Done(Err(TransferError::ConnectionLost));
@@ -239,14 +239,14 @@ impl Link {
             (Step::Done(Ok(n)), Some(tls)) if tls.phase == Phase::Open => {
                 let n = *n;
                 tls.out.clear();
-                let closed = match &mut tls.records {
-                    Records::Rustls(s) => {
+                let closed = match &mut tls.sealing {
+                    Sealing::Rustls(s) => {
                         s.close();
                         s.take_ciphertext(&mut tls.out);
                         true
                     }
-                    Records::Sealed(s) => s.close_notify(&mut tls.out).is_ok(),
-                    Records::Gone => false,
+                    Sealing::Sealed(s) => s.close_notify(&mut tls.out).is_ok(),
+                    Sealing::Gone => false,
                 };
                 if !closed {
                     return Step::Done(Err(TransferError::ConnectionLost));
@@ -320,7 +320,7 @@ impl Link {
         let (Some(sock), Some(tls)) = (self.sock(), self.tls.as_mut()) else {
             return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
         };
-        let Records::Rustls(stream) = &mut tls.records else {
+        let Sealing::Rustls(stream) = &mut tls.sealing else {
             // Sealed: a send-only transfer never asks to receive.
             return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
         };
@@ -357,7 +357,7 @@ impl Link {
         let Some(tls) = self.tls.as_mut() else {
             return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
         };
-        let Records::Rustls(stream) = &mut tls.records else {
+        let Sealing::Rustls(stream) = &mut tls.sealing else {
             return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
         };
         if stream.wants_write() {
@@ -380,11 +380,11 @@ impl Link {
         // Nothing is left to send (checked by `sealable`) and a download
         // reads nothing more: its records are sealed here from now on.
         if tls.send_only && stream.sealable() {
-            let records = std::mem::replace(&mut tls.records, Records::Gone);
-            if let Records::Rustls(stream) = records {
-                tls.records = stream.into_sealer().map_or(Records::Gone, Records::Sealed);
+            let sealing = std::mem::replace(&mut tls.sealing, Sealing::Gone);
+            if let Sealing::Rustls(stream) = sealing {
+                tls.sealing = stream.into_sealer().map_or(Sealing::Gone, Sealing::Sealed);
             }
-            if matches!(tls.records, Records::Gone) {
+            if matches!(tls.sealing, Sealing::Gone) {
                 return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
             }
         }

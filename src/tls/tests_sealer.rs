@@ -128,7 +128,7 @@ fn control_connections_keep_their_secrets() {
     let mut c = connect(&client_for(super::provider().cipher_suites[0]));
     assert!(pump(&mut c, &mut s, &mut Vec::new()));
     assert!(!s.is_handshaking());
-    assert!(!s.sealable());
+    // rustls refuses: the control config does not let secrets out.
     assert!(s.into_sealer().is_none());
 }
 
