@@ -102,6 +102,17 @@ impl Script {
         }
     }
 
+    /// Feeds `input` (raw, during a transfer): it must ask for the abort.
+    fn input_aborting(&mut self, input: &[u8]) {
+        self.s.handle_input(input, self.now);
+        assert_eq!(self.action(), Some(Action::Abort));
+    }
+
+    /// The transfer ends as aborted; returns the replies that follow.
+    fn transfer_aborted(&mut self) -> String {
+        self.event(Event::TransferDone(Err(TransferError::Aborted)))
+    }
+
     pub(super) fn login_as(&mut self, user: &str, perms: Perms) {
         self.login_ok(LoginOk::uniform(user, user == "anonymous", perms));
     }
@@ -546,9 +557,8 @@ fn type_a_is_passed_to_the_transfer() {
 fn abor_during_transfer() {
     let mut s = Script::running_retr(50_008, Some(1 << 30));
     // Telnet IP + Synch before ABOR, as clients send it.
-    s.s.handle_input(b"\xff\xf4\xff\xf2ABOR\r\n", s.now);
-    assert_eq!(s.action(), Some(Action::Abort));
-    let r = s.event(Event::TransferDone(Err(TransferError::Aborted)));
+    s.input_aborting(b"\xff\xf4\xff\xf2ABOR\r\n");
+    let r = s.transfer_aborted();
     assert_eq!(r, "426 Transfer aborted.\r\n226 ABOR successful.\r\n");
     s.expect_code("ABOR", "225");
 }
@@ -558,10 +568,9 @@ fn abor_during_transfer() {
 #[test]
 fn lines_after_abor_wait_for_the_abort_replies() {
     let mut s = Script::running_retr(50_009, Some(1 << 30));
-    s.s.handle_input(b"ABOR\r\nNOOP\r\nABOR\r\n", s.now);
-    assert_eq!(s.action(), Some(Action::Abort));
+    s.input_aborting(b"ABOR\r\nNOOP\r\nABOR\r\n");
     assert_eq!(s.action(), None, "one cancel only");
-    let r = s.event(Event::TransferDone(Err(TransferError::Aborted)));
+    let r = s.transfer_aborted();
     assert_eq!(
         r,
         "426 Transfer aborted.\r\n226 ABOR successful.\r\n200 NOOP ok.\r\n225 No transfer to abort.\r\n"
