@@ -91,12 +91,14 @@ fn the_example_loads() {
     let f = parse(Path::new("example"), EXAMPLE, &command()).unwrap();
     let (bench, _) = &f.users[0];
     assert_eq!(bench.name, "bench");
-    assert_eq!(bench.folders[0].path, vp("/shared"));
+    assert_eq!(bench.scope.folders[0].path, vp("/shared"));
     assert!(bench
+        .scope
         .rules
         .check_full(&vp("/incoming/x"), Perms::WRITE)
         .is_ok());
     assert!(bench
+        .scope
         .rules
         .check(&vp("/incoming/private/x"), Perms::READ)
         .is_err());
@@ -282,7 +284,7 @@ upload_rate_bytes_per_sec = 250000
     assert_eq!(anon.quota_files, None);
     assert_eq!(anon.upload_rate_bytes_per_sec, Some(0), "0: unlimited");
     assert_eq!(anon.download_rate_bytes_per_sec, None, "the flag's default");
-    let u = f.users[0].0.limits;
+    let u = f.users[0].0.scope.limits;
     assert_eq!(
         u,
         crate::proto::quota::UserLimits {
