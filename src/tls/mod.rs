@@ -20,17 +20,26 @@
 //!   A data connection is accepted only when it resumed one of those
 //!   sessions ([`TlsStream::resumed_from`]).
 //!
+//! - [`RecordSealer`] (`sealer.rs`): after a data connection's handshake,
+//!   a transfer that only sends (RETR, LIST, NLST, MLSD) takes the transmit
+//!   secret out of rustls ([`TlsStream::into_sealer`]) and seals full-size
+//!   records straight into its reused send buffer.
+//!
 //! Only TLS 1.2 and 1.3 exist in rustls, so older clients fail the handshake.
 
 mod any_cert;
 mod readonly;
 mod records;
+mod sealer;
 mod stream;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sealer;
 
 pub use any_cert::AnyCert;
 pub use records::{Fed, Records};
+pub use sealer::{RecordSealer, SealError, RECORD_PLAIN_MAX_BYTES};
 pub use stream::TlsStream;
 
 use std::sync::Arc;
@@ -156,6 +165,9 @@ impl TlsConfigs {
         data.ticketer = Arc::new(readonly::DecryptOnly(control.ticketer.clone()));
         data.session_storage = Arc::new(readonly::ReadOnly(control.session_storage.clone()));
         data.send_tls13_tickets = 0;
+        // A download hands its records to `RecordSealer` after the
+        // handshake (`TlsStream::into_sealer`); never the control config.
+        data.enable_secret_extraction = true;
         Ok(SessionTls {
             control: Arc::new(control),
             data: Arc::new(data),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rustls::{HandshakeKind, ServerConfig, ServerConnection};
 
 use super::records::Records;
+use super::sealer::RecordSealer;
 use super::SessionTag;
 
 /// A server-side TLS connection over in-memory buffers.
@@ -36,5 +37,52 @@ impl Records<ServerConnection> {
                 .conn
                 .received_resumption_data()
                 .is_none_or(|got| got == tag.as_bytes())
+    }
+
+    /// True when [`TlsStream::into_sealer`] can take over: the handshake is
+    /// done, nothing is left to send, and the version and suite are ones
+    /// [`RecordSealer`] frames. (Whether the config lets the secrets out is
+    /// not visible here: only the data config does, `TlsConfigs::session`.)
+    pub fn sealable(&self) -> bool {
+        use rustls::CipherSuite as S;
+        let suite_ok = self.conn.negotiated_cipher_suite().is_some_and(|s| {
+            matches!(
+                s.suite(),
+                S::TLS13_AES_128_GCM_SHA256
+                    | S::TLS13_AES_256_GCM_SHA384
+                    | S::TLS13_CHACHA20_POLY1305_SHA256
+                    | S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                    | S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+                    | S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+                    | S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+                    | S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+                    | S::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+            )
+        });
+        let version_ok = matches!(
+            self.conn.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_2 | rustls::ProtocolVersion::TLSv1_3)
+        );
+        !self.conn.is_handshaking() && !self.conn.wants_write() && suite_ok && version_ok
+    }
+
+    /// Hands the transmit direction to a [`RecordSealer`]: rustls gives up
+    /// the traffic secret and the next sequence number (the step a kTLS
+    /// set-up takes) and the connection is gone. Only for a connection
+    /// that will send and never read again. Check [`TlsStream::sealable`]
+    /// first; `None` (then nothing more can be sent on this connection)
+    /// also when the config keeps its secrets (every control connection).
+    pub fn into_sealer(self) -> Option<RecordSealer> {
+        if !self.sealable() {
+            return None;
+        }
+        let version = self.conn.protocol_version()?;
+        // The buffered connection's extraction is not deprecated (the
+        // unbuffered one's is, for lacking ticket and key-update support;
+        // a data connection gets no tickets, and the sealer never updates
+        // keys: its sequence numbers last 2^64 - 2^16 records).
+        let secrets = self.conn.dangerous_extract_secrets().ok()?;
+        let (seq, tx) = secrets.tx;
+        RecordSealer::new(version, seq, &tx)
     }
 }

@@ -10,8 +10,8 @@ use rustls::{ClientConfig, ClientConnection};
 
 use super::{AnyCert, Fed, TlsConfigs, TlsError, TlsStream};
 
-const CERT: &[u8] = include_bytes!("testdata/cert.pem");
-const KEY: &[u8] = include_bytes!("testdata/key.pem");
+pub(super) const CERT: &[u8] = include_bytes!("testdata/cert.pem");
+pub(super) const KEY: &[u8] = include_bytes!("testdata/key.pem");
 const OTHER_KEY: &[u8] = include_bytes!("testdata/other_key.pem");
 
 /// A client config with its own session store (one per simulated client).
@@ -28,7 +28,7 @@ fn client(version: &'static rustls::SupportedProtocolVersion) -> Arc<ClientConfi
 
 /// Moves records both ways until neither side has anything to send.
 /// Returns false when the server failed.
-fn pump(c: &mut ClientConnection, s: &mut TlsStream, plain: &mut Vec<u8>) -> bool {
+pub(super) fn pump(c: &mut ClientConnection, s: &mut TlsStream, plain: &mut Vec<u8>) -> bool {
     for _ in 0..20 {
         let mut moved = false;
         let mut buf = Vec::new();
@@ -58,7 +58,7 @@ fn pump(c: &mut ClientConnection, s: &mut TlsStream, plain: &mut Vec<u8>) -> boo
     true
 }
 
-fn connect(cfg: &Arc<ClientConfig>) -> ClientConnection {
+pub(super) fn connect(cfg: &Arc<ClientConfig>) -> ClientConnection {
     ClientConnection::new(cfg.clone(), ServerName::try_from("localhost").unwrap()).unwrap()
 }
 

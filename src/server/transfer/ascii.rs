@@ -9,8 +9,14 @@ use crate::proto::ascii::ToNetwork;
 use crate::proto::session::TransferError;
 use crate::server::token::Purpose;
 
-/// Read size per step.
-const CHUNK_BYTES: usize = 64 * 1024;
+/// Read size per step in the clear (TYPE A).
+pub(super) const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Read size per step under PROT P: fewer, larger steps amortise the ring
+/// round trips over more sealing (docs/performance-notes.md), while one
+/// step still seals for well under a millisecond, so other sessions on the
+/// worker are not held up.
+pub(super) const TLS_CHUNK_BYTES: usize = 256 * 1024;
 
 pub(super) struct AsciiSend {
     file: SharedFd,
@@ -22,10 +28,18 @@ pub(super) struct AsciiSend {
     buf: Option<Vec<u8>>,
     /// Bytes of the converted chunk in flight already sent.
     sent: usize,
+    /// Read size per step ([`CHUNK_BYTES`] or [`TLS_CHUNK_BYTES`]).
+    chunk_bytes: usize,
 }
 
 impl AsciiSend {
-    pub(super) fn new(file: SharedFd, offset: u64, end: u64, ascii: bool) -> AsciiSend {
+    pub(super) fn new(
+        file: SharedFd,
+        offset: u64,
+        end: u64,
+        ascii: bool,
+        chunk_bytes: usize,
+    ) -> AsciiSend {
         AsciiSend {
             file,
             offset,
@@ -33,6 +47,7 @@ impl AsciiSend {
             conv: ascii.then(ToNetwork::default),
             buf: None,
             sent: 0,
+            chunk_bytes,
         }
     }
 
@@ -41,9 +56,9 @@ impl AsciiSend {
             return wait;
         }
         // A paced transfer reads no more than its step, so it moves evenly.
-        let want = l.chunk(io, CHUNK_BYTES as u64) as usize;
+        let want = l.chunk(io, self.chunk_bytes as u64) as usize;
         let mut buf = match self.buf.take() {
-            Some(b) if want >= CHUNK_BYTES => b,
+            Some(b) if want >= self.chunk_bytes => b,
             _ => Vec::with_capacity(want),
         };
         buf.clear();

@@ -344,7 +344,8 @@ impl Xfer {
         self.link.last_progress = io.now();
         if let Some(sess) = self.protected.clone() {
             let allow = io.ctx.shared.args.tls_allow_data_without_resumption;
-            return match secure::DataTls::new(sess, allow) {
+            let send_only = !matches!(self.kind, TransferKind::Store { .. });
+            return match secure::DataTls::new(sess, allow, send_only) {
                 Some(tls) => self.link.tls_begin(io, tls),
                 None => Step::Done(Err(TransferError::TlsHandshake)),
             };

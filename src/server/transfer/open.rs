@@ -142,7 +142,13 @@ impl Xfer {
                 let file: SharedFd = std::rc::Rc::new(fd);
                 let body = if self.ascii || self.protected.is_some() {
                     // TLS needs the bytes in memory: read, (convert,) send.
-                    Body::Ascii(ascii::AsciiSend::new(file, *offset, size, self.ascii))
+                    let chunk = match self.protected {
+                        Some(_) => ascii::TLS_CHUNK_BYTES,
+                        None => ascii::CHUNK_BYTES,
+                    };
+                    Body::Ascii(ascii::AsciiSend::new(
+                        file, *offset, size, self.ascii, chunk,
+                    ))
                 } else {
                     match io.ctx.shared.args.retr_path {
                         RetrPath::Sendfile => {

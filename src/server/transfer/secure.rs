@@ -10,9 +10,18 @@
 //!   body Done(Ok) ──send close_notify──▶ Done(Ok)
 //! ```
 //!
+//! Who makes the records once Open ([`Sealing`]): a transfer that only
+//! sends (RETR, LIST, NLST, MLSD) takes the transmit secret out of rustls
+//! as it opens and seals full-size records straight into the reused
+//! send buffer ([`crate::tls::RecordSealer`]: no allocation per record, one
+//! copy); the client has nothing more to say on that connection but its
+//! close, which the transfer does not wait for. Uploads keep rustls, which
+//! decrypts. (kTLS would slot in at the same point: the same secret and
+//! sequence number to `setsockopt(SOL_TLS, TLS_TX)`.)
+//!
 //! One op is in flight at a time, as for every transfer ([`Link::submit`]),
-//! so ABOR cancels it like any other. The rustls work per step is bounded by
-//! the body's step (a 64 KiB read, one registered buffer) and by
+//! so ABOR cancels it like any other. The TLS work per step is bounded by
+//! the body's step (a read, one registered buffer) and by
 //! [`RECV_CHUNK_BYTES`] per receive.
 
 use std::os::fd::AsRawFd;
@@ -25,7 +34,7 @@ use super::{Io, Link, Step};
 use crate::engine::{CompletionKind, FixedBuf};
 use crate::proto::session::TransferError;
 use crate::server::token::Purpose;
-use crate::tls::{Fed, SessionTls, TlsStream};
+use crate::tls::{Fed, RecordSealer, SessionTls, TlsStream};
 
 /// Ciphertext read per receive step.
 const RECV_CHUNK_BYTES: usize = 256 * 1024;
@@ -52,8 +61,26 @@ enum Sending {
     Refused,
 }
 
+/// Who makes the records.
+// The variants differ by ~600 bytes, inside a `DataTls` that is boxed once
+// per transfer anyway: boxing the stream would add an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Sealing {
+    /// rustls: the handshake, uploads, and any connection whose secret
+    /// could not be taken (an unknown suite).
+    Rustls(TlsStream),
+    /// A transfer that only sends, once Open: the transmit secret was
+    /// taken out of rustls, which is gone; nothing more is read.
+    Sealed(RecordSealer),
+    /// Taking the secret failed after rustls was given up (never expected:
+    /// [`TlsStream::sealable`] is checked first): nothing more can be sent.
+    Gone,
+}
+
 pub(super) struct DataTls {
-    stream: TlsStream,
+    sealing: Sealing,
+    /// The body only sends (no upload): its records may be sealed here.
+    send_only: bool,
     sess: SessionTls,
     /// `--tls-allow-data-without-resumption`.
     allow_unresumed: bool,
@@ -83,9 +110,11 @@ pub(super) enum Routed {
 }
 
 impl DataTls {
-    pub(super) fn new(sess: SessionTls, allow_unresumed: bool) -> Option<DataTls> {
+    /// `send_only`: the transfer never receives (RETR, LIST, NLST, MLSD).
+    pub(super) fn new(sess: SessionTls, allow_unresumed: bool, send_only: bool) -> Option<DataTls> {
         Some(DataTls {
-            stream: sess.data_stream()?,
+            sealing: Sealing::Rustls(sess.data_stream()?),
+            send_only,
             sess,
             allow_unresumed,
             phase: Phase::Handshake,
@@ -98,6 +127,14 @@ impl DataTls {
             recv: None,
             tcp_eof: false,
         })
+    }
+}
+
+impl DataTls {
+    /// The peer sent close_notify (rustls only: a sealed connection reads
+    /// nothing).
+    fn peer_closed(&self) -> bool {
+        matches!(&self.sealing, Sealing::Rustls(s) if s.peer_closed())
     }
 }
 
@@ -117,19 +154,29 @@ impl Link {
         Step::Continue
     }
 
-    /// Sends the ciphertext waiting in the TLS stream, for `what`.
+    /// Sends the records in `tls.out` (filled by the caller), for `what`.
     fn send_records(&mut self, io: &mut Io, what: Sending) -> Step {
         let (Some(sock), Some(tls)) = (self.sock(), self.tls.as_mut()) else {
             return Step::Done(Err(TransferError::ConnectionLost));
         };
-        let mut out = std::mem::take(&mut tls.out);
-        out.clear();
-        tls.stream.take_ciphertext(&mut out);
+        let out = std::mem::take(&mut tls.out);
         tls.out_sent = 0;
         tls.sending = what;
         let t = io.tags.op(Purpose::DataIo);
         self.submit(io.ctx.ring.send_from(&sock, out, 0, t));
         Step::Continue
+    }
+
+    /// Sends what rustls has queued (handshake flights, its close_notify).
+    fn send_queued(&mut self, io: &mut Io, what: Sending) -> Step {
+        let Some(tls) = self.tls.as_mut() else {
+            return Step::Done(Err(TransferError::ConnectionLost));
+        };
+        tls.out.clear();
+        if let Sealing::Rustls(s) = &mut tls.sealing {
+            s.take_ciphertext(&mut tls.out);
+        }
+        self.send_records(io, what)
     }
 
     /// A body's send: `data[from..]`, encrypted under PROT P.
@@ -144,8 +191,23 @@ impl Link {
                 Step::Continue
             }
             Some(tls) => {
-                let n = data.len().saturating_sub(from);
-                tls.stream.write_plain(&data[from.min(data.len())..]);
+                let plain = &data[from.min(data.len())..];
+                let n = plain.len();
+                tls.out.clear();
+                let sealed = match &mut tls.sealing {
+                    Sealing::Rustls(s) => {
+                        s.write_plain(plain);
+                        s.take_ciphertext(&mut tls.out);
+                        true
+                    }
+                    // Sealed straight into the reused buffer: full-size
+                    // records, no allocation once it is warm.
+                    Sealing::Sealed(s) => s.seal(plain, &mut tls.out).is_ok(),
+                    Sealing::Gone => false,
+                };
+                if !sealed {
+                    return Step::Done(Err(TransferError::ConnectionLost));
+                }
                 self.send_records(io, Sending::Body { plain: data, n })
             }
         }
@@ -162,7 +224,7 @@ impl Link {
             return Step::Continue;
         };
         tls.recv = Some((buf, len));
-        if tls.plain_at < tls.plain.len() || tls.tcp_eof || tls.stream.peer_closed() {
+        if tls.plain_at < tls.plain.len() || tls.tcp_eof || tls.peer_closed() {
             // Already decrypted (or ended): answer on the next completion pass.
             let t = io.tags.op(Purpose::DataIo);
             self.submit(io.ctx.ring.timeout(Duration::ZERO, t));
@@ -176,7 +238,19 @@ impl Link {
         match (&step, self.tls.as_mut()) {
             (Step::Done(Ok(n)), Some(tls)) if tls.phase == Phase::Open => {
                 let n = *n;
-                tls.stream.close();
+                tls.out.clear();
+                let closed = match &mut tls.sealing {
+                    Sealing::Rustls(s) => {
+                        s.close();
+                        s.take_ciphertext(&mut tls.out);
+                        true
+                    }
+                    Sealing::Sealed(s) => s.close_notify(&mut tls.out).is_ok(),
+                    Sealing::Gone => false,
+                };
+                if !closed {
+                    return Step::Done(Err(TransferError::ConnectionLost));
+                }
                 self.send_records(io, Sending::Close(n))
             }
             _ => step,
@@ -246,6 +320,10 @@ impl Link {
         let (Some(sock), Some(tls)) = (self.sock(), self.tls.as_mut()) else {
             return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
         };
+        let Sealing::Rustls(stream) = &mut tls.sealing else {
+            // Sealed: a send-only transfer never asks to receive.
+            return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
+        };
         tls.inbuf.resize(RECV_CHUNK_BYTES, 0);
         let flags = MsgFlags::MSG_DONTWAIT;
         match nix::sys::socket::recv(sock.as_raw_fd(), &mut tls.inbuf, flags) {
@@ -254,7 +332,7 @@ impl Link {
                 // Keep only the bytes not yet given to the body.
                 tls.plain.drain(..tls.plain_at);
                 tls.plain_at = 0;
-                if tls.stream.feed(&tls.inbuf[..k], &mut tls.plain) == Fed::Failed {
+                if stream.feed(&tls.inbuf[..k], &mut tls.plain) == Fed::Failed {
                     let e = match tls.phase {
                         Phase::Handshake => TransferError::TlsHandshake,
                         Phase::Open => TransferError::ConnectionLost,
@@ -279,23 +357,37 @@ impl Link {
         let Some(tls) = self.tls.as_mut() else {
             return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
         };
-        if tls.stream.wants_write() {
-            return Routed::Step(self.send_records(io, Sending::Handshake));
+        let Sealing::Rustls(stream) = &mut tls.sealing else {
+            return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
+        };
+        if stream.wants_write() {
+            return Routed::Step(self.send_queued(io, Sending::Handshake));
         }
-        if tls.stream.is_handshaking() {
+        if stream.is_handshaking() {
             return Routed::Step(self.poll_in(io));
         }
         // RFC 4217 §10 leaves the binding to the server: the data connection
         // must resume this control connection's own TLS session, so whoever
         // reaches the data port first cannot take the transfer.
-        if !tls.allow_unresumed && !tls.stream.resumed_from(tls.sess.tag) {
+        if !tls.allow_unresumed && !stream.resumed_from(tls.sess.tag) {
             io.ctx.log(format_args!(
                 "data connection refused: it did not resume its control connection's TLS session"
             ));
-            tls.stream.close();
-            return Routed::Step(self.send_records(io, Sending::Refused));
+            stream.close();
+            return Routed::Step(self.send_queued(io, Sending::Refused));
         }
         tls.phase = Phase::Open;
+        // Nothing is left to send (checked by `sealable`) and a download
+        // reads nothing more: its records are sealed here from now on.
+        if tls.send_only && stream.sealable() {
+            let sealing = std::mem::replace(&mut tls.sealing, Sealing::Gone);
+            if let Sealing::Rustls(stream) = sealing {
+                tls.sealing = stream.into_sealer().map_or(Sealing::Gone, Sealing::Sealed);
+            }
+            if matches!(tls.sealing, Sealing::Gone) {
+                return Routed::Step(Step::Done(Err(TransferError::ConnectionLost)));
+            }
+        }
         Routed::Open
     }
 
@@ -317,7 +409,7 @@ impl Link {
         // A TCP close without close_notify is taken as the end too: many
         // clients skip it, and the transfer's own byte count is what the
         // client checks.
-        if tls.tcp_eof || tls.stream.peer_closed() {
+        if tls.tcp_eof || tls.peer_closed() {
             return Routed::Body(CompletionKind::RecvFixed(Ok(0), buf));
         }
         tls.recv = Some((buf, len));
