@@ -42,13 +42,10 @@ pub struct Folder {
     pub host: PathBuf,
 }
 
-/// What a successful login grants.
+/// Where a user lands and what they may do there: shared by a user's entry
+/// in the database and the grant a login returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    /// The user name (`anonymous` for anonymous logins).
-    pub user: String,
-    /// True for an anonymous login.
-    pub anonymous: bool,
+pub struct Scope {
     /// Home directory, relative to the server root when it is inside it, or an
     /// absolute path on the host (the fs layer opens it as the session's root).
     pub home: PathBuf,
@@ -58,6 +55,17 @@ pub struct Grant {
     pub folders: Vec<Folder>,
     /// Quota and rates as configured (`None` rates: the server's default).
     pub limits: UserLimits,
+}
+
+/// What a successful login grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The user name (`anonymous` for anonymous logins).
+    pub user: String,
+    /// True for an anonymous login.
+    pub anonymous: bool,
+    /// Where the login lands and what it may do there.
+    pub scope: Scope,
 }
 
 /// Why a login failed (all answered 530; the reason goes to the log only).
@@ -99,10 +107,12 @@ impl AuthPolicy {
                 Some(rules) => Ok(Grant {
                     user: "anonymous".to_string(),
                     anonymous: true,
-                    home: self.root.clone(),
-                    rules: rules.clone(),
-                    folders: Vec::new(),
-                    limits: self.anon_limits,
+                    scope: Scope {
+                        home: self.root.clone(),
+                        rules: rules.clone(),
+                        folders: Vec::new(),
+                        limits: self.anon_limits,
+                    },
                 }),
             };
         }
@@ -118,10 +128,7 @@ impl AuthPolicy {
             Ok(true) => Ok(Grant {
                 user: entry.name.clone(),
                 anonymous: false,
-                home: entry.home.clone(),
-                rules: entry.rules.clone(),
-                folders: entry.folders.clone(),
-                limits: entry.limits,
+                scope: entry.scope.clone(),
             }),
             // A hash that fails to verify was checked at load: treat as a miss.
             Ok(false) | Err(_) => Err(AuthError::BadPassword),

@@ -37,12 +37,14 @@ fn anonymous_modes() {
         Grant {
             user: "anonymous".into(),
             anonymous: true,
-            home: PathBuf::from("/srv/ftp"),
-            rules: read_only(),
-            folders: Vec::new(),
-            limits: UserLimits {
-                quota_bytes: Some(5),
-                ..UserLimits::default()
+            scope: Scope {
+                home: PathBuf::from("/srv/ftp"),
+                rules: read_only(),
+                folders: Vec::new(),
+                limits: UserLimits {
+                    quota_bytes: Some(5),
+                    ..UserLimits::default()
+                },
             },
         }
     );
@@ -64,17 +66,17 @@ fn named_users() {
     let p = policy(None);
     let alice = p.authenticate("alice", "alicepw").unwrap();
     assert_eq!(
-        (alice.user.as_str(), alice.anonymous, &*alice.rules),
+        (alice.user.as_str(), alice.anonymous, &*alice.scope.rules),
         ("alice", false, &PathRules::uniform(Perms::ALL))
     );
-    assert_eq!(alice.home, PathBuf::from("/home/alice"));
+    assert_eq!(alice.scope.home, PathBuf::from("/home/alice"));
     assert_eq!(
         p.authenticate("alice", "bobpw"),
         Err(AuthError::BadPassword)
     );
     let bob = p.authenticate("bob", "secret").unwrap();
     assert_eq!(
-        (bob.home, bob.rules),
+        (bob.scope.home, bob.scope.rules),
         (PathBuf::from("/home/bob"), read_only())
     );
     assert_eq!(

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::hash::check_hash;
-use super::{AuthPolicy, Folder};
+use super::{AuthPolicy, Scope};
 use crate::proto::perms::Perms;
 use crate::proto::quota::UserLimits;
 use crate::proto::rules::PathRules;
@@ -32,14 +32,8 @@ pub struct UserEntry {
     pub name: String,
     /// argon2id or sha512-crypt hash string.
     pub hash: String,
-    /// Absolute host path of the user's root.
-    pub home: PathBuf,
-    /// What the user may do where (the users file: the same everywhere).
-    pub rules: Arc<PathRules>,
-    /// Virtual folders (config file only).
-    pub folders: Vec<Folder>,
-    /// Quota and rates (config file only).
-    pub limits: UserLimits,
+    /// Home, rules, folders and limits.
+    pub scope: Scope,
 }
 
 /// A users file that failed to load: which line and why.
@@ -110,10 +104,12 @@ fn parse_line(line: &str) -> Result<UserEntry, String> {
     Ok(UserEntry {
         name: name.to_string(),
         hash: hash.to_string(),
-        home,
-        rules: Arc::new(PathRules::uniform(perms)),
-        folders: Vec::new(),
-        limits: UserLimits::default(),
+        scope: Scope {
+            home,
+            rules: Arc::new(PathRules::uniform(perms)),
+            folders: Vec::new(),
+            limits: UserLimits::default(),
+        },
     })
 }
 
@@ -206,11 +202,11 @@ mod tests {
         assert_eq!(db.len(), 2);
         let alice = db.get("alice").unwrap();
         assert_eq!(alice.hash, ARGON);
-        assert_eq!(*alice.rules, PathRules::uniform(Perms::ALL));
-        assert_eq!(alice.home, PathBuf::from("/srv/ftp/alice"));
+        assert_eq!(*alice.scope.rules, PathRules::uniform(Perms::ALL));
+        assert_eq!(alice.scope.home, PathBuf::from("/srv/ftp/alice"));
         let bob = db.get("bob.b-2").unwrap();
-        assert_eq!(bob.home, PathBuf::from("/srv/a:b/bob"));
-        assert_eq!(*bob.rules, PathRules::uniform(Perms::READ_ONLY));
+        assert_eq!(bob.scope.home, PathBuf::from("/srv/a:b/bob"));
+        assert_eq!(*bob.scope.rules, PathRules::uniform(Perms::READ_ONLY));
         assert!(db.get("Alice").is_none());
         assert!(UserDb::parse("# nothing\n").unwrap().is_empty());
     }

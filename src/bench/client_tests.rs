@@ -21,11 +21,16 @@ fn sent(actions: &[Action]) -> Vec<String> {
         .collect()
 }
 
+/// The actions one call of the client pushes.
+fn actions(call: impl FnOnce(&mut Vec<Action>)) -> Vec<Action> {
+    let mut out = Vec::new();
+    call(&mut out);
+    out
+}
+
 /// Feeds `reply` and returns the actions.
 fn feed(c: &mut Client, reply: &str) -> Vec<Action> {
-    let mut out = Vec::new();
-    c.received(reply.as_bytes(), &mut out);
-    out
+    actions(|out| c.received(reply.as_bytes(), out))
 }
 
 fn logged_in(mode: Mode) -> Client {
@@ -53,27 +58,33 @@ fn retr(path: &str) -> Job {
     }
 }
 
+/// An upload of 10 bytes whose size is checked afterwards.
+fn stor(path: &str) -> Job {
+    Job {
+        kind: Kind::Stor,
+        path: path.into(),
+        size_bytes: 10,
+        check_size: true,
+    }
+}
+
 #[test]
 fn pasv_retr_then_quit() {
     let mut c = logged_in(Mode::Pasv);
-    let mut out = Vec::new();
-    c.start(retr("/1g.bin"), &mut out);
+    let out = actions(|out| c.start(retr("/1g.bin"), out));
     assert_eq!(sent(&out), ["PASV\r\n"]);
     let out = feed(&mut c, "227 Entering Passive Mode (127,0,0,1,199,56).\r\n");
     assert!(out.contains(&Action::Connect("127.0.0.1:51000".parse().unwrap())));
     // RETR goes out only once the data connection is up.
     assert!(sent(&out).is_empty());
-    let mut out = Vec::new();
-    c.data_connected(&mut out);
+    let out = actions(|out| c.data_connected(out));
     assert_eq!(sent(&out), ["RETR /1g.bin\r\n"]);
     assert!(feed(&mut c, "150 opening\r\n").is_empty());
     // Final reply before the data EOF: not done until both.
     assert!(feed(&mut c, "226 done\r\n").is_empty());
-    let mut out = Vec::new();
-    c.data_finished(&mut out);
+    let out = actions(|out| c.data_finished(out));
     assert_eq!(out, vec![Action::Done, Action::Ready]);
-    let mut out = Vec::new();
-    c.quit(&mut out);
+    let out = actions(|out| c.quit(out));
     assert_eq!(sent(&out), ["QUIT\r\n"]);
     assert_eq!(feed(&mut c, "221 bye\r\n"), vec![Action::Closed(None)]);
 }
@@ -81,8 +92,7 @@ fn pasv_retr_then_quit() {
 #[test]
 fn epsv_uses_control_peer() {
     let mut c = logged_in(Mode::Epsv);
-    let mut out = Vec::new();
-    c.start(retr("x"), &mut out);
+    let out = actions(|out| c.start(retr("x"), out));
     assert_eq!(sent(&out), ["EPSV\r\n"]);
     let out = feed(&mut c, "229 Entering Extended Passive Mode (|||40001|)\r\n");
     assert!(out.contains(&Action::Connect("127.0.0.1:40001".parse().unwrap())));
@@ -95,18 +105,14 @@ fn port_and_eprt_send_command_after_200() {
         (Mode::Eprt, "EPRT |1|127.0.0.1|50000|\r\n"),
     ] {
         let mut c = logged_in(mode);
-        let mut out = Vec::new();
-        c.start(retr("f"), &mut out);
+        let out = actions(|out| c.start(retr("f"), out));
         assert_eq!(out, vec![Action::Listen]);
-        let mut out = Vec::new();
-        c.listening("127.0.0.1:50000".parse().unwrap(), &mut out);
+        let out = actions(|out| c.listening("127.0.0.1:50000".parse().unwrap(), out));
         assert_eq!(sent(&out), [cmd]);
         assert_eq!(sent(&feed(&mut c, "200 ok\r\n")), ["RETR f\r\n"]);
         feed(&mut c, "150 ok\r\n");
-        let mut out = Vec::new();
-        c.data_connected(&mut out);
-        c.data_finished(&mut out);
-        assert!(out.is_empty());
+        assert!(actions(|out| c.data_connected(out)).is_empty());
+        assert!(actions(|out| c.data_finished(out)).is_empty());
         assert_eq!(
             feed(&mut c, "226 ok\r\n"),
             vec![Action::Done, Action::Ready]
@@ -117,23 +123,13 @@ fn port_and_eprt_send_command_after_200() {
 #[test]
 fn stor_uploads_after_preliminary_and_checks_size() {
     let mut c = logged_in(Mode::Pasv);
-    let mut out = Vec::new();
-    let job = Job {
-        kind: Kind::Stor,
-        path: "up/a".into(),
-        size_bytes: 10,
-        check_size: true,
-    };
-    c.start(job, &mut out);
+    c.start(stor("up/a"), &mut Vec::new());
     feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
-    let mut out = Vec::new();
-    c.data_connected(&mut out);
+    let out = actions(|out| c.data_connected(out));
     assert_eq!(sent(&out), ["STOR up/a\r\n"]);
     assert!(!out.contains(&Action::Upload));
     assert_eq!(feed(&mut c, "150 go\r\n"), vec![Action::Upload]);
-    let mut out = Vec::new();
-    c.data_finished(&mut out);
-    assert!(out.is_empty());
+    assert!(actions(|out| c.data_finished(out)).is_empty());
     assert_eq!(sent(&feed(&mut c, "226 ok\r\n")), ["SIZE up/a\r\n"]);
     assert_eq!(
         feed(&mut c, "213 10\r\n"),
@@ -144,13 +140,7 @@ fn stor_uploads_after_preliminary_and_checks_size() {
 #[test]
 fn stor_size_mismatch_fails() {
     let mut c = logged_in(Mode::Pasv);
-    let job = Job {
-        kind: Kind::Stor,
-        path: "a".into(),
-        size_bytes: 10,
-        check_size: true,
-    };
-    c.start(job, &mut Vec::new());
+    c.start(stor("a"), &mut Vec::new());
     feed(&mut c, "227 (127,0,0,1,1,1)\r\n");
     c.data_connected(&mut Vec::new());
     feed(&mut c, "150 go\r\n");
@@ -195,8 +185,7 @@ fn error_codes_and_garbage_close_the_session() {
         vec![Action::Closed(Some(Failure::Protocol))]
     );
     let mut c = logged_in(Mode::Pasv);
-    let mut out = Vec::new();
-    c.eof(&mut out);
+    let out = actions(|out| c.eof(out));
     assert_eq!(out, vec![Action::Closed(Some(Failure::Eof))]);
 }
 
@@ -210,8 +199,7 @@ fn login_without_password_and_noop() {
         ["TYPE I\r\n"]
     );
     feed(&mut c, "200 ok\r\n");
-    let mut out = Vec::new();
-    c.noop(&mut out);
+    let out = actions(|out| c.noop(out));
     assert_eq!(sent(&out), ["NOOP\r\n"]);
     assert_eq!(feed(&mut c, "200 ok\r\n"), vec![Action::Ready]);
 }

@@ -30,7 +30,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::error::{ConfigError, Src};
-use crate::auth::{check_hash, check_name, Folder, UserEntry};
+use crate::auth::{check_hash, check_name, Folder, Scope, UserEntry};
 use crate::proto::path::VPath;
 use crate::proto::perms::Perms;
 use crate::proto::quota::UserLimits;
@@ -280,11 +280,13 @@ fn user(src: Src, v: &Spanned<DeValue<'_>>) -> Result<UserAt, ConfigError> {
     }
     let entry = UserEntry {
         hash: hash.ok_or_else(|| missing("password_hash"))?,
-        home: home.ok_or_else(|| missing("home"))?,
+        scope: Scope {
+            home: home.ok_or_else(|| missing("home"))?,
+            rules: Arc::new(rules),
+            folders,
+            limits,
+        },
         name,
-        rules: Arc::new(rules),
-        folders,
-        limits,
     };
     Ok((entry, name_line))
 }

@@ -77,11 +77,11 @@ pub fn render(
         out.push_str(&format!(
             "name = {}\npassword_hash = \"(elided)\"\nhome = {}\npermissions = {}\n",
             quote(&u.name),
-            quote(&u.home.to_string_lossy()),
-            rules(&u.rules)
+            quote(&u.scope.home.to_string_lossy()),
+            rules(&u.scope.rules)
         ));
-        out.push_str(&limits(&u.limits));
-        for f in &u.folders {
+        out.push_str(&limits(&u.scope.limits));
+        for f in &u.scope.folders {
             out.push_str(&format!(
                 "\n[[user.folder]]\npath = {}\nhost = {}\n",
                 quote(f.path.as_str()),

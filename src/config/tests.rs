@@ -91,12 +91,14 @@ fn the_example_loads() {
     let f = parse(Path::new("example"), EXAMPLE, &command()).unwrap();
     let (bench, _) = &f.users[0];
     assert_eq!(bench.name, "bench");
-    assert_eq!(bench.folders[0].path, vp("/shared"));
+    assert_eq!(bench.scope.folders[0].path, vp("/shared"));
     assert!(bench
+        .scope
         .rules
         .check_full(&vp("/incoming/x"), Perms::WRITE)
         .is_ok());
     assert!(bench
+        .scope
         .rules
         .check(&vp("/incoming/private/x"), Perms::READ)
         .is_err());
@@ -141,101 +143,37 @@ permissions = {{ "/" = ["list", "read"], "/incoming" = ["list", "read", "write",
 
 #[test]
 fn exact_errors_with_their_lines() {
-    assert_eq!(
-        err("root = \"/x\"\nbogus = 1\n"),
-        "config t.toml:2: key 'bogus': unknown key"
-    );
-    assert_eq!(
-        err("sessions-max = 5\n"),
-        "config t.toml:1: key 'sessions-max': unknown key (write 'sessions_max')"
-    );
-    assert_eq!(
-        err("# c\nsessions_max = \"lots\"\n"),
-        "config t.toml:2: key 'sessions_max': expected an integer, found string"
-    );
-    assert_eq!(
-        err("\n\nverbose = 1\n"),
-        "config t.toml:3: key 'verbose': expected true or false, found integer"
-    );
-    assert_eq!(
-        err("listen = [\"127.0.0.1:0\", \"nowhere\"]\n"),
-        "config t.toml:1: key 'listen': invalid value 'nowhere': invalid socket address syntax"
-    );
-    assert_eq!(
-        err("retr_path = \"teleport\"\n"),
-        "config t.toml:1: key 'retr_path': invalid value 'teleport' [possible values: sendfile, splice]"
-    );
-    assert_eq!(
-        err("pasv_ports = \"80-90\"\n"),
-        "config t.toml:1: key 'pasv_ports': invalid value '80-90': range 80-90: need 1024 <= LOW <= HIGH"
-    );
-    assert_eq!(
-        err("a = 1\na = 2\n"),
-        "config t.toml:2: key 'a': duplicate key"
-    );
     let user = |name: &str, hash: &str, home: &str, perms: &str| {
         format!(
             "[[user]]\nname = \"{name}\"\npassword_hash = \"{hash}\"\nhome = \"{home}\"\npermissions = {perms}\n"
         )
     };
     let ok = user("a", HASH, "/h", "{ \"/\" = [\"all\"] }");
-    assert_eq!(
-        err(&format!("{ok}\n{ok}")),
-        "config t.toml:8: key 'user.name': duplicate user 'a' (first on line 2)"
-    );
-    assert_eq!(
-        err(&user("a", HASH, "/h", "{ \"/\" = [\"list\", \"fly\"] }")),
-        "config t.toml:5: key 'user.permissions': /: unknown permission 'fly'"
-    );
-    assert_eq!(
-        err(&user("a", HASH, "srv/a", "{}")),
-        "config t.toml:4: key 'user.home': home must be an absolute path"
-    );
-    let plain = err(&user("a", "hunter2", "/h", "{}"));
-    assert_eq!(
-        plain,
-        "config t.toml:3: key 'user.password_hash': unsupported hash (want $argon2id$ or $6$; plain text is refused)"
-    );
-    assert_eq!(
-        err(&user("ftp", HASH, "/h", "{}")),
-        "config t.toml:2: key 'user.name': user name 'ftp' is reserved for anonymous"
-    );
-    assert_eq!(
-        err(&user("a", HASH, "/h", "{ \"incoming\" = [] }")),
-        "config t.toml:5: key 'user.permissions': path 'incoming' must be absolute and normalised (like /incoming)"
-    );
-    assert_eq!(
-        err(&user("a", HASH, "/h", "{ \"/a/../b\" = [] }")),
-        "config t.toml:5: key 'user.permissions': path '/a/../b' must be absolute and normalised (like /incoming)"
-    );
-    assert_eq!(
-        err("[[user]]\nname = \"a\"\n"),
-        "config t.toml:1: key 'user': missing key 'permissions'"
-    );
-    assert_eq!(
-        err(&format!("{ok}nick = \"x\"\n")),
-        "config t.toml:6: key 'user.nick': unknown key"
-    );
-    assert_eq!(
-        err(&format!(
-            "{ok}[[user.folder]]\npath = \"/\"\nhost = \"/srv\"\n"
-        )),
-        "config t.toml:7: key 'user.folder.path': '/' is the root or another folder's path"
-    );
-    assert_eq!(
-        err(&format!(
-            "{ok}[[user.folder]]\npath = \"/s\"\nhost = \"srv\"\n"
-        )),
-        "config t.toml:8: key 'user.folder.host': must be an absolute path"
-    );
-    assert_eq!(
-        err("[anonymous]\nenabled = \"yes\"\n"),
-        "config t.toml:2: key 'anonymous.enabled': expected true or false, found string"
-    );
-    assert_eq!(
-        err("[user]\nname = \"a\"\n"),
-        "config t.toml:1: key 'user': expected [[user]] tables (an array of tables)"
-    );
+    for (text, want) in [
+        ("root = \"/x\"\nbogus = 1\n".to_string(), "config t.toml:2: key 'bogus': unknown key"),
+        ("sessions-max = 5\n".to_string(), "config t.toml:1: key 'sessions-max': unknown key (write 'sessions_max')"),
+        ("# c\nsessions_max = \"lots\"\n".to_string(), "config t.toml:2: key 'sessions_max': expected an integer, found string"),
+        ("\n\nverbose = 1\n".to_string(), "config t.toml:3: key 'verbose': expected true or false, found integer"),
+        ("listen = [\"127.0.0.1:0\", \"nowhere\"]\n".to_string(), "config t.toml:1: key 'listen': invalid value 'nowhere': invalid socket address syntax"),
+        ("retr_path = \"teleport\"\n".to_string(), "config t.toml:1: key 'retr_path': invalid value 'teleport' [possible values: sendfile, splice]"),
+        ("pasv_ports = \"80-90\"\n".to_string(), "config t.toml:1: key 'pasv_ports': invalid value '80-90': range 80-90: need 1024 <= LOW <= HIGH"),
+        ("a = 1\na = 2\n".to_string(), "config t.toml:2: key 'a': duplicate key"),
+        (format!("{ok}\n{ok}"), "config t.toml:8: key 'user.name': duplicate user 'a' (first on line 2)"),
+        (user("a", HASH, "/h", "{ \"/\" = [\"list\", \"fly\"] }"), "config t.toml:5: key 'user.permissions': /: unknown permission 'fly'"),
+        (user("a", HASH, "srv/a", "{}"), "config t.toml:4: key 'user.home': home must be an absolute path"),
+        (user("a", "hunter2", "/h", "{}"), "config t.toml:3: key 'user.password_hash': unsupported hash (want $argon2id$ or $6$; plain text is refused)"),
+        (user("ftp", HASH, "/h", "{}"), "config t.toml:2: key 'user.name': user name 'ftp' is reserved for anonymous"),
+        (user("a", HASH, "/h", "{ \"incoming\" = [] }"), "config t.toml:5: key 'user.permissions': path 'incoming' must be absolute and normalised (like /incoming)"),
+        (user("a", HASH, "/h", "{ \"/a/../b\" = [] }"), "config t.toml:5: key 'user.permissions': path '/a/../b' must be absolute and normalised (like /incoming)"),
+        ("[[user]]\nname = \"a\"\n".to_string(), "config t.toml:1: key 'user': missing key 'permissions'"),
+        (format!("{ok}nick = \"x\"\n"), "config t.toml:6: key 'user.nick': unknown key"),
+        (format!("{ok}[[user.folder]]\npath = \"/\"\nhost = \"/srv\"\n"), "config t.toml:7: key 'user.folder.path': '/' is the root or another folder's path"),
+        (format!("{ok}[[user.folder]]\npath = \"/s\"\nhost = \"srv\"\n"), "config t.toml:8: key 'user.folder.host': must be an absolute path"),
+        ("[anonymous]\nenabled = \"yes\"\n".to_string(), "config t.toml:2: key 'anonymous.enabled': expected true or false, found string"),
+        ("[user]\nname = \"a\"\n".to_string(), "config t.toml:1: key 'user': expected [[user]] tables (an array of tables)"),
+    ] {
+        assert_eq!(err(&text), want, "{text}");
+    }
 }
 
 #[test]
@@ -346,7 +284,7 @@ upload_rate_bytes_per_sec = 250000
     assert_eq!(anon.quota_files, None);
     assert_eq!(anon.upload_rate_bytes_per_sec, Some(0), "0: unlimited");
     assert_eq!(anon.download_rate_bytes_per_sec, None, "the flag's default");
-    let u = f.users[0].0.limits;
+    let u = f.users[0].0.scope.limits;
     assert_eq!(
         u,
         crate::proto::quota::UserLimits {
@@ -387,40 +325,17 @@ fn quota_and_rate_key_errors() {
             "[[user]]\nname = \"a\"\npassword_hash = \"{HASH}\"\nhome = \"/h\"\npermissions = {{}}\n{extra}\n"
         )
     };
-    assert_eq!(
-        err(&user("quota_bytes = 0")),
-        "config t.toml:6: key 'user.quota_bytes': must be at least 1 (leave the key out for no quota)"
-    );
-    assert_eq!(
-        err(&user("quota_files = -3")),
-        "config t.toml:6: key 'user.quota_files': must be at least 1 (leave the key out for no quota)"
-    );
-    assert_eq!(
-        err(&user("quota_bytes = \"1G\"")),
-        "config t.toml:6: key 'user.quota_bytes': expected an integer, found string"
-    );
-    assert_eq!(
-        err(&user("download_rate_bytes_per_sec = -1")),
-        "config t.toml:6: key 'user.download_rate_bytes_per_sec': must be 0 (unlimited) or more"
-    );
-    assert_eq!(
-        err(&user("upload_rate_bytes_per_sec = 1.5")),
-        "config t.toml:6: key 'user.upload_rate_bytes_per_sec': expected an integer, found float"
-    );
-    assert_eq!(
-        err("[anonymous]\nquota_files = 0\n"),
-        "config t.toml:2: key 'anonymous.quota_files': must be at least 1 (leave the key out for no quota)"
-    );
-    assert_eq!(
-        err("[anonymous]\nupload_rate_bytes_per_sec = true\n"),
-        "config t.toml:2: key 'anonymous.upload_rate_bytes_per_sec': expected an integer, found boolean"
-    );
-    assert_eq!(
-        err("[anonymous]\nquota = 5\n"),
-        "config t.toml:2: key 'anonymous.quota': unknown key"
-    );
-    assert_eq!(
-        err("download_rate_bytes_per_sec = -5\n"),
-        "config t.toml:1: key 'download_rate_bytes_per_sec': invalid value '-5': invalid digit found in string"
-    );
+    for (text, want) in [
+        (user("quota_bytes = 0"), "config t.toml:6: key 'user.quota_bytes': must be at least 1 (leave the key out for no quota)"),
+        (user("quota_files = -3"), "config t.toml:6: key 'user.quota_files': must be at least 1 (leave the key out for no quota)"),
+        (user("quota_bytes = \"1G\""), "config t.toml:6: key 'user.quota_bytes': expected an integer, found string"),
+        (user("download_rate_bytes_per_sec = -1"), "config t.toml:6: key 'user.download_rate_bytes_per_sec': must be 0 (unlimited) or more"),
+        (user("upload_rate_bytes_per_sec = 1.5"), "config t.toml:6: key 'user.upload_rate_bytes_per_sec': expected an integer, found float"),
+        ("[anonymous]\nquota_files = 0\n".to_string(), "config t.toml:2: key 'anonymous.quota_files': must be at least 1 (leave the key out for no quota)"),
+        ("[anonymous]\nupload_rate_bytes_per_sec = true\n".to_string(), "config t.toml:2: key 'anonymous.upload_rate_bytes_per_sec': expected an integer, found boolean"),
+        ("[anonymous]\nquota = 5\n".to_string(), "config t.toml:2: key 'anonymous.quota': unknown key"),
+        ("download_rate_bytes_per_sec = -5\n".to_string(), "config t.toml:1: key 'download_rate_bytes_per_sec': invalid value '-5': invalid digit found in string"),
+    ] {
+        assert_eq!(err(&text), want, "{text}");
+    }
 }

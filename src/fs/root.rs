@@ -319,23 +319,20 @@ impl Root {
     /// RMD: the directory must be empty.
     pub fn rmdir(&self, p: &VPath) -> Result<(), FsError> {
         let (r, rel) = self.locate(p);
-        r.rmdir_rel(rel)
-    }
-
-    fn rmdir_rel(&self, rel: &str) -> Result<(), FsError> {
-        let (dir, name) = self.parent_of(rel)?;
-        unistd::unlinkat(&dir, name, UnlinkatFlags::RemoveDir).map_err(fs_error_from_errno)
+        r.remove_rel(rel, UnlinkatFlags::RemoveDir)
     }
 
     /// DELE: a file or symlink (not a directory: `IsADirectory`).
     pub fn unlink(&self, p: &VPath) -> Result<(), FsError> {
         let (r, rel) = self.locate(p);
-        r.unlink_rel(rel)
+        r.remove_rel(rel, UnlinkatFlags::NoRemoveDir)
     }
 
-    fn unlink_rel(&self, rel: &str) -> Result<(), FsError> {
+    /// The twin of both RMD (`RemoveDir`) and DELE (`NoRemoveDir`): one
+    /// `unlinkat` whose flag says which kind of entry it may remove.
+    fn remove_rel(&self, rel: &str, kind: UnlinkatFlags) -> Result<(), FsError> {
         let (dir, name) = self.parent_of(rel)?;
-        unistd::unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir).map_err(fs_error_from_errno)
+        unistd::unlinkat(&dir, name, kind).map_err(fs_error_from_errno)
     }
 
     /// RNFR/RNTO: renameat between the two parents, both inside this root

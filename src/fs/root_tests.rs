@@ -8,6 +8,17 @@ use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{symlink, PermissionsExt};
 
+/// The RMD and DELE twins, named as the tests call them.
+impl Root {
+    fn rmdir_rel(&self, rel: &str) -> Result<(), FsError> {
+        self.remove_rel(rel, UnlinkatFlags::RemoveDir)
+    }
+
+    fn unlink_rel(&self, rel: &str) -> Result<(), FsError> {
+        self.remove_rel(rel, UnlinkatFlags::NoRemoveDir)
+    }
+}
+
 /// `root/` (the confined tree) and `outside/` (what must stay unreachable).
 struct Sandbox(TempTree);
 

@@ -126,44 +126,50 @@ mod tests {
         out
     }
 
-    #[test]
-    fn to_network_basic() {
-        // RFC 959 §3.1.1.1: lines end with CRLF on the wire.
-        assert_eq!(to_net(&[b"a\nb\n"]), b"a\r\nb\r\n");
-        assert_eq!(to_net(&[b"a\r\nb"]), b"a\r\nb");
-        assert_eq!(to_net(&[b"\n\n"]), b"\r\n\r\n");
-        assert_eq!(to_net(&[b"a\rb"]), b"a\rb");
-        assert_eq!(to_net(&[b""]), b"");
-        assert_eq!(to_net(&[b"\r\r\n"]), b"\r\r\n");
+    /// `chunks`, as bytes, through `convert`.
+    fn run(convert: fn(&[&[u8]]) -> Vec<u8>, chunks: &[&str]) -> Vec<u8> {
+        let chunks: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+        convert(&chunks)
     }
 
     #[test]
-    fn to_network_across_chunks() {
-        // RFC 959 §3.1.1.1: an existing CRLF split across chunks is not doubled.
-        assert_eq!(to_net(&[b"a\r", b"\nb"]), b"a\r\nb");
-        assert_eq!(to_net(&[b"a\r", b"", b"\nb"]), b"a\r\nb");
-        assert_eq!(to_net(&[b"a", b"\n"]), b"a\r\n");
-        assert_eq!(to_net(&[b"a\r", b"x\n"]), b"a\rx\r\n");
-        assert_eq!(to_net(&[b"\r", b"\n", b"\n"]), b"\r\n\r\n");
+    fn to_network() {
+        for (chunks, want) in [
+            // RFC 959 §3.1.1.1: lines end with CRLF on the wire.
+            (&["a\nb\n"][..], "a\r\nb\r\n"),
+            (&["a\r\nb"], "a\r\nb"),
+            (&["\n\n"], "\r\n\r\n"),
+            (&["a\rb"], "a\rb"),
+            (&[""], ""),
+            (&["\r\r\n"], "\r\r\n"),
+            // RFC 959 §3.1.1.1: an existing CRLF split across chunks is not doubled.
+            (&["a\r", "\nb"], "a\r\nb"),
+            (&["a\r", "", "\nb"], "a\r\nb"),
+            (&["a", "\n"], "a\r\n"),
+            (&["a\r", "x\n"], "a\rx\r\n"),
+            (&["\r", "\n", "\n"], "\r\n\r\n"),
+        ] {
+            assert_eq!(run(to_net, chunks), want.as_bytes(), "{chunks:?}");
+        }
     }
 
     #[test]
-    fn from_network_basic() {
-        // RFC 959 §3.1.1.1: CRLF becomes the local newline.
-        assert_eq!(from_net(&[b"a\r\nb\r\n"]), b"a\nb\n");
-        assert_eq!(from_net(&[b"a\rb"]), b"a\rb");
-        assert_eq!(from_net(&[b"a\nb"]), b"a\nb");
-        assert_eq!(from_net(&[b"\r\r\n"]), b"\r\n");
-        assert_eq!(from_net(&[b"a\r"]), b"a\r");
-    }
-
-    #[test]
-    fn from_network_across_chunks() {
-        // RFC 959 §3.1.1.1: CR at a chunk end plus LF at the next start is one EOL.
-        assert_eq!(from_net(&[b"a\r", b"\nb"]), b"a\nb");
-        assert_eq!(from_net(&[b"a\r", b"", b"\nb"]), b"a\nb");
-        assert_eq!(from_net(&[b"a\r", b"b"]), b"a\rb");
-        assert_eq!(from_net(&[b"a\r", b"\r", b"\n"]), b"a\r\n");
+    fn from_network() {
+        for (chunks, want) in [
+            // RFC 959 §3.1.1.1: CRLF becomes the local newline.
+            (&["a\r\nb\r\n"][..], "a\nb\n"),
+            (&["a\rb"], "a\rb"),
+            (&["a\nb"], "a\nb"),
+            (&["\r\r\n"], "\r\n"),
+            (&["a\r"], "a\r"),
+            // RFC 959 §3.1.1.1: CR at a chunk end plus LF at the next start is one EOL.
+            (&["a\r", "\nb"], "a\nb"),
+            (&["a\r", "", "\nb"], "a\nb"),
+            (&["a\r", "b"], "a\rb"),
+            (&["a\r", "\r", "\n"], "a\r\n"),
+        ] {
+            assert_eq!(run(from_net, chunks), want.as_bytes(), "{chunks:?}");
+        }
         let mut c = FromNetwork::default();
         let mut out = Vec::new();
         c.convert(b"x\r", &mut out);

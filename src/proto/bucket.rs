@@ -133,14 +133,25 @@ mod tests {
         Instant::now()
     }
 
+    /// Takes the whole burst at `at`: every token of it must be there.
+    fn take_burst(b: &mut TokenBucket, rate: Rate, at: Instant) {
+        for i in 0..rate.burst {
+            assert!(b.take(rate, at), "token {i}");
+        }
+    }
+
+    /// A bucket filled at `now` whose burst was then all taken.
+    fn drained(rate: Rate, now: Instant) -> TokenBucket {
+        let mut b = TokenBucket::full(rate, now);
+        take_burst(&mut b, rate, now);
+        b
+    }
+
     #[test]
     fn a_burst_then_the_sustained_rate() {
         let rate = Rate::per_sec(10, 50);
         let now = t0();
-        let mut b = TokenBucket::full(rate, now);
-        for _ in 0..50 {
-            assert!(b.take(rate, now));
-        }
+        let mut b = drained(rate, now);
         assert!(!b.take(rate, now), "the burst is used up");
         // 10 per second: one token every 100 ms.
         assert!(!b.take(rate, now + Duration::from_millis(99)));
@@ -152,9 +163,7 @@ mod tests {
         // A long pause refills to the burst, not beyond.
         let later = now + Duration::from_secs(3600);
         assert!(b.is_full(rate, later));
-        for _ in 0..50 {
-            assert!(b.take(rate, later));
-        }
+        take_burst(&mut b, rate, later);
         assert!(!b.take(rate, later));
     }
 
@@ -163,10 +172,7 @@ mod tests {
         // 10 per 600 s: one back every minute.
         let rate = Rate::per_window(10, 600);
         let now = t0();
-        let mut b = TokenBucket::full(rate, now);
-        for _ in 0..10 {
-            assert!(b.take(rate, now));
-        }
+        let mut b = drained(rate, now);
         assert!(!b.take(rate, now + Duration::from_secs(59)));
         assert!(b.take(rate, now + Duration::from_secs(60)));
         assert!(!b.take(rate, now + Duration::from_secs(60)));

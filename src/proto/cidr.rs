@@ -102,20 +102,20 @@ fn canonical(ip: IpAddr, prefix_len: u8) -> Result<(IpAddr, u8), CidrError> {
 fn mask(ip: IpAddr, prefix_len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
-            let bits = u32::from(v4);
-            let m = u32::MAX
-                .checked_shl(32 - u32::from(prefix_len))
-                .unwrap_or(0);
-            IpAddr::V4(Ipv4Addr::from(bits & m))
+            let bits = keep_prefix(u32::from(v4).into(), 32, prefix_len);
+            // Only the low 32 bits can be set: the cast loses nothing.
+            IpAddr::V4(Ipv4Addr::from(bits as u32))
         }
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6);
-            let m = u128::MAX
-                .checked_shl(128 - u32::from(prefix_len))
-                .unwrap_or(0);
-            IpAddr::V6(Ipv6Addr::from(bits & m))
-        }
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(keep_prefix(v6.into(), 128, prefix_len))),
     }
+}
+
+/// `bits`, an address `width` bits wide, with all but its first
+/// `prefix_len` bits cleared (`prefix_len` 0 clears them all).
+fn keep_prefix(bits: u128, width: u32, prefix_len: u8) -> u128 {
+    bits & u128::MAX
+        .checked_shl(width - u32::from(prefix_len))
+        .unwrap_or(0)
 }
 
 impl FromStr for Cidr {

@@ -329,42 +329,35 @@ mod tests {
     }
 
     #[test]
-    fn verbs_case_insensitive() {
-        // RFC 959 §5.3: command codes are case-insensitive.
-        assert_eq!(p("noop"), Ok(Command::Noop));
-        assert_eq!(p("NoOp"), Ok(Command::Noop));
-        assert_eq!(p("user Bob"), Ok(Command::User("Bob".into())));
-        assert_eq!(p("rEtR File.TXT"), Ok(Command::Retr("File.TXT".into())));
-    }
-
-    #[test]
-    fn aliases() {
-        // RFC 775 (and RFC 1123 §4.1.3.1): X-prefixed directory commands.
-        assert_eq!(p("XPWD"), Ok(Command::Pwd));
-        assert_eq!(p("XCUP"), Ok(Command::Cdup));
-        assert_eq!(p("XCWD d"), Ok(Command::Cwd("d".into())));
-        assert_eq!(p("XMKD d"), Ok(Command::Mkd("d".into())));
-        assert_eq!(p("XRMD d"), Ok(Command::Rmd("d".into())));
+    fn aliases_need_their_argument() {
         assert_eq!(p("XMKD"), bad("XMKD"));
-        // De-facto hash commands: the raw argument is kept for the session.
-        use crate::proto::hash::HashAlgo;
-        assert_eq!(
-            p("XSHA256 f 0 9"),
-            Ok(Command::XHash(HashAlgo::Sha256, "f 0 9".into()))
-        );
-        assert_eq!(
-            p("xmd5 a b"),
-            Ok(Command::XHash(HashAlgo::Md5, "a b".into()))
-        );
-        assert_eq!(p("XCRC f"), Ok(Command::XHash(HashAlgo::Crc32, "f".into())));
-        assert_eq!(p("XSHA1 f"), Ok(Command::XHash(HashAlgo::Sha1, "f".into())));
         assert_eq!(p("XCRC"), bad("XCRC"));
     }
 
     #[test]
-    fn all_simple_verbs() {
-        // RFC 959 §4.1, RFC 2389 (FEAT/OPTS), RFC 3659, RFC 7151 (HOST).
+    fn verbs_any_case_aliases_and_simple_forms() {
+        use crate::proto::hash::HashAlgo;
         let cases: Vec<(&str, Command)> = vec![
+            // RFC 959 §5.3: command codes are case-insensitive.
+            ("noop", Command::Noop),
+            ("NoOp", Command::Noop),
+            ("user Bob", Command::User("Bob".into())),
+            ("rEtR File.TXT", Command::Retr("File.TXT".into())),
+            // RFC 775 (and RFC 1123 §4.1.3.1): X-prefixed directory commands.
+            ("XPWD", Command::Pwd),
+            ("XCUP", Command::Cdup),
+            ("XCWD d", Command::Cwd("d".into())),
+            ("XMKD d", Command::Mkd("d".into())),
+            ("XRMD d", Command::Rmd("d".into())),
+            // De-facto hash commands: the raw argument is kept for the session.
+            (
+                "XSHA256 f 0 9",
+                Command::XHash(HashAlgo::Sha256, "f 0 9".into()),
+            ),
+            ("xmd5 a b", Command::XHash(HashAlgo::Md5, "a b".into())),
+            ("XCRC f", Command::XHash(HashAlgo::Crc32, "f".into())),
+            ("XSHA1 f", Command::XHash(HashAlgo::Sha1, "f".into())),
+            // RFC 959 §4.1, RFC 2389 (FEAT/OPTS), RFC 3659, RFC 7151 (HOST).
             ("PASS", Command::Pass(String::new())),
             ("PASS secret word", Command::Pass("secret word".into())),
             ("ACCT x", Command::Acct("x".into())),

@@ -529,36 +529,38 @@ mod tests {
     }
 
     #[test]
-    fn glob_basic() {
+    fn glob_basic_and_classes() {
         // Shell-style globbing as used by NLST arguments (RFC 959 §4.1.3 leaves it to the server).
-        assert!(glob_match("*.iso", "debian.iso"));
-        assert!(!glob_match("*.iso", "debian.iso.sig"));
-        assert!(glob_match("?.txt", "a.txt"));
-        assert!(!glob_match("?.txt", "ab.txt"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("", ""));
-        assert!(!glob_match("", "a"));
-        assert!(glob_match("a*b*c", "aXXbYYc"));
-        assert!(!glob_match("a*b*c", "aXXbYY"));
-        assert!(glob_match("**", "abc"));
-        assert!(glob_match("é?", "éü"));
-    }
-
-    #[test]
-    fn glob_classes() {
-        assert!(glob_match("[abc].txt", "b.txt"));
-        assert!(!glob_match("[abc].txt", "d.txt"));
-        assert!(glob_match("file[0-9]", "file7"));
-        assert!(!glob_match("file[0-9]", "filex"));
-        assert!(glob_match("[!x]y", "ay"));
-        assert!(!glob_match("[!x]y", "xy"));
-        assert!(glob_match("[^x]y", "ay"));
-        assert!(glob_match("[]]", "]"));
-        assert!(glob_match("[a-]", "-"));
-        assert!(glob_match("[", "["));
-        assert!(glob_match("a[b", "a[b"));
-        assert!(!glob_match("[!]", "x"));
-        assert!(glob_match("[!]", "[!]"));
+        for (pattern, name, want) in [
+            ("*.iso", "debian.iso", true),
+            ("*.iso", "debian.iso.sig", false),
+            ("?.txt", "a.txt", true),
+            ("?.txt", "ab.txt", false),
+            ("*", "", true),
+            ("", "", true),
+            ("", "a", false),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXbYY", false),
+            ("**", "abc", true),
+            ("é?", "éü", true),
+            // Classes: sets, ranges, negation with `!` or `^`; an unclosed
+            // `[` is a literal.
+            ("[abc].txt", "b.txt", true),
+            ("[abc].txt", "d.txt", false),
+            ("file[0-9]", "file7", true),
+            ("file[0-9]", "filex", false),
+            ("[!x]y", "ay", true),
+            ("[!x]y", "xy", false),
+            ("[^x]y", "ay", true),
+            ("[]]", "]", true),
+            ("[a-]", "-", true),
+            ("[", "[", true),
+            ("a[b", "a[b", true),
+            ("[!]", "x", false),
+            ("[!]", "[!]", true),
+        ] {
+            assert_eq!(glob_match(pattern, name), want, "{pattern} {name}");
+        }
     }
 
     #[test]

@@ -124,24 +124,30 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_average_rate_is_the_rate() {
-        // 100 kB/s, 1 MB moved in steps: it takes 10 s less the first step.
+    /// Moves at least `bytes` at `rate` in steps, sleeping each wait plus
+    /// `late`; returns the seconds it took, the bytes moved and the step.
+    fn run(rate: u64, bytes: u64, late: Duration) -> (f64, u64, u64) {
         let t0 = Instant::now();
-        let mut p = Pace::new(100_000, 1 << 20, t0).unwrap();
+        let mut p = Pace::new(rate, 1 << 20, t0).unwrap();
         let mut now = t0;
         let mut moved = 0u64;
-        while moved < 1_000_000 {
+        while moved < bytes {
             if let Some(d) = p.wait(now) {
-                now += d;
+                now += d + late;
                 continue;
             }
             let n = p.chunk_bytes();
             p.spend(n, now);
             moved += n;
         }
-        let secs = (now - t0).as_secs_f64();
-        let expect = (moved - p.chunk_bytes()) as f64 / 100_000.0;
+        ((now - t0).as_secs_f64(), moved, p.chunk_bytes())
+    }
+
+    #[test]
+    fn the_average_rate_is_the_rate() {
+        // 100 kB/s, 1 MB moved in steps: it takes 10 s less the first step.
+        let (secs, moved, step) = run(100_000, 1_000_000, Duration::ZERO);
+        let expect = (moved - step) as f64 / 100_000.0;
         assert!((secs - expect).abs() < 0.001, "{secs} vs {expect}");
     }
 
@@ -164,19 +170,7 @@ mod tests {
     fn late_wakeups_are_made_up() {
         // Every timeout fires 5 ms late: the steps after go at once, so the
         // rate holds.
-        let t0 = Instant::now();
-        let mut p = Pace::new(1_000_000, 1 << 20, t0).unwrap();
-        let mut now = t0;
-        let mut moved = 0u64;
-        while moved < 5_000_000 {
-            if let Some(d) = p.wait(now) {
-                now += d + Duration::from_millis(5);
-                continue;
-            }
-            p.spend(p.chunk_bytes(), now);
-            moved += p.chunk_bytes();
-        }
-        let secs = (now - t0).as_secs_f64();
+        let (secs, _, _) = run(1_000_000, 5_000_000, Duration::from_millis(5));
         assert!((4.9..5.05).contains(&secs), "{secs}");
     }
 

@@ -128,21 +128,22 @@ mod tests {
     }
 
     #[test]
-    fn resolve_absolute_and_relative() {
+    fn resolve_absolute_and_relative_normalised() {
         // RFC 959 §4.1.1 CWD: pathname relative to the working directory.
-        assert_eq!(r("/a", "b").unwrap().as_str(), "/a/b");
-        assert_eq!(r("/a", "/b").unwrap().as_str(), "/b");
-        assert_eq!(r("/a/b", "").unwrap().as_str(), "/a/b");
-        assert_eq!(r("/a/b", ".").unwrap().as_str(), "/a/b");
-        assert_eq!(r("/a/b", "/").unwrap().as_str(), "/");
-    }
-
-    #[test]
-    fn resolve_normalises() {
-        assert_eq!(r("/", "//a///b/./../c").unwrap().as_str(), "/a/c");
-        assert_eq!(r("/x", "a/b/").unwrap().as_str(), "/x/a/b");
-        assert_eq!(r("/", " lead space").unwrap().as_str(), "/ lead space");
-        assert_eq!(r("/", "...").unwrap().as_str(), "/...");
+        for (cwd, arg, want) in [
+            ("/a", "b", "/a/b"),
+            ("/a", "/b", "/b"),
+            ("/a/b", "", "/a/b"),
+            ("/a/b", ".", "/a/b"),
+            ("/a/b", "/", "/"),
+            // Normalised: repeated and trailing slashes, `.` and `..`.
+            ("/", "//a///b/./../c", "/a/c"),
+            ("/x", "a/b/", "/x/a/b"),
+            ("/", " lead space", "/ lead space"),
+            ("/", "...", "/..."),
+        ] {
+            assert_eq!(r(cwd, arg).unwrap().as_str(), want, "{cwd} {arg}");
+        }
     }
 
     #[test]

@@ -192,34 +192,33 @@ mod tests {
     }
 
     #[test]
-    fn single_line() {
-        // RFC 959 §4.2: "CODE SP text CRLF".
-        assert_eq!(enc(200, "OK"), "200 OK\r\n");
-        assert_eq!(enc(220, ""), "220 \r\n");
-        assert_eq!(enc(226, "Transfer complete"), "226 Transfer complete\r\n");
-    }
-
-    #[test]
-    fn multi_line() {
-        // RFC 959 §4.2: multi-line reply, "CODE-" first, "CODE SP" last.
-        assert_eq!(
-            enc(214, "Help\nUSER PASS\nEnd"),
-            "214-Help\r\nUSER PASS\r\n214 End\r\n"
-        );
-        assert_eq!(enc(211, "a\nb"), "211-a\r\n211 b\r\n");
-        assert_eq!(enc(211, "a\n"), "211-a\r\n211 \r\n");
-        assert_eq!(enc(211, "a\n\nb"), "211-a\r\n\r\n211 b\r\n");
-    }
-
-    #[test]
-    fn middle_line_starting_with_digits_is_indented() {
-        // RFC 959 §4.2: a middle line beginning with a code must be indented.
-        assert_eq!(
-            enc(211, "x\n226 done\n5\ny"),
-            "211-x\r\n 226 done\r\n 5\r\n211 y\r\n"
-        );
-        // A CR in front of the digits is stripped, so it must not hide them.
-        assert_eq!(enc(211, "x\n\r226\ny"), "211-x\r\n 226\r\n211 y\r\n");
+    fn single_and_multi_line() {
+        for (code, text, want) in [
+            // RFC 959 §4.2: "CODE SP text CRLF".
+            (200, "OK", "200 OK\r\n"),
+            (220, "", "220 \r\n"),
+            (226, "Transfer complete", "226 Transfer complete\r\n"),
+            // RFC 959 §4.2: multi-line reply, "CODE-" first, "CODE SP" last.
+            (
+                214,
+                "Help\nUSER PASS\nEnd",
+                "214-Help\r\nUSER PASS\r\n214 End\r\n",
+            ),
+            (211, "a\nb", "211-a\r\n211 b\r\n"),
+            (211, "a\n", "211-a\r\n211 \r\n"),
+            (211, "a\n\nb", "211-a\r\n\r\n211 b\r\n"),
+            // RFC 959 §4.2: a middle line beginning with a code must be
+            // indented.
+            (
+                211,
+                "x\n226 done\n5\ny",
+                "211-x\r\n 226 done\r\n 5\r\n211 y\r\n",
+            ),
+            // A CR in front of the digits is stripped, so it must not hide them.
+            (211, "x\n\r226\ny", "211-x\r\n 226\r\n211 y\r\n"),
+        ] {
+            assert_eq!(enc(code, text), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -33,10 +33,12 @@ pub fn login(shared: &Shared, user: &str, pass: &str) -> JobOutput {
             let args = &shared.args;
             let rates = Rates {
                 download_bytes_per_sec: grant
+                    .scope
                     .limits
                     .download_rate_bytes_per_sec
                     .unwrap_or(args.download_rate_bytes_per_sec),
                 upload_bytes_per_sec: grant
+                    .scope
                     .limits
                     .upload_rate_bytes_per_sec
                     .unwrap_or(args.upload_rate_bytes_per_sec),
@@ -45,7 +47,7 @@ pub fn login(shared: &Shared, user: &str, pass: &str) -> JobOutput {
                 quota: shared.quotas.for_login(&grant),
                 user: grant.user,
                 anonymous: grant.anonymous,
-                rules: grant.rules,
+                rules: grant.scope.rules,
                 rates,
             };
             JobOutput::Login(Some((ok, root)))
@@ -59,9 +61,9 @@ pub fn login(shared: &Shared, user: &str, pass: &str) -> JobOutput {
 
 /// The user's home with each folder mounted at its virtual path.
 fn open_tree(grant: &Grant) -> Result<Root, String> {
-    let home = Root::open(&grant.home)
-        .map_err(|e| format!("home {} unusable: {e}", grant.home.display()))?;
-    grant.folders.iter().try_fold(home, |root, f| {
+    let home = Root::open(&grant.scope.home)
+        .map_err(|e| format!("home {} unusable: {e}", grant.scope.home.display()))?;
+    grant.scope.folders.iter().try_fold(home, |root, f| {
         root.with_folder(f.path.clone(), &f.host)
             .map_err(|e| format!("folder {} ({}) unusable: {e}", f.path, f.host.display()))
     })

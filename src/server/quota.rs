@@ -39,7 +39,8 @@ pub struct QuotaBook {
 /// never scanned.
 fn may_store(g: &Grant) -> bool {
     let storing = [Perms::WRITE, Perms::APPEND, Perms::COPY, Perms::UPLOAD_ONLY];
-    g.rules
+    g.scope
+        .rules
         .rules()
         .iter()
         .any(|r| storing.iter().any(|p| r.perms.contains(*p)))
@@ -47,8 +48,8 @@ fn may_store(g: &Grant) -> bool {
 
 /// The host trees a grant's quota covers: its home and each folder.
 fn trees(g: &Grant) -> Vec<PathBuf> {
-    let mut t = vec![g.home.clone()];
-    t.extend(g.folders.iter().map(|f| f.host.clone()));
+    let mut t = vec![g.scope.home.clone()];
+    t.extend(g.scope.folders.iter().map(|f| f.host.clone()));
     t
 }
 
@@ -56,7 +57,7 @@ impl QuotaBook {
     /// The quota of a login; counts the user's trees first if this is the
     /// first login that needs them. Blocking: call it on the helper pool.
     pub fn for_login(&self, g: &Grant) -> Option<Quota> {
-        if !g.limits.has_quota() || !may_store(g) {
+        if !g.scope.limits.has_quota() || !may_store(g) {
             return None;
         }
         let trees = trees(g);
@@ -84,8 +85,8 @@ impl QuotaBook {
             counted.usage.set(bytes, files);
         });
         Some(Quota {
-            bytes_max: g.limits.quota_bytes,
-            files_max: g.limits.quota_files,
+            bytes_max: g.scope.limits.quota_bytes,
+            files_max: g.scope.limits.quota_files,
             usage: counted.usage.clone(),
         })
     }
@@ -101,7 +102,7 @@ impl QuotaBook {
             p.users
                 .as_deref()
                 .and_then(|db| db.get(name))
-                .is_some_and(|u| u.limits.has_quota())
+                .is_some_and(|u| u.scope.limits.has_quota())
         });
     }
 

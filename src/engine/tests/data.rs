@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use nix::errno::Errno;
 
-use super::{tcp_pair, temp_path, Harness};
+use super::{tcp_pair, temp_path, Completion, Harness};
 use crate::engine::{CompletionKind, Pipe, SharedFd};
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -106,6 +106,18 @@ fn a_buffer_in_a_dropped_completion_goes_back() {
     assert_eq!(h.ring.fixed_bufs_free(), 4);
 }
 
+/// A `splice_pair` completion's two results: file→pipe, pipe→socket.
+fn splice_results(c: Completion) -> (Result<usize, Errno>, Result<usize, Errno>) {
+    let CompletionKind::Splice {
+        into_pipe,
+        out_of_pipe,
+    } = c.kind
+    else {
+        panic!()
+    };
+    (into_pipe, out_of_pipe)
+}
+
 /// Splices whatever is left in the pipe to the socket, waiting for
 /// POLLOUT when the (non-blocking) socket is full.
 fn drain_pipe(h: &mut Harness, pipe: &Pipe, sock: &SharedFd, mut left: usize) {
@@ -142,13 +154,7 @@ fn splice_pair_file_to_socket() {
             .splice_pair(&file, offset as u64, &pipe, &sock, len, 4);
         let c = h.wait(op);
         assert_eq!(c.token, 4);
-        let CompletionKind::Splice {
-            into_pipe,
-            out_of_pipe,
-        } = c.kind
-        else {
-            panic!()
-        };
+        let (into_pipe, out_of_pipe) = splice_results(c);
         let moved = into_pipe.unwrap();
         assert!(moved > 0 && moved <= len as usize);
         let sent = match out_of_pipe {
@@ -173,13 +179,7 @@ fn splice_pair_from_file_shorter_than_len() {
     let reader = read_n(client, 1000);
 
     let op = h.ring.splice_pair(&file, 0, &pipe, &sock, 4096, 5);
-    let CompletionKind::Splice {
-        into_pipe,
-        out_of_pipe,
-    } = h.wait(op).kind
-    else {
-        panic!()
-    };
+    let (into_pipe, out_of_pipe) = splice_results(h.wait(op));
     assert_eq!(into_pipe, Ok(1000));
     // The short first splice breaks the link: the data waits in the pipe.
     let sent = match out_of_pipe {
@@ -192,9 +192,7 @@ fn splice_pair_from_file_shorter_than_len() {
 
     // At EOF the first splice moves nothing.
     let op = h.ring.splice_pair(&file, 1000, &pipe, &sock, 4096, 6);
-    let CompletionKind::Splice { into_pipe, .. } = h.wait(op).kind else {
-        panic!()
-    };
+    let (into_pipe, _) = splice_results(h.wait(op));
     assert_eq!(into_pipe, Ok(0));
     assert_eq!(h.ring.in_flight(), 0);
 }

@@ -61,6 +61,15 @@ impl Harness {
             self.ring.completions(&mut self.pending);
         }
     }
+
+    /// Cancels `op`, the last op in flight, and returns its completion once
+    /// nothing is left in flight.
+    fn cancel_last(&mut self, op: OpId) -> Completion {
+        self.ring.cancel(op);
+        let c = self.wait(op);
+        assert_eq!(self.ring.in_flight(), 0);
+        c
+    }
 }
 
 /// A connected loopback pair: the server end (non-blocking, as a SharedFd)

@@ -92,18 +92,41 @@ impl Registry {
     }
 }
 
-impl WorkerMetrics {
-    /// A control connection was accepted and got its greeting.
-    #[inline]
-    pub fn session_opened(&self) {
-        self.block.sessions.add(1);
-    }
+/// The two methods that move one gauge of the block: `$up` counts one
+/// more, `$down` takes away one that `$up` counted.
+macro_rules! gauge_methods {
+    ($gauge:ident, $(#[$up_doc:meta])* $up:ident, $(#[$down_doc:meta])* $down:ident) => {
+        $(#[$up_doc])*
+        #[inline]
+        pub fn $up(&self) {
+            self.block.$gauge.add(1);
+        }
 
-    /// A session that [`WorkerMetrics::session_opened`] counted has closed.
-    #[inline]
-    pub fn session_closed(&self) {
-        self.block.sessions.sub(1);
-    }
+        $(#[$down_doc])*
+        #[inline]
+        pub fn $down(&self) {
+            self.block.$gauge.sub(1);
+        }
+    };
+}
+
+impl WorkerMetrics {
+    gauge_methods!(
+        sessions,
+        /// A control connection was accepted and got its greeting.
+        session_opened,
+        /// A session that [`WorkerMetrics::session_opened`] counted has closed.
+        session_closed
+    );
+
+    gauge_methods!(
+        passive_ports,
+        /// A passive listener was opened (PASV/EPSV).
+        passive_port_opened,
+        /// A passive listener counted by
+        /// [`WorkerMetrics::passive_port_opened`] was closed.
+        passive_port_closed
+    );
 
     /// A login was decided (after the hash check).
     #[inline]
@@ -127,19 +150,6 @@ impl WorkerMetrics {
     #[inline]
     pub fn refused(&self, reason: RefusalReason) {
         self.block.refused[reason.index()].add(1);
-    }
-
-    /// A passive listener was opened (PASV/EPSV).
-    #[inline]
-    pub fn passive_port_opened(&self) {
-        self.block.passive_ports.add(1);
-    }
-
-    /// A passive listener counted by [`WorkerMetrics::passive_port_opened`]
-    /// was closed.
-    #[inline]
-    pub fn passive_port_closed(&self) {
-        self.block.passive_ports.sub(1);
     }
 
     /// A data connection is up, `setup` after the transfer command.

@@ -57,11 +57,30 @@ fn tcp6_body() -> Vec<u8> {
 
 #[test]
 fn v1_tcp4() {
-    let h = b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n";
-    assert_eq!(
-        parse(h),
-        done(proxied("192.168.0.1:56324", "192.168.0.11:443"), h.len())
-    );
+    // Ports at both ends of their range; bytes after the header are not
+    // consumed.
+    for (h, src, dst, consumed) in [
+        (
+            &b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n"[..],
+            "192.168.0.1:56324",
+            "192.168.0.11:443",
+            47,
+        ),
+        (
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 0 65535\r\n",
+            "1.2.3.4:0",
+            "5.6.7.8:65535",
+            36,
+        ),
+        (
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nUSER anonymous\r\n",
+            "1.2.3.4:1",
+            "5.6.7.8:2",
+            32,
+        ),
+    ] {
+        assert_eq!(parse(h), done(proxied(src, dst), consumed), "{h:?}");
+    }
 }
 
 #[test]
@@ -140,95 +159,61 @@ fn v1_control_and_non_ascii_bytes_refused_at_once() {
 }
 
 #[test]
-fn v1_protocol_names() {
-    for h in [
-        &b"PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n"[..],
-        b"PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n",
-        b"PROXY UNKNOWNX\r\n",
-        b"PROXY \r\n",
-        b"PROXY  TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
-        b"PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+fn v1_malformed_fields_refused() {
+    use Invalid::*;
+    // Protocol names; field count and spacing; addresses canonical and of the
+    // named family; ports decimal without leading zeros.
+    for (h, want) in [
+        (&b"PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n"[..], V1BadProtocol),
+        (b"PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n", V1BadProtocol),
+        (b"PROXY UNKNOWNX\r\n", V1BadProtocol),
+        (b"PROXY \r\n", V1BadProtocol),
+        (b"PROXY  TCP4 1.2.3.4 5.6.7.8 1 2\r\n", V1BadProtocol),
+        (b"PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n", V1BadProtocol),
+        (b"PROXY TCP4\r\n", V1BadFields),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", V1BadFields),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", V1BadFields),
+        (b"PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n", V1BadFields),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n", V1BadFields),
+        (b"PROXY TCP4 \r\n", V1BadFields),
+        (b"PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP4 ::1 5.6.7.8 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP4 1.2.3.4 ::1 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP6 1.2.3.4 ::1 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP6 ::1 1:2:3:4:5:6:7:8:9 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP4 localhost 5.6.7.8 1 2\r\n", V1BadAddress),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", V1BadPort),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n", V1BadPort),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 99999999999\r\n", V1BadPort),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n", V1BadPort),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 -1 2\r\n", V1BadPort),
+        (b"PROXY TCP4 1.2.3.4 5.6.7.8 0x10 2\r\n", V1BadPort),
     ] {
-        assert_eq!(parse(h), bad(Invalid::V1BadProtocol), "{h:?}");
+        assert_eq!(parse(h), bad(want), "{h:?}");
     }
-}
-
-#[test]
-fn v1_field_count_and_spacing() {
-    for h in [
-        &b"PROXY TCP4\r\n"[..],
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",
-        b"PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n",
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",
-        b"PROXY TCP4 \r\n",
-    ] {
-        assert_eq!(parse(h), bad(Invalid::V1BadFields), "{h:?}");
-    }
-}
-
-#[test]
-fn v1_addresses_canonical_and_of_the_named_family() {
-    for h in [
-        &b"PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n"[..],
-        b"PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n",
-        b"PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n",
-        b"PROXY TCP4 ::1 5.6.7.8 1 2\r\n",
-        b"PROXY TCP4 1.2.3.4 ::1 1 2\r\n",
-        b"PROXY TCP6 1.2.3.4 ::1 1 2\r\n",
-        b"PROXY TCP6 ::1 1:2:3:4:5:6:7:8:9 1 2\r\n",
-        b"PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n",
-        b"PROXY TCP4 localhost 5.6.7.8 1 2\r\n",
-    ] {
-        assert_eq!(parse(h), bad(Invalid::V1BadAddress), "{h:?}");
-    }
-}
-
-#[test]
-fn v1_ports_decimal_without_leading_zeros() {
-    for h in [
-        &b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"[..],
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n",
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 99999999999\r\n",
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n",
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 -1 2\r\n",
-        b"PROXY TCP4 1.2.3.4 5.6.7.8 0x10 2\r\n",
-    ] {
-        assert_eq!(parse(h), bad(Invalid::V1BadPort), "{h:?}");
-    }
-    let h = b"PROXY TCP4 1.2.3.4 5.6.7.8 0 65535\r\n";
-    assert_eq!(
-        parse(h),
-        done(proxied("1.2.3.4:0", "5.6.7.8:65535"), h.len())
-    );
-}
-
-#[test]
-fn v1_bytes_after_the_header_are_not_consumed() {
-    let h = b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nUSER anonymous\r\n";
-    assert_eq!(parse(h), done(proxied("1.2.3.4:1", "5.6.7.8:2"), 32));
 }
 
 // ---- v2, §2.2 ----
 
 #[test]
-fn v2_tcp4() {
-    let h = v2(0x21, 0x11, &tcp4_body());
-    assert_eq!(h.len(), 28);
-    assert_eq!(
-        parse(&h),
-        done(proxied("192.0.2.10:56324", "198.51.100.7:21"), 28)
-    );
-}
-
-#[test]
-fn v2_tcp6() {
-    let h = v2(0x21, 0x21, &tcp6_body());
-    assert_eq!(h.len(), 52);
-    assert_eq!(
-        parse(&h),
-        done(proxied("[2001:db8::1]:40000", "[2001:db8::ff]:2121"), 52)
-    );
+fn v2_tcp4_and_tcp6() {
+    for (fam, body, src, dst, len) in [
+        (0x11, tcp4_body(), "192.0.2.10:56324", "198.51.100.7:21", 28),
+        (
+            0x21,
+            tcp6_body(),
+            "[2001:db8::1]:40000",
+            "[2001:db8::ff]:2121",
+            52,
+        ),
+    ] {
+        let h = v2(0x21, fam, &body);
+        assert_eq!(h.len(), len);
+        assert_eq!(parse(&h), done(proxied(src, dst), len));
+    }
 }
 
 #[test]

@@ -95,6 +95,24 @@ impl Script {
         r
     }
 
+    /// Sends each line in turn; each reply must start with its code.
+    pub(super) fn expect_codes(&mut self, steps: &[(&str, &str)]) {
+        for (line, code) in steps {
+            self.expect_code(line, code);
+        }
+    }
+
+    /// Feeds `input` (raw, during a transfer): it must ask for the abort.
+    fn input_aborting(&mut self, input: &[u8]) {
+        self.s.handle_input(input, self.now);
+        assert_eq!(self.action(), Some(Action::Abort));
+    }
+
+    /// The transfer ends as aborted; returns the replies that follow.
+    fn transfer_aborted(&mut self) -> String {
+        self.event(Event::TransferDone(Err(TransferError::Aborted)))
+    }
+
     pub(super) fn login_as(&mut self, user: &str, perms: Perms) {
         self.login_ok(LoginOk::uniform(user, user == "anonymous", perms));
     }
@@ -208,30 +226,34 @@ fn failed_logins_then_421_close() {
 #[test]
 fn before_login() {
     let mut s = Script::new();
-    s.expect_code("RETR x", "530");
-    s.expect_code("LIST", "530");
-    s.expect_code("PASS x", "503");
-    s.expect_code("FEAT", "211-");
-    s.expect_code("SYST", "215");
-    s.expect_code("NOOP", "200");
-    s.expect_code("FOO", "502");
+    s.expect_codes(&[
+        ("RETR x", "530"),
+        ("LIST", "530"),
+        ("PASS x", "503"),
+        ("FEAT", "211-"),
+        ("SYST", "215"),
+        ("NOOP", "200"),
+        ("FOO", "502"),
+    ]);
 }
 
 #[test]
 fn syntax_errors_and_unknown() {
     let mut s = Script::anon();
-    s.expect_code("", "500");
-    s.expect_code("RETR", "501");
-    s.expect_code("TYPE Z", "501");
-    s.expect_code("REST abc", "501");
-    s.expect_code("XYZZY", "502");
-    s.expect_code("SMNT /x", "502");
-    s.expect_code("MODE B", "504");
-    s.expect_code("STRU R", "504");
-    s.expect_code("MODE S", "200");
-    s.expect_code("STRU F", "200");
-    s.expect_code("ALLO 100", "202");
-    s.expect_code("ACCT x", "202");
+    s.expect_codes(&[
+        ("", "500"),
+        ("RETR", "501"),
+        ("TYPE Z", "501"),
+        ("REST abc", "501"),
+        ("XYZZY", "502"),
+        ("SMNT /x", "502"),
+        ("MODE B", "504"),
+        ("STRU R", "504"),
+        ("MODE S", "200"),
+        ("STRU F", "200"),
+        ("ALLO 100", "202"),
+        ("ACCT x", "202"),
+    ]);
 }
 
 #[test]
@@ -257,10 +279,12 @@ fn feat_help_syst_opts() {
         "{r}"
     );
     assert!(s.send("HELP").starts_with("214-"));
-    s.expect_code("HELP RETR", "214");
-    s.expect_code("OPTS UTF8 ON", "200");
-    s.expect_code("OPTS MLST type;size;", "200");
-    s.expect_code("OPTS FOO", "501");
+    s.expect_codes(&[
+        ("HELP RETR", "214"),
+        ("OPTS UTF8 ON", "200"),
+        ("OPTS MLST type;size;", "200"),
+        ("OPTS FOO", "501"),
+    ]);
 }
 
 #[test]
@@ -415,10 +439,12 @@ fn epsv_forms() {
         s.event(Event::PassiveOpened(Some(50_002))),
         "229 Entering Extended Passive Mode (|||50002|)\r\n"
     );
-    s.expect_code("EPSV 2", "522");
-    s.expect_code("EPSV ALL", "200");
-    s.expect_code("PASV", "503");
-    s.expect_code("PORT 127,0,0,1,200,10", "503");
+    s.expect_codes(&[
+        ("EPSV 2", "522"),
+        ("EPSV ALL", "200"),
+        ("PASV", "503"),
+        ("PORT 127,0,0,1,200,10", "503"),
+    ]);
     s.send("EPSV 1");
     assert_eq!(s.action(), Some(Action::OpenPassive));
     assert!(s.event(Event::PassiveOpened(None)).starts_with("425"));
@@ -431,22 +457,26 @@ fn ipv6_control_connection() {
     let l: SocketAddr = "[::1]:2121".parse().unwrap();
     let mut s = Script::with(SessionConfig::default(), p, l);
     s.login_as("anonymous", Perms::READ_ONLY);
-    s.expect_code("PASV", "425");
-    s.expect_code("EPSV 1", "522");
-    s.expect_code("EPRT |2|::1|5000|", "200");
-    s.expect_code("EPRT |1|127.0.0.1|5000|", "500");
-    s.expect_code("EPRT |3|x|5000|", "522");
+    s.expect_codes(&[
+        ("PASV", "425"),
+        ("EPSV 1", "522"),
+        ("EPRT |2|::1|5000|", "200"),
+        ("EPRT |1|127.0.0.1|5000|", "500"),
+        ("EPRT |3|x|5000|", "522"),
+    ]);
 }
 
 // RFC 2577 §3: no bounce to another host, no privileged port.
 #[test]
 fn port_defences() {
     let mut s = Script::anon();
-    s.expect_code("PORT 127,0,0,2,200,10", "500");
-    s.expect_code("PORT 127,0,0,1,0,21", "504");
-    s.expect_code("EPRT |1|10.0.0.1|6000|", "500");
-    s.expect_code("EPRT |1|127.0.0.1|1023|", "504");
-    s.expect_code("PORT 127,0,0,1,200,10", "200");
+    s.expect_codes(&[
+        ("PORT 127,0,0,2,200,10", "500"),
+        ("PORT 127,0,0,1,0,21", "504"),
+        ("EPRT |1|10.0.0.1|6000|", "500"),
+        ("EPRT |1|127.0.0.1|1023|", "504"),
+        ("PORT 127,0,0,1,200,10", "200"),
+    ]);
     assert_eq!(
         s.transfer_asked("LIST").endpoint,
         DataEndpoint::Active("127.0.0.1:51210".parse().unwrap())
@@ -527,9 +557,8 @@ fn type_a_is_passed_to_the_transfer() {
 fn abor_during_transfer() {
     let mut s = Script::running_retr(50_008, Some(1 << 30));
     // Telnet IP + Synch before ABOR, as clients send it.
-    s.s.handle_input(b"\xff\xf4\xff\xf2ABOR\r\n", s.now);
-    assert_eq!(s.action(), Some(Action::Abort));
-    let r = s.event(Event::TransferDone(Err(TransferError::Aborted)));
+    s.input_aborting(b"\xff\xf4\xff\xf2ABOR\r\n");
+    let r = s.transfer_aborted();
     assert_eq!(r, "426 Transfer aborted.\r\n226 ABOR successful.\r\n");
     s.expect_code("ABOR", "225");
 }
@@ -539,10 +568,9 @@ fn abor_during_transfer() {
 #[test]
 fn lines_after_abor_wait_for_the_abort_replies() {
     let mut s = Script::running_retr(50_009, Some(1 << 30));
-    s.s.handle_input(b"ABOR\r\nNOOP\r\nABOR\r\n", s.now);
-    assert_eq!(s.action(), Some(Action::Abort));
+    s.input_aborting(b"ABOR\r\nNOOP\r\nABOR\r\n");
     assert_eq!(s.action(), None, "one cancel only");
-    let r = s.event(Event::TransferDone(Err(TransferError::Aborted)));
+    let r = s.transfer_aborted();
     assert_eq!(
         r,
         "426 Transfer aborted.\r\n226 ABOR successful.\r\n200 NOOP ok.\r\n225 No transfer to abort.\r\n"
@@ -696,10 +724,12 @@ fn rein_host_and_quit() {
         .starts_with("220 welcome"));
     s.expect_code("HOST again", "503");
     s.login_as("anonymous", Perms::READ_ONLY);
-    s.expect_code("HOST late", "503");
-    s.expect_code("REIN", "220");
-    s.expect_code("LIST", "530");
-    s.expect_code("QUIT", "221");
+    s.expect_codes(&[
+        ("HOST late", "503"),
+        ("REIN", "220"),
+        ("LIST", "530"),
+        ("QUIT", "221"),
+    ]);
     assert!(s.s.is_closing());
     s.send("NOOP");
     assert_eq!(s.out(), "");

@@ -119,9 +119,7 @@ fn hash_needs_read_permission_and_login() {
     s.expect("XCRC f", "550");
     assert_eq!(s.action(), None);
     let mut fresh = Script::logged_in(Perms::READ_ONLY);
-    fresh.expect("REIN", "220");
-    fresh.expect("HASH f", "530");
-    fresh.expect("XMD5 f", "530");
+    fresh.expect_codes(&[("REIN", "220"), ("HASH f", "530"), ("XMD5 f", "530")]);
 }
 
 #[test]
@@ -219,10 +217,12 @@ fn site_copy_needs_read_write_and_copy_rights() {
 #[test]
 fn rfc775_aliases_acct_allo_smnt() {
     let mut s = Script::logged_in(Perms::ALL);
-    s.expect("ACCT billing", "202");
-    s.expect("ALLO 1000", "202");
-    s.expect("ALLO", "202");
-    s.expect("SMNT /mnt", "502");
+    s.expect_codes(&[
+        ("ACCT billing", "202"),
+        ("ALLO 1000", "202"),
+        ("ALLO", "202"),
+        ("SMNT /mnt", "502"),
+    ]);
     assert_eq!(s.send("XPWD"), "257 \"/\" is the current directory\r\n");
     let r = s.stat_cmd("XCWD pub", "/pub", FileKind::Dir);
     assert!(r.starts_with("250"), "{r}");
@@ -274,9 +274,11 @@ fn odd_names_pass_through_and_control_bytes_are_refused() {
 fn rest_beyond_any_file_offset_is_501_and_keeps_no_marker() {
     // Kernel offsets are signed 64-bit (RFC 3659 §5.3 leaves the range to the server).
     let mut s = Script::logged_in(Perms::ALL);
-    s.expect("REST 18446744073709551615", "501");
-    s.expect("REST 9223372036854775808", "501");
-    s.expect("REST 9223372036854775807", "350");
+    s.expect_codes(&[
+        ("REST 18446744073709551615", "501"),
+        ("REST 9223372036854775808", "501"),
+        ("REST 9223372036854775807", "350"),
+    ]);
     s.expect("REST 99999999999999999999", "501"); // not a u64 at all
     s.expect("REST 5", "350");
     s.expect("REST 18446744073709551615", "501");

@@ -105,10 +105,9 @@ fn refusals_name_the_reason_and_touch_nothing() {
     // `..` is resolved first: the private subtree is reached anyway.
     s.refused("RETR /incoming/x/../private/f", private);
     // Component boundaries: `/incoming/privateer` is under `/incoming`.
-    assert_eq!(s.send("SIZE /incoming/privateer"), "");
-    assert_eq!(
-        s.action(),
-        Some(Action::Fs(FsOp::Stat(vp("/incoming/privateer"))))
+    s.asks_fs(
+        "SIZE /incoming/privateer",
+        FsOp::Stat(vp("/incoming/privateer")),
     );
 }
 
@@ -126,8 +125,7 @@ fn allowed_where_the_rules_say() {
         panic!("not a listing")
     };
     assert!(!can_write);
-    assert_eq!(s.send("MKD /incoming/d"), "");
-    assert_eq!(s.action(), Some(Action::Fs(FsOp::Mkdir(vp("/incoming/d")))));
+    s.asks_fs("MKD /incoming/d", FsOp::Mkdir(vp("/incoming/d")));
 }
 
 #[test]
@@ -169,13 +167,12 @@ fn rename_and_copy_across_directories_with_mixed_rights() {
     s.move_refused("/incoming/a", "/incoming/private", private);
     // Within /incoming: fine.
     s.rnfr_ok("/incoming/a");
-    assert_eq!(s.send("RNTO /incoming/b"), "");
-    assert_eq!(
-        s.action(),
-        Some(Action::Fs(FsOp::Rename {
+    s.asks_fs(
+        "RNTO /incoming/b",
+        FsOp::Rename {
             from: vp("/incoming/a"),
-            to: vp("/incoming/b")
-        }))
+            to: vp("/incoming/b"),
+        },
     );
     s.event(Event::Fs(Ok(FsOk::Done)));
     // The directory that holds the private rule cannot be moved.
@@ -199,13 +196,12 @@ fn rename_and_copy_across_directories_with_mixed_rights() {
         "SITE CPFR /pub/a",
         "550 Permission denied: no copy permission in /.",
     );
-    assert_eq!(s.send("SITE CPTO /incoming/c"), "");
-    assert_eq!(
-        s.action(),
-        Some(Action::Fs(FsOp::Copy {
+    s.asks_fs(
+        "SITE CPTO /incoming/c",
+        FsOp::Copy {
             from: vp("/incoming/a"),
-            to: vp("/incoming/c")
-        }))
+            to: vp("/incoming/c"),
+        },
     );
 }
 
@@ -231,6 +227,12 @@ impl Script {
         let t = self.transfer(line);
         let path = vp(path);
         assert_eq!(t.kind, TransferKind::Store { path, mode }, "{line}");
+    }
+
+    /// Sends `line`: no reply yet, it asks for `op`.
+    fn asks_fs(&mut self, line: &str, op: FsOp) {
+        assert_eq!(self.send(line), "", "{line}");
+        assert_eq!(self.action(), Some(Action::Fs(op)));
     }
 
     /// Sends `line`, answers its Stat with an entry of `kind`; the reply.

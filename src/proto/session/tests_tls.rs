@@ -92,15 +92,15 @@ fn auth_ssl_implies_prot_p() {
 #[test]
 fn pbsz_and_prot() {
     let mut s = script(TlsRequired::Off);
-    s.expect_code("PBSZ 0", "503");
-    s.expect_code("PROT P", "503");
-    s.expect_code("PROT X", "504");
+    s.expect_codes(&[("PBSZ 0", "503"), ("PROT P", "503"), ("PROT X", "504")]);
     auth(&mut s);
     assert_eq!(s.send("PBSZ 0"), "200 PBSZ=0\r\n");
-    s.expect_code("PROT S", "536");
-    s.expect_code("PROT E", "536");
-    s.expect_code("PROT Q", "504");
-    s.expect_code("PROT P", "200");
+    s.expect_codes(&[
+        ("PROT S", "536"),
+        ("PROT E", "536"),
+        ("PROT Q", "504"),
+        ("PROT P", "200"),
+    ]);
     s.login_as("anonymous", Perms::READ_ONLY);
     assert!(retr_protected(&mut s));
     s.event(Event::TransferReady {
@@ -126,9 +126,7 @@ fn required_for_named_users() {
     let mut s = script(TlsRequired::Users);
     auth(&mut s);
     s.login_as("alice", Perms::ALL);
-    s.expect_code("PROT C", "534");
-    s.expect_code("LIST", "521");
-    s.expect_code("PROT P", "200");
+    s.expect_codes(&[("PROT C", "534"), ("LIST", "521"), ("PROT P", "200")]);
     assert!(retr_protected(&mut s));
 }
 
@@ -153,9 +151,7 @@ fn required_for_all() {
     }
     auth(&mut s);
     s.login_as("anonymous", Perms::READ_ONLY);
-    s.expect_code("PROT C", "534");
-    s.expect_code("RETR a", "521");
-    s.expect_code("QUIT", "221");
+    s.expect_codes(&[("PROT C", "534"), ("RETR a", "521"), ("QUIT", "221")]);
 }
 
 // Off: PROT C stays allowed for everyone.

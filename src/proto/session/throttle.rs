@@ -79,6 +79,15 @@ mod tests {
         s
     }
 
+    /// `secs` seconds after the start `t0`, on both clocks (the wall clock
+    /// starting at 0).
+    fn at(t0: Instant, secs: u64) -> Now {
+        Now {
+            mono: t0 + Duration::from_secs(secs),
+            unix_secs: secs as i64,
+        }
+    }
+
     fn text(s: &mut Session) -> String {
         s.take_output()
             .map(|o| String::from_utf8(o).unwrap())
@@ -87,10 +96,7 @@ mod tests {
 
     #[test]
     fn commands_beyond_the_burst_wait_for_tokens() {
-        let t0 = Now {
-            mono: Instant::now(),
-            unix_secs: 0,
-        };
+        let t0 = at(Instant::now(), 0);
         let cfg = SessionConfig {
             commands_per_sec_max: 2,
             commands_burst: 3,
@@ -101,10 +107,7 @@ mod tests {
         assert_eq!(text(&mut s).matches("200 ").count(), 3);
         s.handle_tick(t0);
         assert_eq!(text(&mut s), "");
-        let t1 = Now {
-            mono: t0.mono + Duration::from_secs(1),
-            unix_secs: 1,
-        };
+        let t1 = at(t0.mono, 1);
         s.handle_tick(t1);
         assert_eq!(text(&mut s).matches("200 ").count(), 2);
         assert!(!s.is_closing());
@@ -112,10 +115,7 @@ mod tests {
 
     #[test]
     fn login_timeout_closes_with_421() {
-        let t0 = Now {
-            mono: Instant::now(),
-            unix_secs: 0,
-        };
+        let t0 = at(Instant::now(), 0);
         let cfg = SessionConfig {
             login_timeout_secs: 5,
             ..SessionConfig::default()
@@ -123,17 +123,11 @@ mod tests {
         let mut s = session(cfg, t0);
         s.handle_input(b"USER bob\r\n", t0);
         assert!(text(&mut s).starts_with("331"));
-        let t4 = Now {
-            mono: t0.mono + Duration::from_secs(4),
-            unix_secs: 4,
-        };
+        let t4 = at(t0.mono, 4);
         s.handle_input(b"NOOP\r\n", t4);
         s.handle_tick(t4);
         assert!(!s.is_closing());
-        let t5 = Now {
-            mono: t0.mono + Duration::from_secs(5),
-            unix_secs: 5,
-        };
+        let t5 = at(t0.mono, 5);
         s.handle_tick(t5);
         assert!(text(&mut s).contains("421 Login timeout"));
         assert!(s.is_closing());
@@ -141,10 +135,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_lines_while_waiting_stops_input() {
-        let t0 = Now {
-            mono: Instant::now(),
-            unix_secs: 0,
-        };
+        let t0 = at(Instant::now(), 0);
         let mut s = session(SessionConfig::default(), t0);
         s.handle_input(b"USER anonymous\r\nPASS x\r\n", t0);
         while s.poll_action().is_some() {}
