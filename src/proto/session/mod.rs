@@ -35,6 +35,8 @@ mod tests_rules;
 mod tests_timers;
 #[cfg(test)]
 mod tests_tls;
+#[cfg(test)]
+mod tests_transfer;
 mod throttle;
 mod tls;
 mod types;
