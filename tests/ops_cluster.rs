@@ -20,7 +20,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{run_limited, sha256_file, write_pattern_file, Server, ServerOpts, TempDir};
+use support::{
+    run_limited, sha256_file, wait_file, write_pattern_file, Server, ServerOpts, TempDir,
+};
 
 fn have(tool: &str) -> bool {
     Command::new("sh")
@@ -78,18 +80,6 @@ fn wait_ready(front: SocketAddrV4, h: &mut Haproxy) {
             panic!("haproxy exited: {st}");
         }
         assert!(Instant::now() < deadline, "haproxy never came up");
-        std::thread::yield_now();
-    }
-}
-
-fn wait_file(path: &Path, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if done(&text) {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "{}:\n{text}", path.display());
         std::thread::yield_now();
     }
 }

@@ -10,12 +10,11 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use support::ftp::Ftp;
-use support::{write_pattern_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
+use support::{wait_file, write_pattern_file, Mode, Server, ServerOpts, TempDir, PASS, USER};
 
 /// GET /metrics, the body.
 fn scrape(addr: SocketAddr) -> String {
@@ -49,24 +48,6 @@ fn wait_value(addr: SocketAddr, series: &str, want: f64) -> String {
             Instant::now() < deadline,
             "{series} never became {want}:\n{body}"
         );
-    }
-}
-
-/// Reads `path` until `done` holds for its text (the writer thread appends
-/// a moment after the event).
-fn wait_file(path: &Path, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if done(&text) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never got the expected lines:\n{text}",
-            path.display()
-        );
-        std::thread::yield_now();
     }
 }
 

@@ -13,11 +13,10 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::ftp::{parse_227, parse_229, Ftp};
-use support::{sha256_hex, write_pattern_file, Server, ServerOpts, TempDir};
+use support::{sha256_hex, wait_file, write_pattern_file, Server, ServerOpts, TempDir};
 
 fn ip(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, last)
@@ -77,18 +76,6 @@ fn read_until_closed(mut s: TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     out
-}
-
-fn wait_file(path: &Path, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if done(&text) {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "{}:\n{text}", path.display());
-        std::thread::yield_now();
-    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Temp directories, removed on drop.
+//! Temp directories, removed on drop, and waiting for a file to say
+//! something.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,4 +49,22 @@ pub fn chmod(p: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(p, fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", p.display()));
+}
+
+/// Reads `path` until `done` holds for its text (a log writer thread
+/// appends a moment after the event); panics with the text after 20 s.
+pub fn wait_file(path: &Path, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never got the expected lines:\n{text}",
+            path.display()
+        );
+        std::thread::yield_now();
+    }
 }
